@@ -1,0 +1,210 @@
+import NIOCore
+
+/// An event from FreeSWITCH: its headers (URL-decoded exactly once) and an optional body.
+///
+/// Event-plain bodies are indexed when the event is created, but a value is decoded only when it is read: a
+/// CHANNEL event has about 150 headers and most handlers read a handful. JSON and XML events are decoded whole.
+///
+/// Values that FreeSWITCH writes as `_undef_` read as `""`. Array values (`ARRAY::a|:b` in plain and XML, real arrays
+/// in JSON) read as one string through the subscript and element by element through ``values(for:)``.
+public struct EventSocketEvent: Sendable {
+    /// The wire encoding an event came in.
+    public enum Format: String, Sendable, Hashable {
+        /// `text/event-plain`: URL-encoded `Name: value` lines.
+        case plain
+        /// `text/event-json`: a JSON object, body in `_body`.
+        case json
+        /// `text/event-xml`: `<event><headers>…</headers><body>…</body></event>`.
+        case xml
+    }
+
+    /// The encoding this event came in.
+    public let format: Format
+    private let storage: Storage
+
+    private enum Storage: Sendable {
+        case plain(PlainEventBody)
+        case decoded(EventSocketHeaders, arrays: [String: [String]], body: String?)
+    }
+
+    /// Parses the body of a `text/event-plain` frame.
+    public init(plain bytes: ByteBuffer) throws {
+        self.format = .plain
+        self.storage = .plain(try PlainEventBody(bytes))
+    }
+
+    /// Parses an event frame of any of the three formats.
+    public init(frame: EventSocketFrame) throws {
+        let body = frame.body ?? ByteBuffer()
+        switch frame.contentType {
+        case .eventPlain:
+            try self.init(plain: body)
+        case .eventJSON:
+            let decoded = try JSONEventParser.parse(body)
+            self.init(format: .json, headers: decoded.headers, arrays: decoded.arrays, body: decoded.body)
+        case .eventXML:
+            let decoded = try XMLEventParser.parse(body)
+            self.init(format: .xml, headers: decoded.headers, arrays: [:], body: decoded.body)
+        default:
+            throw EventSocketError(.malformedEvent, "frame of type '\(frame.contentType)' is not an event")
+        }
+    }
+
+    /// Creates an event from decoded headers, as a test or a `sendevent` would build it.
+    public init(headers: EventSocketHeaders, body: String? = nil) {
+        self.init(format: .plain, headers: headers, arrays: [:], body: body)
+    }
+
+    private init(format: Format, headers: EventSocketHeaders, arrays: [String: [String]], body: String?) {
+        self.format = format
+        self.storage = .decoded(headers, arrays: arrays, body: body)
+    }
+
+    /// The first value of a header, URL-decoded, or `nil` when the event has no such header.
+    public subscript(_ name: String) -> String? {
+        switch storage {
+        case .plain(let plain): plain.value(named: name)
+        case .decoded(let headers, _, _): headers[name]
+        }
+    }
+
+    /// Every element of an array header (`ARRAY::a|:b`, or a JSON array), or the one value of a plain header.
+    public func values(for name: String) -> [String] {
+        if case .decoded(_, let arrays, _) = storage,
+            let array = arrays.first(where: { EventSocketHeaders.namesMatch($0.key, name) })?.value
+        {
+            return array
+        }
+        guard let value = self[name] else { return [] }
+        return Self.splitArray(value)
+    }
+
+    /// All headers, decoded, in wire order (JSON: FreeSWITCH's object order is not kept).
+    public var headers: EventSocketHeaders {
+        switch storage {
+        case .plain(let plain): plain.allHeaders()
+        case .decoded(let headers, _, _): headers
+        }
+    }
+
+    /// The event's body (the text after the inner `Content-Length`, `_body` in JSON, `<body>` in XML).
+    public var body: String? {
+        switch storage {
+        case .plain(let plain): plain.body.map { String(buffer: $0) }
+        case .decoded(_, _, let body): body
+        }
+    }
+
+    /// `Event-Name`, e.g. `CHANNEL_ANSWER` or `CUSTOM`.
+    public var name: String { self["Event-Name"] ?? "" }
+    /// `Event-Subclass` of a CUSTOM event, e.g. `sofia::register`.
+    public var subclass: String? { self["Event-Subclass"] }
+    /// The channel the event is about (`Unique-ID`), if any.
+    public var uniqueID: String? { self["Unique-ID"] }
+    /// `Job-UUID` of a BACKGROUND_JOB.
+    public var jobUUID: String? { self["Job-UUID"] }
+    /// `Application-UUID` of CHANNEL_EXECUTE and CHANNEL_EXECUTE_COMPLETE: the `Event-UUID` sent with `sendmsg`.
+    public var applicationUUID: String? { self["Application-UUID"] }
+
+    /// A channel variable carried by the event (`variable_<name>`).
+    public func variable(_ name: String) -> String? { self["variable_" + name] }
+
+    /// Splits FreeSWITCH's `ARRAY::a|:b|:c` form; any other value is a one-element array.
+    public static func splitArray(_ value: String) -> [String] {
+        guard value.hasPrefix("ARRAY::") else { return [value] }
+        return value.dropFirst(7).split(separator: "|:", omittingEmptySubsequences: false).map(String.init)
+    }
+
+    /// FreeSWITCH writes an empty value as `_undef_`.
+    static func normalize(_ value: String) -> String { value == "_undef_" ? "" : value }
+}
+
+/// The body of an event-plain frame: raw bytes, an index of where each header's name and value lie, and the inner
+/// body. Values are URL-decoded when read.
+private struct PlainEventBody: Sendable {
+    private struct Span: Sendable {
+        var nameStart: Int32
+        var nameLength: Int32
+        var valueStart: Int32
+        var valueLength: Int32
+    }
+
+    private let bytes: ByteBuffer
+    private let spans: [Span]
+    let body: ByteBuffer?
+
+    init(_ buffer: ByteBuffer) throws {
+        let view = buffer.readableBytesView
+        let base = view.startIndex
+        let headerEnd = EventSocketFrameDecoder.endOfHeaderBlock(in: view, from: 0)
+        let headerBytes = headerEnd.map { view[base..<(base + $0)] } ?? view[...]
+        var spans: [Span] = []
+        spans.reserveCapacity(160)
+        var contentLength: Int?
+        try HeaderLines.forEach(in: ByteBufferView(headerBytes)) { name, value in
+            spans.append(
+                Span(
+                    nameStart: Int32(name.startIndex - base),
+                    nameLength: Int32(name.count),
+                    valueStart: Int32(value.startIndex - base),
+                    valueLength: Int32(value.count)
+                )
+            )
+            if name.count == 14, Self.equalsIgnoringCase(name, "Content-Length") {
+                contentLength = Int(String(decoding: value, as: UTF8.self))
+            }
+        }
+        self.bytes = buffer
+        self.spans = spans
+        if let headerEnd, let contentLength, contentLength > 0 {
+            let bodyStart = headerEnd + 2
+            let length = min(contentLength, view.count - bodyStart)
+            if length < contentLength {
+                throw EventSocketError(
+                    .malformedEvent,
+                    "event body declares Content-Length \(contentLength) but only \(length) bytes follow"
+                )
+            }
+            self.body = buffer.getSlice(at: buffer.readerIndex + bodyStart, length: length)
+        } else {
+            self.body = nil
+        }
+    }
+
+    func value(named name: String) -> String? {
+        let view = bytes.readableBytesView
+        let base = view.startIndex
+        let nameLength = name.utf8.count
+        for span in spans where Int(span.nameLength) == nameLength {
+            let start = base + Int(span.nameStart)
+            if Self.equalsIgnoringCase(view[start..<(start + nameLength)], name) {
+                return decodedValue(span, in: view)
+            }
+        }
+        return nil
+    }
+
+    func allHeaders() -> EventSocketHeaders {
+        let view = bytes.readableBytesView
+        let base = view.startIndex
+        return EventSocketHeaders(
+            spans.map { span in
+                let start = base + Int(span.nameStart)
+                let name = String(decoding: view[start..<(start + Int(span.nameLength))], as: UTF8.self)
+                return (name, decodedValue(span, in: view))
+            }
+        )
+    }
+
+    private func decodedValue(_ span: Span, in view: ByteBufferView) -> String {
+        let start = view.startIndex + Int(span.valueStart)
+        return EventSocketEvent.normalize(PercentDecoding.decode(view[start..<(start + Int(span.valueLength))]))
+    }
+
+    private static func equalsIgnoringCase<Bytes: Collection<UInt8>>(_ bytes: Bytes, _ name: String) -> Bool {
+        bytes.count == name.utf8.count
+            && zip(bytes, name.utf8).allSatisfy {
+                EventSocketHeaders.asciiLowercased($0) == EventSocketHeaders.asciiLowercased($1)
+            }
+    }
+}

@@ -1,0 +1,67 @@
+import EventSocket
+
+/// Code that runs on an inbound connection: Switchboard connected to FreeSWITCH's event socket, logged in and
+/// subscribed; the handler sees every event and may issue commands.
+///
+/// ```swift
+/// struct HangupReporter: InboundHandler {
+///     static let name = "hangup-reporter"
+///     static let summary = "Logs the cause of every hangup"
+///     func handle(_ event: EventSocketEvent, on connection: EventSocketConnection) async throws {
+///         guard event.name == "CHANNEL_HANGUP_COMPLETE" else { return }
+///         print(event.uniqueID ?? "-", event["Hangup-Cause"] ?? "-")
+///     }
+/// }
+/// ```
+///
+/// Events of one channel reach ``handle(_:on:)`` in the order FreeSWITCH sent them; events of different channels
+/// may be handled concurrently. A handler may await commands on the connection from inside `handle`.
+public protocol InboundHandler: NamedHandler {
+    /// Called after each successful connect (and reconnect), once login, subscriptions and filters are in place.
+    func connected(to connection: EventSocketConnection) async throws
+
+    /// Called for each event, in order per channel. An error thrown here is logged; later events still arrive.
+    func handle(_ event: EventSocketEvent, on connection: EventSocketConnection) async throws
+
+    /// Called when the connection ended, with the reason when it was not a clean close.
+    func disconnected(from connection: EventSocketConnection, error: (any Error)?) async
+}
+
+extension InboundHandler {
+    /// Does nothing.
+    public func connected(to connection: EventSocketConnection) async throws {}
+    /// Does nothing.
+    public func handle(_ event: EventSocketEvent, on connection: EventSocketConnection) async throws {}
+    /// Does nothing.
+    public func disconnected(from connection: EventSocketConnection, error: (any Error)?) async {}
+}
+
+/// Code that controls one call handed over by FreeSWITCH's `socket` dialplan application.
+///
+/// ```swift
+/// struct Greeter: OutboundHandler {
+///     static let name = "greeter"
+///     static let summary = "Answers, plays a greeting, hangs up"
+///     func run(_ session: OutboundSession) async throws {
+///         try await session.answer()
+///         try await session.playback("ivr/ivr-welcome.wav")
+///         try await session.hangup()
+///     }
+/// }
+/// ```
+///
+/// ``run(_:)`` is the session task: each application call returns when FreeSWITCH reports that very application
+/// complete. When the caller hangs up, pending and later application calls throw
+/// ``SwitchboardError/Code/callHungUp``; the connection closes once `run` and the session's event handling finish.
+public protocol OutboundHandler: NamedHandler {
+    /// Runs the call. Returning (or throwing) ends the session.
+    func run(_ session: OutboundSession) async throws
+
+    /// Called for each event of the call, in order, beside ``run(_:)``.
+    func handle(_ event: EventSocketEvent, in session: OutboundSession) async throws
+}
+
+extension OutboundHandler {
+    /// Does nothing.
+    public func handle(_ event: EventSocketEvent, in session: OutboundSession) async throws {}
+}
