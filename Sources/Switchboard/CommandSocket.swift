@@ -1,0 +1,114 @@
+import EventSocket
+import Logging
+import NIOCore
+import NIOPosix
+
+/// A short-lived inbound connection for one-off commands: connect, log in, run `api`, `bgapi` or `sendmsg`, close.
+///
+/// ```swift
+/// let socket = try await CommandSocket.connect(password: "ClueCon", logger: logger)
+/// print(try await socket.api("status"))
+/// await socket.close()
+/// ```
+///
+/// Events that arrive meanwhile (after a `subscribe`, or BACKGROUND_JOB for `bgapi`) are never dropped in silence:
+/// they are kept, in order, in ``events`` until read or until the socket closes.
+public final class CommandSocket: Sendable {
+    /// The connection, for every command ``EventSocketConnection`` offers.
+    public let connection: EventSocketConnection
+    /// Every event that arrived on this socket, in order.
+    public let events: AsyncStream<EventSocketEvent>
+    private let readTask: Task<Void, Never>
+
+    private init(connection: EventSocketConnection, events: AsyncStream<EventSocketEvent>, readTask: Task<Void, Never>) {
+        self.connection = connection
+        self.events = events
+        self.readTask = readTask
+    }
+
+    /// Connects to FreeSWITCH's event socket and logs in.
+    ///
+    /// - Throws: ``SwitchboardError/Code/authenticationFailed`` for a wrong password, ``SwitchboardError/Code/disconnected``
+    ///   or a connect error when nothing answers.
+    public static func connect(
+        host: String = "127.0.0.1",
+        port: Int = 8021,
+        authentication: InboundConfiguration.Authentication = .password("ClueCon"),
+        options: EventSocketConnection.Options = .init(),
+        timeout: Duration = .seconds(10),
+        logger: Logger,
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    ) async throws -> CommandSocket {
+        let connection = try await EventSocketConnection.connect(
+            host: host,
+            port: port,
+            options: options,
+            connectTimeout: timeout,
+            logger: logger,
+            group: eventLoopGroup
+        )
+        let greeting = connection.channel.eventLoop.makePromise(of: Void.self)
+        connection.channel.closeFuture.whenComplete { _ in
+            greeting.fail(SwitchboardError(.disconnected, "FreeSWITCH closed the socket before sending auth/request"))
+        }
+        let greetingTimeout = connection.channel.eventLoop.scheduleTask(in: TimeAmount(timeout)) {
+            greeting.fail(SwitchboardError(.protocolViolation, "no auth/request greeting within \(timeout)"))
+        }
+        let (events, sink) = AsyncStream<EventSocketEvent>.makeStream()
+        let readTask = Task {
+            await connection.runReadLoop(lanes: EventLanes()) { input in
+                switch input {
+                case .authRequest: greeting.succeed()
+                case .event(let event): sink.yield(event)
+                case .unrecognized(let frame, let reason):
+                    connection.logger.warning("ignored a frame: \(reason)", metadata: ["esl.content-type": "\(frame.contentType)"])
+                case .disconnectNotice, .log: break
+                }
+            } handle: { _ in }
+            sink.finish()
+        }
+        do {
+            try await greeting.futureResult.get()
+            greetingTimeout.cancel()
+            let login: EventSocketCommand
+            switch authentication {
+            case .password(let password): login = try .auth(password: password)
+            case .user(let user, let domain, let password):
+                login = try .userAuth(user: user, domain: domain, password: password)
+            }
+            let reply = try await connection.send(login)
+            if reply.isError {
+                throw SwitchboardError(.authenticationFailed, "FreeSWITCH refused the login: \(reply.message)")
+            }
+        } catch {
+            greetingTimeout.cancel()
+            try? await connection.channel.close()
+            await readTask.value
+            throw error
+        }
+        return CommandSocket(connection: connection, events: events, readTask: readTask)
+    }
+
+    /// Runs an API command and returns its output; `-ERR` output throws.
+    public func api(_ command: String, _ arguments: String? = nil, timeout: Duration? = nil) async throws -> String {
+        try await connection.api(command, arguments, timeout: timeout)
+    }
+
+    /// Runs an API command in the background and returns its output when its BACKGROUND_JOB arrives.
+    public func backgroundAPI(_ command: String, _ arguments: String? = nil, timeout: Duration? = nil) async throws
+        -> String
+    {
+        try await connection.backgroundAPI(command, arguments, timeout: timeout)
+    }
+
+    /// Runs an application on a channel (`sendmsg <uuid>`), returning once FreeSWITCH accepted it.
+    public func sendApplication(_ execution: ApplicationExecution, to uuid: String) async throws {
+        try await connection.sendApplication(execution, to: uuid)
+    }
+
+    /// Says `exit`, closes the socket, and ends ``events``.
+    public func close() async {
+        await connection.close()
+        await readTask.value
+    }
+}

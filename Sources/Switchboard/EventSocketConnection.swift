@@ -1,0 +1,260 @@
+import EventSocket
+import Logging
+import NIOCore
+import NIOPosix
+import Synchronization
+
+/// One event socket connection to FreeSWITCH, inbound or outbound: send commands, run `api` and `bgapi`, fire events.
+///
+/// Commands are written in the order they are called and FreeSWITCH answers them in that order, so any number of
+/// tasks may issue commands at once: each gets its own reply. Every command has a timeout (the connection's default
+/// or the one given per call); a timeout fails only that call. When the connection closes, every pending command,
+/// job and application fails with ``SwitchboardError/Code/disconnected``: nothing waits forever.
+public final class EventSocketConnection: Sendable {
+    /// Settings shared by every connection of a listener.
+    public struct Options: Sendable {
+        /// The timeout of a command when the call gives none; `nil` waits for as long as the connection lives.
+        public var commandTimeout: Duration?
+        /// Frame size limits for the decoder.
+        public var frameLimits: EventSocketFrameDecoder.Limits
+        /// Events waiting for the handler at which a slow-consumer warning is logged.
+        public var backlogWarningThreshold: Int
+        /// Events waiting for the handler at which the connection is closed (FreeSWITCH itself queues 100,000).
+        public var backlogLimit: Int
+
+        /// Creates options; the defaults suit a production switch.
+        public init(
+            commandTimeout: Duration? = .seconds(30),
+            frameLimits: EventSocketFrameDecoder.Limits = .init(),
+            backlogWarningThreshold: Int = 10_000,
+            backlogLimit: Int = 100_000
+        ) {
+            self.commandTimeout = commandTimeout
+            self.frameLimits = frameLimits
+            self.backlogWarningThreshold = backlogWarningThreshold
+            self.backlogLimit = backlogLimit
+        }
+    }
+
+    /// The NIO channel underneath.
+    public let channel: any Channel
+    /// The logger of this connection, with its metadata (listener, peer, call).
+    public let logger: Logger
+    /// The options this connection runs with.
+    public let options: Options
+
+    let shared: ConnectionShared
+    let inputs: AsyncStream<ConnectionInput>
+    private let subscriptions = Mutex(Subscriptions())
+
+    private struct Subscriptions {
+        var format: EventSocketEvent.Format = .plain
+        var backgroundJobs = false
+    }
+
+    private init(
+        channel: any Channel,
+        inputs: AsyncStream<ConnectionInput>,
+        shared: ConnectionShared,
+        options: Options,
+        logger: Logger
+    ) {
+        self.channel = channel
+        self.inputs = inputs
+        self.shared = shared
+        self.options = options
+        self.logger = logger
+    }
+
+    /// Installs the decoder and the channel handler on a fresh channel and wraps it. Runs on the channel's loop.
+    static func install(on channel: any Channel, options: Options, logger: Logger) throws -> EventSocketConnection {
+        let (inputs, sink) = AsyncStream<ConnectionInput>.makeStream()
+        let shared = ConnectionShared(
+            backlog: EventBacklog(warningThreshold: options.backlogWarningThreshold, limit: options.backlogLimit)
+        )
+        try channel.pipeline.syncOperations.addHandlers(
+            ByteToMessageHandler(EventSocketFrameDecoder(limits: options.frameLimits)),
+            EventSocketChannelHandler(sink: sink, shared: shared, logger: logger)
+        )
+        return EventSocketConnection(channel: channel, inputs: inputs, shared: shared, options: options, logger: logger)
+    }
+
+    /// Connects to FreeSWITCH's event socket without logging in; the caller reads the greeting.
+    static func connect(
+        host: String,
+        port: Int,
+        options: Options,
+        connectTimeout: Duration = .seconds(10),
+        logger: Logger,
+        group: any EventLoopGroup
+    ) async throws -> EventSocketConnection {
+        try await ClientBootstrap(group: group)
+            .connectTimeout(TimeAmount(connectTimeout))
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .connect(host: host, port: port) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try install(on: channel, options: options, logger: logger)
+                }
+            }
+    }
+
+    // MARK: - Commands
+
+    /// Sends a command and returns FreeSWITCH's reply, whether `+OK` or `-ERR`.
+    ///
+    /// - Parameter timeout: How long to wait for the reply; `nil` uses ``Options/commandTimeout``.
+    public func send(_ command: EventSocketCommand, timeout: Duration? = nil) async throws -> CommandReply {
+        try await submit(command, timeout: timeout ?? options.commandTimeout, completion: nil).reply
+    }
+
+    /// Sends a command and returns its reply; a `-ERR` reply throws ``EventSocket/EventSocketError/Code/commandFailed``.
+    @discardableResult
+    public func command(_ command: EventSocketCommand, timeout: Duration? = nil) async throws -> CommandReply {
+        let reply = try await send(command, timeout: timeout)
+        try reply.check(for: command)
+        return reply
+    }
+
+    /// Runs an API command (`api <command> <arguments>`) and returns its output.
+    ///
+    /// FreeSWITCH runs `api` inline and answers nothing else on this socket meanwhile; use ``backgroundAPI(_:_:timeout:)``
+    /// for slow commands such as `originate`. Output that starts with `-ERR` (or `-USAGE`) throws
+    /// ``EventSocket/EventSocketError/Code/commandFailed`` with FreeSWITCH's text.
+    public func api(_ command: String, _ arguments: String? = nil, timeout: Duration? = nil) async throws -> String {
+        let request = try EventSocketCommand.api(command, arguments: arguments)
+        let reply = try await send(request, timeout: timeout)
+        try reply.check(for: request)
+        return reply.text
+    }
+
+    /// Runs an API command in the background (`bgapi`) and returns its output when the BACKGROUND_JOB event with its
+    /// Job-UUID arrives. Many jobs may be in flight at once; each is matched by its own Job-UUID.
+    ///
+    /// The connection subscribes to BACKGROUND_JOB on first use when it is not subscribed yet.
+    /// - Parameter timeout: How long to wait for the job's result; `nil` waits as long as the connection lives.
+    public func backgroundAPI(
+        _ command: String,
+        _ arguments: String? = nil,
+        timeout: Duration? = nil
+    ) async throws -> String {
+        try await ensureBackgroundJobSubscription()
+        let jobUUID = UUIDs.make()
+        let request = try EventSocketCommand.backgroundAPI(command, arguments: arguments, jobUUID: jobUUID)
+        let promise = channel.eventLoop.makePromise(of: EventSocketEvent.self)
+        let submitted = try await submit(
+            request,
+            timeout: options.commandTimeout,
+            completion: (.job(jobUUID, promise), timeout)
+        )
+        try submitted.reply.check(for: request)
+        let event = try await submitted.completion!.get()
+        let output = event.body ?? ""
+        if output.hasPrefix("-ERR") || output.hasPrefix("-USAGE") {
+            throw EventSocketError(.commandFailed, "'bgapi \(command)' failed: \(output.trimmingCharacters(in: "\n"))")
+        }
+        return output
+    }
+
+    /// Subscribes to events (`event <format> <names…> [CUSTOM <subclasses…>]`).
+    public func subscribe(
+        to names: [String],
+        customSubclasses: [String] = [],
+        format: EventSocketEvent.Format = .plain
+    ) async throws {
+        try await command(.event(format, names: names, customSubclasses: customSubclasses))
+        subscriptions.withLock { state in
+            state.format = format
+            if names.contains("ALL") || names.contains("BACKGROUND_JOB") { state.backgroundJobs = true }
+        }
+    }
+
+    /// Adds a filter: once any exists, only events whose `header` matches `value` (or `/regex/`) pass.
+    public func addFilter(header: String, value: String) async throws {
+        try await command(.filter(header: header, value: value))
+    }
+
+    /// Removes a filter, or all filters when `header` is `nil`.
+    public func removeFilter(header: String?, value: String? = nil) async throws {
+        try await command(.filterDelete(header: header, value: value))
+    }
+
+    /// Fires an event into FreeSWITCH (`sendevent`) and returns its Event-UUID.
+    @discardableResult
+    public func sendEvent(_ name: String, headers: EventSocketHeaders, body: String? = nil) async throws -> String {
+        try await command(.sendEvent(name, headers: headers, body: body)).message
+    }
+
+    /// Runs a dialplan application on any channel (`sendmsg <uuid>`) and returns once FreeSWITCH accepted it. To wait
+    /// for the application to finish, the connection must receive that channel's CHANNEL_EXECUTE_COMPLETE events;
+    /// ``OutboundSession`` does this for its own call.
+    public func sendApplication(_ execution: ApplicationExecution, to uuid: String) async throws {
+        try await command(.execute(execution, uuid: uuid))
+    }
+
+    /// Says goodbye (`exit`) and waits for FreeSWITCH to close the socket, then closes it in any case.
+    public func close() async {
+        if channel.isActive {
+            _ = try? await send(.exit, timeout: .seconds(2))
+        }
+        try? await channel.close()
+    }
+
+    /// Whether the socket is still open.
+    public var isActive: Bool { channel.isActive }
+
+    /// The address of FreeSWITCH's end.
+    public var remoteAddress: SocketAddress? { channel.remoteAddress }
+
+    // MARK: - Internals
+
+    struct Submitted {
+        var reply: CommandReply
+        var completion: EventLoopFuture<EventSocketEvent>?
+    }
+
+    /// Writes a command and waits for its reply; a completion (job or application) is registered before the write.
+    func submit(
+        _ command: EventSocketCommand,
+        timeout: Duration?,
+        completion: (CommandRequest.Completion, Duration?)?
+    ) async throws -> Submitted {
+        let reply = channel.eventLoop.makePromise(of: CommandReply.self)
+        let request = CommandRequest(
+            command: command,
+            reply: reply,
+            timeout: timeout.map { TimeAmount($0) },
+            completion: completion?.0,
+            completionTimeout: completion?.1.map { TimeAmount($0) }
+        )
+        channel.writeAndFlush(request).whenFailure { error in
+            let failure = SwitchboardError(.disconnected, "could not send '\(command)': \(error)")
+            reply.fail(failure)
+            request.completion?.fail(failure)
+        }
+        let result = try await withTaskCancellationHandler {
+            try await reply.futureResult.get()
+        } onCancel: {
+            reply.fail(CancellationError())
+        }
+        switch completion?.0 {
+        case .job(_, let promise), .application(_, let promise):
+            return Submitted(reply: result, completion: promise.futureResult)
+        case nil:
+            return Submitted(reply: result, completion: nil)
+        }
+    }
+
+    func setSubscriptionFormat(_ format: EventSocketEvent.Format, backgroundJobs: Bool) {
+        subscriptions.withLock {
+            $0.format = format
+            $0.backgroundJobs = $0.backgroundJobs || backgroundJobs
+        }
+    }
+
+    private func ensureBackgroundJobSubscription() async throws {
+        let (subscribed, format) = subscriptions.withLock { ($0.backgroundJobs, $0.format) }
+        guard !subscribed else { return }
+        try await command(.event(format, names: ["BACKGROUND_JOB"]))
+        subscriptions.withLock { $0.backgroundJobs = true }
+    }
+}

@@ -1,0 +1,282 @@
+import EventSocket
+import Logging
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+import Synchronization
+
+/// Keeps a connection to FreeSWITCH's event socket and runs a handler on it: log in, subscribe, filter, deliver
+/// events; reconnect with exponential backoff and jitter when the connection drops or goes silent.
+///
+/// ```swift
+/// var hooks = EventHooks()
+/// hooks.on("CHANNEL_ANSWER") { event, _ in print("answered", event.uniqueID ?? "-") }
+/// let listener = InboundListener(configuration: .init(events: ["CHANNEL_ANSWER"]), hooks: hooks, logger: logger)
+/// try await listener.run()   // or add it to a ServiceGroup
+/// ```
+///
+/// It is a `Service`: graceful shutdown closes the connection and stops reconnecting.
+public final class InboundListener: Service, Sendable {
+    /// Where the listener stands, for status reports.
+    public enum Status: Sendable, Hashable {
+        /// Trying to connect (attempt number from 1).
+        case connecting(attempt: Int)
+        /// Logged in and subscribed.
+        case connected
+        /// The last attempt or connection failed; waiting to retry.
+        case waitingToReconnect(after: Duration)
+        /// Stopped for good.
+        case stopped
+    }
+
+    /// Where and how to connect.
+    public let configuration: InboundConfiguration
+    private let handler: any InboundHandler
+    private let hooks: EventHooks
+    private let logger: Logger
+    private let group: any EventLoopGroup
+    private let onStatusChange: @Sendable (Status) -> Void
+    private let current = Mutex<EventSocketConnection?>(nil)
+
+    /// Creates a listener. It connects when ``run()`` is called.
+    ///
+    /// - Parameters:
+    ///   - handler: Receives connect and disconnect notices and every event (after the hooks).
+    ///   - hooks: Closures by event name, subclass, or for all events.
+    ///   - onStatusChange: Called on every change of ``Status``, e.g. to report it to systemd.
+    public init(
+        configuration: InboundConfiguration,
+        handler: any InboundHandler = HooksOnly(),
+        hooks: EventHooks = EventHooks(),
+        logger: Logger,
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        onStatusChange: @escaping @Sendable (Status) -> Void = { _ in }
+    ) {
+        self.configuration = configuration
+        self.handler = handler
+        self.hooks = hooks
+        self.logger = logger
+        self.group = eventLoopGroup
+        self.onStatusChange = onStatusChange
+    }
+
+    /// The live connection, when logged in: use it for commands from outside the handler.
+    public var connection: EventSocketConnection? { current.withLock { $0 } }
+
+    /// Connects, runs the handler, and reconnects until cancelled or gracefully shut down.
+    public func run() async throws {
+        await cancelWhenGracefulShutdown {
+            await self.connectLoop()
+        }
+        onStatusChange(.stopped)
+    }
+
+    private func connectLoop() async {
+        var failures = 0
+        var attempt = 0
+        while !Task.isCancelled {
+            attempt += 1
+            onStatusChange(.connecting(attempt: attempt))
+            let attemptState = AttemptState()
+            do {
+                try await runConnection(attemptState)
+                logger.info("event socket connection closed by FreeSWITCH")
+            } catch is CancellationError {
+                break
+            } catch {
+                if Task.isCancelled { break }
+                logger.error("event socket connection failed: \(error)")
+            }
+            if Task.isCancelled { break }
+            failures = attemptState.established.load(ordering: .relaxed) ? 0 : failures + 1
+            let delay = configuration.reconnect.delay(afterFailures: failures)
+            onStatusChange(.waitingToReconnect(after: delay))
+            logger.info("reconnecting in \(delay)")
+            do {
+                try await Task.sleep(for: delay)
+            } catch {
+                break
+            }
+        }
+    }
+
+    /// One connection, from TCP connect to close. Throws why it ended, when it was not FreeSWITCH closing cleanly.
+    private func runConnection(_ attempt: AttemptState) async throws {
+        var connectionLogger = self.logger
+        connectionLogger[metadataKey: "esl.peer"] = "\(configuration.host):\(configuration.port)"
+        let logger = connectionLogger
+        let connection = try await EventSocketConnection.connect(
+            host: configuration.host,
+            port: configuration.port,
+            options: configuration.connection,
+            connectTimeout: configuration.connectTimeout,
+            logger: logger,
+            group: group
+        )
+        let greeting = connection.channel.eventLoop.makePromise(of: Void.self)
+        connection.channel.closeFuture.whenComplete { _ in
+            greeting.fail(SwitchboardError(.disconnected, "FreeSWITCH closed the socket before sending auth/request"))
+        }
+        let lanes = EventLanes()
+
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            // The read task.
+            tasks.addTask { [configuration, handler, hooks] in
+                await connection.runReadLoop(lanes: lanes) { input in
+                    attempt.lastInput.store(NIODeadline.now().uptimeNanoseconds, ordering: .relaxed)
+                    switch input {
+                    case .authRequest:
+                        greeting.succeed()
+                    case .disconnectNotice(let notice):
+                        connection.logger.info("FreeSWITCH sent a disconnect notice", metadata: ["esl.notice": "\(notice.frame.bodyText)"])
+                    case .log(let line):
+                        connection.logger.trace("freeswitch log: \(line.text)")
+                    case .unrecognized(let frame, let reason):
+                        connection.logger.warning("ignored a frame: \(reason)", metadata: ["esl.content-type": "\(frame.contentType)"])
+                    case .event:
+                        break
+                    }
+                } handle: { event in
+                    if (event.name == "HEARTBEAT" || event.name == "BACKGROUND_JOB")
+                        && !configuration.subscribes(to: event.name)
+                    {
+                        return
+                    }
+                    await Self.dispatch(event, hooks: hooks, handler: handler, connection: connection)
+                }
+                if let reason = connection.shared.reason { throw reason }
+            }
+            // The session task: log in, subscribe, filter, then watch the heartbeat.
+            tasks.addTask { [self] in
+                do {
+                    try await self.setUp(connection, greeting: greeting)
+                } catch {
+                    connection.shared.reason = error
+                    try? await connection.channel.close()
+                    throw error
+                }
+                current.withLock { $0 = connection }
+                attempt.established.store(true, ordering: .relaxed)
+                onStatusChange(.connected)
+                logger.info("connected to FreeSWITCH's event socket")
+                do {
+                    try await handler.connected(to: connection)
+                } catch {
+                    logger.error("handler failed in connected(to:): \(error)")
+                }
+                try await self.watchHeartbeat(connection, attempt: attempt)
+            }
+            defer {
+                current.withLock { $0 = nil }
+            }
+            do {
+                // Whichever ends first ends the connection: the read task on close, the session task on a failed
+                // login or a missed heartbeat.
+                try await tasks.next()
+                tasks.cancelAll()
+                try? await connection.channel.close()
+                while try await tasks.next() != nil {}
+            } catch {
+                tasks.cancelAll()
+                try? await connection.channel.close()
+                await handler.disconnected(from: connection, error: error)
+                throw error
+            }
+            await handler.disconnected(from: connection, error: connection.shared.reason)
+        }
+    }
+
+    private func setUp(_ connection: EventSocketConnection, greeting: EventLoopPromise<Void>) async throws {
+        let wait = configuration.connectTimeout
+        let timeout = connection.channel.eventLoop.scheduleTask(in: TimeAmount(wait)) {
+            greeting.fail(SwitchboardError(.protocolViolation, "no auth/request greeting within \(wait)"))
+        }
+        defer { timeout.cancel() }
+        try await greeting.futureResult.get()
+
+        let login: EventSocketCommand
+        switch configuration.authentication {
+        case .password(let password): login = try .auth(password: password)
+        case .user(let user, let domain, let password): login = try .userAuth(user: user, domain: domain, password: password)
+        }
+        let reply = try await connection.send(login)
+        if reply.isError {
+            throw SwitchboardError(.authenticationFailed, "FreeSWITCH refused the login: \(reply.message)")
+        }
+
+        var names = configuration.events
+        if !names.contains("ALL") {
+            // bgapi needs BACKGROUND_JOB; the watchdog needs HEARTBEAT.
+            names.append("BACKGROUND_JOB")
+            if configuration.heartbeatTimeout != nil { names.append("HEARTBEAT") }
+        }
+        try await connection.command(
+            .event(configuration.format, names: names, customSubclasses: configuration.customSubclasses)
+        )
+        connection.setSubscriptionFormat(configuration.format, backgroundJobs: true)
+        for filter in configuration.filters {
+            try await connection.command(.filter(header: filter.header, value: filter.value))
+        }
+        if !configuration.filters.isEmpty {
+            // Once a filter exists only matching events pass; these two must always pass.
+            try await connection.command(.filter(header: "Event-Name", value: "BACKGROUND_JOB"))
+            if configuration.heartbeatTimeout != nil {
+                try await connection.command(.filter(header: "Event-Name", value: "HEARTBEAT"))
+            }
+        }
+    }
+
+    private func watchHeartbeat(_ connection: EventSocketConnection, attempt: AttemptState) async throws {
+        guard let timeout = configuration.heartbeatTimeout else {
+            try await connection.channel.closeFuture.get()
+            return
+        }
+        let limit = UInt64(TimeAmount(timeout).nanoseconds)
+        let check = min(timeout / 4, .seconds(5))
+        while connection.isActive {
+            try await Task.sleep(for: check)
+            let silence = NIODeadline.now().uptimeNanoseconds - attempt.lastInput.load(ordering: .relaxed)
+            if silence > limit {
+                let error = SwitchboardError(.heartbeatMissed, "nothing arrived from FreeSWITCH for \(timeout)")
+                connection.shared.reason = error
+                throw error
+            }
+        }
+    }
+
+    static func dispatch(
+        _ event: EventSocketEvent,
+        hooks: EventHooks,
+        handler: any InboundHandler,
+        connection: EventSocketConnection
+    ) async {
+        for hook in hooks.hooks(for: event) {
+            do {
+                try await hook(event, connection)
+            } catch {
+                connection.logger.error("event hook failed on \(event.name): \(error)")
+            }
+        }
+        do {
+            try await handler.handle(event, on: connection)
+        } catch {
+            connection.logger.error("handler failed on \(event.name): \(error)")
+        }
+    }
+}
+
+/// What one connection attempt learned: whether it got logged in, and when FreeSWITCH last sent anything.
+final class AttemptState: Sendable {
+    let established = Atomic<Bool>(false)
+    let lastInput = Atomic<UInt64>(NIODeadline.now().uptimeNanoseconds)
+}
+
+/// An inbound handler that does nothing itself, for listeners that only use ``EventHooks``.
+public struct HooksOnly: InboundHandler {
+    /// `hooks-only`.
+    public static let name = "hooks-only"
+    /// What it does.
+    public static let summary = "Runs the listener's event hooks and nothing else"
+    /// Creates it.
+    public init() {}
+}

@@ -1,0 +1,70 @@
+/// An `originate` command: whom to call, with which channel variables, and what the answered call does.
+///
+/// ```swift
+/// let call = Originate("sofia/gateway/carrier/15551234567", then: .application("park"))
+///     .variable("origination_caller_id_number", "15550000000")
+///     .variable("originate_timeout", "30")
+/// let uuid = try await connection.originate(call)
+/// ```
+public struct Originate: Sendable, Hashable {
+    /// What the answered call does.
+    public enum Destination: Sendable, Hashable {
+        /// Run one application: `&name(argument)`.
+        case application(String, argument: String? = nil)
+        /// Enter the dialplan at an extension: `extension [dialplan [context]]`.
+        case `extension`(String, dialplan: String? = nil, context: String? = nil)
+    }
+
+    /// One or more endpoints (`sofia/…`, `loopback/…`, `user/…`). Several in one group ring at once; groups are
+    /// tried in turn.
+    public var endpointGroups: [[String]]
+    /// What the answered call does.
+    public var destination: Destination
+    /// Channel variables for the new call (`{name=value,…}`).
+    public var variables: [String: String]
+    /// The caller ID name and number to present, when set.
+    public var callerIDName: String?
+    /// The caller ID number to present, when set.
+    public var callerIDNumber: String?
+    /// Seconds to wait for an answer, when set.
+    public var timeoutSeconds: Int?
+
+    /// Calls one endpoint.
+    public init(_ endpoint: String, then destination: Destination) {
+        self.init(endpointGroups: [[endpoint]], then: destination)
+    }
+
+    /// Calls groups of endpoints with failover.
+    public init(endpointGroups: [[String]], then destination: Destination) {
+        self.endpointGroups = endpointGroups
+        self.destination = destination
+        self.variables = [:]
+    }
+
+    /// Returns a copy with one more channel variable.
+    public func variable(_ name: String, _ value: String) -> Self {
+        var copy = self
+        copy.variables[name] = value
+        return copy
+    }
+
+    /// The argument string of `originate`.
+    public var arguments: String {
+        let dialString = endpointGroups.map { $0.joined(separator: ",") }.joined(separator: "|")
+        var words = [ChannelVariables(variables).prefix + dialString]
+        switch destination {
+        case .application(let name, let argument):
+            words.append("&\(name)(\(argument ?? ""))")
+        case .extension(let number, let dialplan, let context):
+            words.append(number)
+            if dialplan != nil || context != nil { words.append(dialplan ?? "XML") }
+            if let context { words.append(context) }
+        }
+        if callerIDName != nil || callerIDNumber != nil || timeoutSeconds != nil {
+            words.append(callerIDName.map { "'\($0)'" } ?? "undef")
+            words.append(callerIDNumber ?? "undef")
+            if let timeoutSeconds { words.append(String(timeoutSeconds)) }
+        }
+        return words.joined(separator: " ")
+    }
+}

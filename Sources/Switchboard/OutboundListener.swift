@@ -1,0 +1,232 @@
+import EventSocket
+import Logging
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+import Synchronization
+
+/// Accepts the calls that FreeSWITCH's `socket` dialplan application hands over and runs an ``OutboundHandler`` for
+/// each: `connect` → `myevents` → `linger` → ``OutboundHandler/run(_:)``.
+///
+/// Each call is a pair of tasks: the read task (events, replies) and the session task (the handler). The listener is
+/// a `Service`: on graceful shutdown it stops accepting, lets running calls finish for up to
+/// ``OutboundConfiguration/drainTimeout``, then closes what is left.
+public final class OutboundListener: Service, Sendable {
+    /// Where and how to listen.
+    public let configuration: OutboundConfiguration
+    private let handler: any OutboundHandler
+    private let logger: Logger
+    private let group: any EventLoopGroup
+    private let onBound: @Sendable (SocketAddress) -> Void
+    private let state = Mutex(State())
+
+    private struct State {
+        var sessions: [ObjectIdentifier: any Channel] = [:]
+        var localAddress: SocketAddress?
+        var warnedAboutMode = false
+        var sessionsStarted = 0
+    }
+
+    /// Creates a listener; it binds when ``run()`` is called.
+    ///
+    /// - Parameter onBound: Called with the bound address (useful with port 0 in tests).
+    public init(
+        configuration: OutboundConfiguration,
+        handler: any OutboundHandler,
+        logger: Logger,
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        onBound: @escaping @Sendable (SocketAddress) -> Void = { _ in }
+    ) {
+        self.configuration = configuration
+        self.handler = handler
+        self.logger = logger
+        self.group = eventLoopGroup
+        self.onBound = onBound
+    }
+
+    /// The number of calls being handled now.
+    public var activeSessions: Int { state.withLock { $0.sessions.count } }
+
+    /// The number of calls accepted since start.
+    public var sessionsStarted: Int { state.withLock { $0.sessionsStarted } }
+
+    /// The bound address, once listening.
+    public var localAddress: SocketAddress? { state.withLock { $0.localAddress } }
+
+    /// Binds, accepts calls until shut down, then drains.
+    public func run() async throws {
+        let options = configuration.connection
+        let logger = self.logger
+        let bootstrap = ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 256)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+        let initializer: @Sendable (any Channel) -> EventLoopFuture<EventSocketConnection> = { channel in
+            channel.eventLoop.makeCompletedFuture {
+                var sessionLogger = logger
+                sessionLogger[metadataKey: "esl.peer"] = "\(channel.remoteAddress.map { "\($0)" } ?? "?")"
+                return try EventSocketConnection.install(on: channel, options: options, logger: sessionLogger)
+            }
+        }
+        let server: NIOAsyncChannel<EventSocketConnection, Never>
+        if let socket = configuration.inheritedSocket {
+            server = try await bootstrap.bind(socket, childChannelInitializer: initializer)
+        } else {
+            server = try await bootstrap.bind(
+                host: configuration.host,
+                port: configuration.port,
+                childChannelInitializer: initializer
+            )
+        }
+        let address = server.channel.localAddress
+        state.withLock { $0.localAddress = address }
+        if let address {
+            logger.info("outbound listener accepting calls", metadata: ["esl.address": "\(address)"])
+            onBound(address)
+        }
+
+        try await withGracefulShutdownHandler {
+            try await withThrowingDiscardingTaskGroup { sessions in
+                try await server.executeThenClose { inbound in
+                    for try await connection in inbound {
+                        guard admit(connection) else { continue }
+                        sessions.addTask {
+                            await self.runSession(connection)
+                            self.state.withLock { _ = $0.sessions.removeValue(forKey: ObjectIdentifier(connection)) }
+                        }
+                    }
+                }
+                // Accepting stopped: running calls drain, within the drain timeout.
+                if activeSessions > 0 {
+                    logger.info("draining \(activeSessions) calls for up to \(configuration.drainTimeout)")
+                    sessions.addTask { await self.closeSessionsAfterDrainTimeout() }
+                }
+            }
+        } onGracefulShutdown: {
+            server.channel.close(promise: nil)
+        }
+        logger.info("outbound listener stopped")
+    }
+
+    private func admit(_ connection: EventSocketConnection) -> Bool {
+        let admitted = state.withLock { state -> Bool in
+            guard state.sessions.count < configuration.maxSessions else { return false }
+            state.sessions[ObjectIdentifier(connection)] = connection.channel
+            state.sessionsStarted += 1
+            return true
+        }
+        if !admitted {
+            logger.warning("refused a call: \(configuration.maxSessions) calls already running (maxSessions)")
+            connection.channel.close(promise: nil)
+        }
+        return admitted
+    }
+
+    private func closeSessionsAfterDrainTimeout() async {
+        let deadline = ContinuousClock.now + configuration.drainTimeout
+        while activeSessions > 0, ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        let remaining = state.withLock { Array($0.sessions.values) }
+        if !remaining.isEmpty {
+            logger.warning("drain timeout: closing \(remaining.count) calls still running")
+            for channel in remaining { channel.close(promise: nil) }
+        }
+    }
+
+    /// One call: the read task and the session task.
+    private func runSession(_ connection: EventSocketConnection) async {
+        let lanes = EventLanes()
+        let sessionBox = SessionSlot()
+        let handler = self.handler
+        await withTaskGroup(of: Void.self) { tasks in
+            tasks.addTask {
+                await connection.runReadLoop(lanes: lanes) { input in
+                    switch input {
+                    case .event(let event):
+                        sessionBox.session?.refresh(from: event)
+                    case .disconnectNotice(let notice):
+                        if let session = sessionBox.session {
+                            session.markHungUp()
+                            session.logger.debug("call ended", metadata: ["esl.linger": "\(notice.isLinger)"])
+                        }
+                    case .unrecognized(let frame, let reason):
+                        connection.logger.warning("ignored a frame: \(reason)", metadata: ["esl.content-type": "\(frame.contentType)"])
+                    case .authRequest, .log:
+                        break
+                    }
+                } handle: { event in
+                    guard let session = sessionBox.session else { return }
+                    do {
+                        try await handler.handle(event, in: session)
+                    } catch {
+                        session.logger.error("handler failed on \(event.name): \(error)")
+                    }
+                }
+            }
+            tasks.addTask {
+                await self.runHandler(connection, lanes: lanes, sessionBox: sessionBox)
+            }
+            await tasks.waitForAll()
+        }
+    }
+
+    private func runHandler(
+        _ connection: EventSocketConnection,
+        lanes: EventLanes,
+        sessionBox: SessionSlot
+    ) async {
+        let session: OutboundSession
+        do {
+            session = try await setUp(connection)
+        } catch {
+            connection.logger.error("call setup failed: \(error)")
+            try? await connection.channel.close()
+            return
+        }
+        sessionBox.session = session
+        do {
+            try await handler.run(session)
+        } catch let error as SwitchboardError where error.code == .callHungUp {
+            session.logger.info("the caller hung up: \(error.message)")
+        } catch {
+            session.logger.error("handler failed: \(error)")
+        }
+        // The call is over for the handler: let its event handling finish, then say goodbye.
+        await lanes.waitUntilIdle()
+        await connection.close()
+    }
+
+    private func setUp(_ connection: EventSocketConnection) async throws -> OutboundSession {
+        let reply = try await connection.send(.connect, timeout: configuration.setupTimeout)
+        let channelData = try ChannelData(connectReply: reply.frame)
+        var sessionLogger = connection.logger
+        sessionLogger[metadataKey: "call.uuid"] = "\(channelData.uniqueID)"
+        let session = OutboundSession(connection: connection, channelData: channelData, logger: sessionLogger)
+        if !channelData.socketMode.isAsyncFull {
+            let first = state.withLock { state in
+                defer { state.warnedAboutMode = true }
+                return !state.warnedAboutMode
+            }
+            let mode = "\(channelData.socketMode.isAsync ? "async" : "static"), \(channelData.socketMode.isFullControl ? "full" : "not full")"
+            let message: Logger.Message =
+                "FreeSWITCH's socket application is not in 'async full' mode (\(mode)): linger, api and event are unavailable and each application blocks the socket. Fix the dialplan: <action application=\"socket\" data=\"host:port async full\"/>"
+            if first { sessionLogger.warning(message) } else { sessionLogger.debug(message) }
+        }
+        try await connection.command(.myEvents(), timeout: configuration.setupTimeout)
+        if configuration.linger && channelData.socketMode.isFullControl {
+            try await connection.command(.linger(), timeout: configuration.setupTimeout)
+        }
+        return session
+    }
+}
+
+/// The session of a call, once `connect` succeeded; shared by its read task and its session task.
+private final class SessionSlot: Sendable {
+    private let slot = Mutex<OutboundSession?>(nil)
+
+    var session: OutboundSession? {
+        get { slot.withLock { $0 } }
+        set { slot.withLock { $0 = newValue } }
+    }
+}

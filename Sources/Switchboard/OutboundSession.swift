@@ -1,0 +1,141 @@
+import EventSocket
+import Logging
+import NIOCore
+import Synchronization
+
+/// One call handed over by FreeSWITCH's `socket` application: its channel data and the dialplan applications to run
+/// on it, each awaited until FreeSWITCH reports that very application complete.
+///
+/// The channel data comes from the `connect` reply and is refreshed from every CHANNEL_EXECUTE_COMPLETE, so
+/// ``variable(_:)`` sees what applications set (`play_and_get_digits` digits, for example).
+public final class OutboundSession: Sendable {
+    /// The event socket connection of this call.
+    public let connection: EventSocketConnection
+    /// How the dialplan invoked `socket` (`async full` is what Switchboard needs for everything it offers).
+    public let socketMode: SocketMode
+    /// The call's `Unique-ID`.
+    public let uniqueID: String
+    /// The session's logger (with `call.uuid`).
+    public let logger: Logger
+
+    private let state: Mutex<State>
+
+    private struct State {
+        var channelData: EventSocketEvent
+        var hungUp = false
+    }
+
+    init(connection: EventSocketConnection, channelData: ChannelData, logger: Logger) {
+        self.connection = connection
+        self.socketMode = channelData.socketMode
+        self.uniqueID = channelData.uniqueID
+        self.logger = logger
+        self.state = Mutex(State(channelData: channelData.event))
+    }
+
+    /// The latest channel data: from `connect`, then from each CHANNEL_EXECUTE_COMPLETE.
+    public var channelData: EventSocketEvent { state.withLock { $0.channelData } }
+
+    /// A channel variable from the latest channel data (`variable_<name>`).
+    public func variable(_ name: String) -> String? { channelData.variable(name) }
+
+    /// A header of the latest channel data, e.g. `Caller-Caller-ID-Number`.
+    public subscript(_ header: String) -> String? { channelData[header] }
+
+    /// Whether FreeSWITCH reported the end of the call.
+    public var hasHungUp: Bool { state.withLock { $0.hungUp } }
+
+    /// Reads a channel variable from FreeSWITCH now (`getvar`); `nil` when it is unset.
+    ///
+    /// FreeSWITCH 1.10 answers `-ERR command not found` for an unset variable, which is read as `nil` on purpose.
+    public func getVariable(_ name: String) async throws -> String? {
+        let reply = try await connection.send(.getVar(name))
+        if reply.isError { return nil }
+        return reply.text
+    }
+
+    /// Runs a dialplan application and returns its CHANNEL_EXECUTE_COMPLETE event once it finished.
+    ///
+    /// The application is sent with a fresh `Event-UUID`, and only the completion whose `Application-UUID` equals it
+    /// ends the wait; never "the next completion".
+    /// - Parameters:
+    ///   - eventLock: Ask FreeSWITCH not to start the next queued application before this one finishes.
+    ///   - timeout: How long to wait for completion; `nil` waits until the call ends.
+    /// - Throws: ``SwitchboardError/Code/callHungUp`` when the call ended before the application could finish;
+    ///   ``EventSocket/EventSocketError/Code/commandFailed`` when FreeSWITCH refused it.
+    @discardableResult
+    public func execute(
+        _ application: String,
+        _ argument: String? = nil,
+        loops: Int? = nil,
+        eventLock: Bool = false,
+        timeout: Duration? = nil
+    ) async throws -> ApplicationResult {
+        if hasHungUp {
+            throw SwitchboardError(.callHungUp, "'\(application)' not run: the call \(uniqueID) has ended")
+        }
+        let eventUUID = UUIDs.make()
+        let execution = ApplicationExecution(
+            application,
+            argument: argument,
+            loops: loops,
+            eventLock: eventLock,
+            eventUUID: eventUUID
+        )
+        let command = try EventSocketCommand.execute(execution)
+        let promise = connection.channel.eventLoop.makePromise(of: EventSocketEvent.self)
+        // In static (not async) mode FreeSWITCH replies only after the application finished.
+        let replyTimeout = socketMode.isAsync ? connection.options.commandTimeout : timeout
+        let submitted = try await connection.submit(
+            command,
+            timeout: replyTimeout,
+            completion: (.application(eventUUID, promise), timeout)
+        )
+        if submitted.reply.isError {
+            _ = promise.futureResult  // the waiter is dropped with the failed command below
+            promise.fail(EventSocketError(.commandFailed, "'\(application)' refused: \(submitted.reply.text)"))
+            if hasHungUp {
+                throw SwitchboardError(.callHungUp, "'\(application)' not run: the call \(uniqueID) has ended")
+            }
+            try submitted.reply.check(for: command)
+        }
+        let event = try await withTaskCancellationHandler {
+            try await promise.futureResult.get()
+        } onCancel: {
+            promise.fail(CancellationError())
+        }
+        refresh(from: event)
+        return ApplicationResult(event: event)
+    }
+
+    /// Hangs up the call with a cause (the `hangup` application).
+    public func hangup(cause: String = "NORMAL_CLEARING") async throws {
+        try await execute("hangup", cause)
+    }
+
+    /// Closes the socket now, before the call ends; FreeSWITCH continues the dialplan if `resume` was sent.
+    public func end() async {
+        await connection.close()
+    }
+
+    func refresh(from event: EventSocketEvent) {
+        guard event.name == "CHANNEL_EXECUTE_COMPLETE" || event.name == "CHANNEL_DATA" else { return }
+        state.withLock { $0.channelData = event }
+    }
+
+    func markHungUp() {
+        state.withLock { $0.hungUp = true }
+    }
+}
+
+/// The outcome of a dialplan application: its CHANNEL_EXECUTE_COMPLETE event.
+public struct ApplicationResult: Sendable {
+    /// The completion event, with the channel's variables as the application left them.
+    public let event: EventSocketEvent
+
+    /// `Application-Response`: what the application reported (`FILE PLAYED`, `_none_`, …).
+    public var response: String? { event["Application-Response"] }
+
+    /// A channel variable as the application left it.
+    public func variable(_ name: String) -> String? { event.variable(name) }
+}
