@@ -1,0 +1,81 @@
+import EventSocket
+
+/// An event the simulated switch sends: decoded header values in order, and an optional body.
+public struct FakeEvent: Sendable {
+    /// Headers with decoded values; the switch encodes them for the subscriber's format.
+    public var headers: [(name: String, value: String)]
+    /// The body, sent after an inner `Content-Length`.
+    public var body: String?
+
+    /// Creates an event from headers (include `Event-Name`).
+    public init(headers: [(name: String, value: String)], body: String? = nil) {
+        self.headers = headers
+        self.body = body
+    }
+
+    /// The value of a header.
+    public subscript(_ name: String) -> String? {
+        headers.first { $0.name.lowercased() == name.lowercased() }?.value
+    }
+
+    /// Sets (replaces or appends) a header.
+    public mutating func set(_ name: String, _ value: String) {
+        if let index = headers.firstIndex(where: { $0.name.lowercased() == name.lowercased() }) {
+            headers[index].value = value
+        } else {
+            headers.append((name, value))
+        }
+    }
+
+    /// A CHANNEL_* event for a channel, with the ~100 headers of a real FreeSWITCH 1.10 channel and the given
+    /// channel variables (`variable_<name>`).
+    public static func channel(
+        _ name: String,
+        uuid: String,
+        variables: [String: String] = [:],
+        extra: [(name: String, value: String)] = []
+    ) -> FakeEvent {
+        var event = FakeEvent(headers: ChannelTemplate.headers(uuid: uuid))
+        event.set("Event-Name", name)
+        for (key, value) in variables.sorted(by: { $0.key < $1.key }) { event.set("variable_\(key)", value) }
+        for (key, value) in extra { event.set(key, value) }
+        return event
+    }
+
+    /// A CUSTOM event of a subclass, e.g. `sofia::register`.
+    public static func custom(subclass: String, headers: [(name: String, value: String)] = [], body: String? = nil)
+        -> FakeEvent
+    {
+        FakeEvent(
+            headers: [("Event-Name", "CUSTOM"), ("Event-Subclass", subclass), ("Core-UUID", "fake-core")] + headers,
+            body: body
+        )
+    }
+
+    /// A HEARTBEAT like the one FreeSWITCH sends every 20 seconds.
+    public static func heartbeat() -> FakeEvent {
+        FakeEvent(headers: [
+            ("Event-Name", "HEARTBEAT"), ("Core-UUID", "fake-core"), ("FreeSWITCH-Hostname", "fake"),
+            ("Up-Time", "0 years, 0 days, 0 hours, 1 minute, 0 seconds"), ("Event-Info", "System Ready"),
+        ])
+    }
+}
+
+extension ChannelTemplate {
+    /// The template's headers for a channel, values decoded.
+    static func headers(uuid: String) -> [(name: String, value: String)] {
+        headerLines.split(separator: "\n").compactMap { line in
+            guard let colon = line.firstIndex(of: ":") else { return nil }
+            let value = line[line.index(after: colon)...].drop { $0 == " " }
+            let decoded = PercentDecoding.decode(String(value)).replacingUUID(with: uuid)
+            return (String(line[..<colon]), decoded)
+        }
+    }
+}
+
+extension String {
+    func replacingUUID(with uuid: String) -> String {
+        guard contains("{{UUID}}") else { return self }
+        return split(separator: "{{UUID}}", omittingEmptySubsequences: false).joined(separator: uuid)
+    }
+}
