@@ -59,13 +59,16 @@ let package = Package(
         // Layer 3: the daemon as a library (config, supervisor, systemd, log file), so tests can drive it.
         .target(
             name: "SwitchboardDaemon",
-            dependencies: ["Switchboard", "SwitchboardTesting", "Handlers", "CSystemd", logging, serviceLifecycle, nioCore, nioPosix],
+            dependencies: [
+                "Switchboard", "EventSocket", "SwitchboardTesting", "CSystemd", logging, serviceLifecycle, nioCore,
+                nioPosix, .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
             name: "switchboard",
             dependencies: [
-                "SwitchboardDaemon",
+                "SwitchboardDaemon", "Switchboard", "SwitchboardTesting", "Handlers", logging, nioCore,
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings

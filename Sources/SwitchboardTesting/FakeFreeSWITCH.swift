@@ -236,7 +236,8 @@ public final class FakeFreeSWITCH: Sendable {
 public struct FakeSwitchError: Error, CustomStringConvertible {
     /// What did not happen.
     public var description: String
-    init(_ description: String) { self.description = description }
+    /// Creates an error that says what did not happen.
+    public init(_ description: String) { self.description = description }
 }
 
 /// Lets the child channel initializer reach the switch object, which exists only after binding.

@@ -1,0 +1,188 @@
+import EventSocket
+import Logging
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+import Switchboard
+import Synchronization
+import UnixSignals
+
+/// The `switchboard` daemon: every listener of a configuration, supervised, with systemd notifications, log reopen on
+/// SIGHUP and a graceful drain on SIGTERM or SIGINT.
+public struct Daemon: Sendable {
+    /// The validated configuration.
+    public let configuration: SwitchboardConfiguration
+    /// The handlers compiled into the program.
+    public let registry: HandlerRegistry
+    /// Where log lines go; reopened on SIGHUP.
+    public let logFile: LogFile
+    /// The daemon's logger.
+    public let logger: Logger
+    /// Sockets inherited from systemd, by listener name.
+    public let inheritedSockets: [String: Int32]
+    private let eventLoopGroup: any EventLoopGroup
+
+    /// Creates the daemon. Nothing binds or connects until ``run(onReady:)``.
+    public init(
+        configuration: SwitchboardConfiguration,
+        registry: HandlerRegistry,
+        logFile: LogFile,
+        logger: Logger,
+        inheritedSockets: [String: Int32] = [:],
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    ) {
+        self.configuration = configuration
+        self.registry = registry
+        self.logFile = logFile
+        self.logger = logger
+        self.inheritedSockets = inheritedSockets
+        self.eventLoopGroup = eventLoopGroup
+    }
+
+    /// A logger for a component (e.g. a listener) writing to the daemon's log file at the configured level.
+    public static func makeLogger(label: String, file: LogFile, level: Logger.Level) -> Logger {
+        Logger(label: label) { _ in LogFileHandler(file: file, level: level) }
+    }
+
+    /// Runs until SIGTERM or SIGINT, then drains outbound calls (up to each listener's `drainSeconds`) and returns.
+    ///
+    /// - Parameter onOutboundBound: Called with each outbound listener's name and bound address (for tests and the
+    ///   demo).
+    public func run(
+        onOutboundBound: @escaping @Sendable (String, SocketAddress) -> Void = { _, _ in }
+    ) async throws {
+        let status = DaemonStatus()
+        var services: [any Service] = []
+        var sessionCounters: [@Sendable () -> Int] = []
+        var inboundNames: Set<String> = []
+        var outboundNames: Set<String> = []
+
+        for listener in configuration.listeners {
+            var listenerLogger = logger
+            listenerLogger[metadataKey: "listener.name"] = "\(listener.name)"
+            let componentLogger = listenerLogger
+            switch listener {
+            case .inbound(let settings):
+                guard registry.kind(of: settings.handler) == .inbound else { continue }
+                inboundNames.insert(settings.name)
+                let configuration = Self.inboundConfiguration(settings)
+                let registry = self.registry
+                let group = eventLoopGroup
+                services.append(
+                    SupervisedListener(
+                        name: settings.name,
+                        logger: componentLogger,
+                        backoff: configuration.reconnect,
+                        makeListener: {
+                            InboundListener(
+                                configuration: configuration,
+                                handler: registry.makeInbound(named: settings.handler)!,
+                                logger: componentLogger,
+                                eventLoopGroup: group
+                            ) { change in
+                                switch change {
+                                case .connected:
+                                    status.inbound(settings.name, connected: true)
+                                    status.inboundAttempted(settings.name)
+                                case .waitingToReconnect, .stopped:
+                                    status.inbound(settings.name, connected: false)
+                                    status.inboundAttempted(settings.name)
+                                case .connecting:
+                                    break
+                                }
+                            }
+                        },
+                        hasStarted: { true }
+                    )
+                )
+            case .outbound(let settings):
+                guard registry.kind(of: settings.handler) == .outbound else { continue }
+                outboundNames.insert(settings.name)
+                let configuration = OutboundConfiguration(
+                    host: settings.bind,
+                    port: settings.port,
+                    inheritedSocket: inheritedSockets[settings.name],
+                    maxSessions: settings.maxSessions,
+                    drainTimeout: settings.drainTime
+                )
+                if inheritedSockets[settings.name] != nil {
+                    componentLogger.info("using the socket systemd passed (socket activation)")
+                }
+                let current = ListenerSlot()
+                sessionCounters.append { current.listener?.activeSessions ?? 0 }
+                let registry = self.registry
+                let group = eventLoopGroup
+                services.append(
+                    SupervisedListener(
+                        name: settings.name,
+                        logger: componentLogger,
+                        backoff: ReconnectPolicy(initialDelay: .milliseconds(500), maxDelay: .seconds(30)),
+                        makeListener: {
+                            let listener = OutboundListener(
+                                configuration: configuration,
+                                handler: registry.makeOutbound(named: settings.handler)!,
+                                logger: componentLogger,
+                                eventLoopGroup: group
+                            ) { address in
+                                status.outboundBound(settings.name)
+                                onOutboundBound(settings.name, address)
+                            }
+                            current.listener = listener
+                            return listener
+                        },
+                        hasStarted: { status.isReady(inbound: [], outbound: [settings.name]) }
+                    )
+                )
+            }
+        }
+
+        // Trap SIGHUP before anything announces readiness, so logrotate's HUP can never kill the daemon.
+        let hangups = await UnixSignalsSequence(trapping: .sighup)
+        let counters = sessionCounters
+        let systemd = SystemdService(
+            notifier: SystemdNotifier(),
+            status: status,
+            inboundNames: inboundNames,
+            outboundNames: outboundNames,
+            outboundSessions: { counters.reduce(0) { $0 + $1() } },
+            logger: logger
+        )
+        // Shutdown runs in reverse order: systemd says STOPPING first, then listeners drain, the log goes last.
+        let group = ServiceGroup(
+            configuration: ServiceGroupConfiguration(
+                services: [.init(service: LogReopenService(logFile: logFile, signals: hangups, logger: logger))]
+                    + services.map { .init(service: $0) }
+                    + [.init(service: systemd)],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger
+            )
+        )
+        logger.info("switchboard starting with \(services.count) listeners")
+        try await group.run()
+        logger.info("switchboard stopped")
+    }
+
+    static func inboundConfiguration(_ settings: InboundListenerSettings) -> InboundConfiguration {
+        InboundConfiguration(
+            host: settings.host,
+            port: settings.port,
+            authentication: .password(settings.password),
+            events: settings.events,
+            format: settings.format == .json ? .json : .plain,
+            filters: settings.filters.sorted { $0.key < $1.key }.flatMap { header, values in
+                values.map { InboundConfiguration.Filter(header: header, value: $0) }
+            },
+            reconnect: ReconnectPolicy(initialDelay: settings.reconnect.initialDelay, maxDelay: settings.reconnect.maxDelay),
+            connection: EventSocketConnection.Options(commandTimeout: settings.commandTimeout)
+        )
+    }
+}
+
+/// The current instance of a supervised outbound listener, for live session counts.
+private final class ListenerSlot: Sendable {
+    private let slot = Mutex<OutboundListener?>(nil)
+    var listener: OutboundListener? {
+        get { slot.withLock { $0 } }
+        set { slot.withLock { $0 = newValue } }
+    }
+}

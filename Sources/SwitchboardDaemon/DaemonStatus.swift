@@ -1,0 +1,34 @@
+import Synchronization
+
+/// Live counts for systemd's `STATUS=` line and for readiness: which inbound listeners are connected, which have
+/// made their first attempt, which outbound listeners are bound.
+final class DaemonStatus: Sendable {
+    private struct State {
+        var inboundConnected: Set<String> = []
+        var inboundAttempted: Set<String> = []
+        var outboundBound: Set<String> = []
+    }
+
+    private let state = Mutex(State())
+
+    func inbound(_ name: String, connected: Bool) {
+        state.withLock { state in
+            if connected { state.inboundConnected.insert(name) } else { state.inboundConnected.remove(name) }
+        }
+    }
+
+    func inboundAttempted(_ name: String) {
+        state.withLock { _ = $0.inboundAttempted.insert(name) }
+    }
+
+    func outboundBound(_ name: String) {
+        state.withLock { _ = $0.outboundBound.insert(name) }
+    }
+
+    var inboundConnectedCount: Int { state.withLock { $0.inboundConnected.count } }
+
+    /// Whether every outbound listener is bound and every inbound listener has made its first attempt.
+    func isReady(inbound: Set<String>, outbound: Set<String>) -> Bool {
+        state.withLock { inbound.isSubset(of: $0.inboundAttempted) && outbound.isSubset(of: $0.outboundBound) }
+    }
+}

@@ -1,0 +1,126 @@
+import EventSocket
+import Switchboard
+import SwitchboardTesting
+import Testing
+
+@Suite("Commands, api and bgapi over a real socket")
+struct CommandTests {
+    @Test("api returns the body; an -ERR body throws commandFailed; output with colons and blank lines is intact")
+    func api() async throws {
+        let fake = try await FakeFreeSWITCH.start()
+        let output = "Name: value\n\nno colon here\nlast: line\n"
+        fake.answer(api: "show", with: .output(output))
+        let socket = try await CommandSocket.connect(port: fake.port, logger: testLogger)
+        #expect(try await socket.api("show", "channels") == output)
+        await #expect {
+            _ = try await socket.api("no_such_command")
+        } throws: { error in
+            let failure = error as? EventSocketError
+            return failure?.code == .commandFailed && failure?.message.contains("Command not found") == true
+        }
+        await socket.close()
+        await fake.stop()
+    }
+
+    @Test("a command that times out fails alone; the next command still gets its own reply")
+    func commandTimeout() async throws {
+        let fake = try await FakeFreeSWITCH.start()
+        fake.answer(api: "slow", with: .delayed("slow result\n", .milliseconds(400)))
+        let socket = try await CommandSocket.connect(port: fake.port, logger: testLogger)
+        await #expect {
+            _ = try await socket.api("slow", timeout: .milliseconds(100))
+        } throws: { error in
+            (error as? SwitchboardError)?.code == .commandTimedOut
+        }
+        // The late "slow result" reply arrives first and must be dropped, not handed to this command.
+        let status = try await socket.api("status")
+        #expect(status.contains("is ready"))
+        #expect(try await socket.api("version").contains("1.10.12"))
+        await socket.close()
+        await fake.stop()
+    }
+
+    @Test("a peer that disappears mid-command fails every pending command and job with disconnected")
+    func disconnectMidCommand() async throws {
+        let fake = try await FakeFreeSWITCH.start()
+        fake.answer(api: "vanish", with: .disconnect)
+        fake.answer(api: "long", with: .delayed("never\n", .seconds(30)))
+        let socket = try await CommandSocket.connect(port: fake.port, logger: testLogger)
+        let job = Task { try await socket.backgroundAPI("long") }
+        try await fake.waitForCommand("bgapi long")
+        await #expect {
+            _ = try await socket.api("vanish")
+        } throws: { error in
+            (error as? SwitchboardError)?.code == .disconnected
+        }
+        await #expect {
+            _ = try await job.value
+        } throws: { error in
+            (error as? SwitchboardError)?.code == .disconnected
+        }
+        // A command after the close fails at once rather than hanging.
+        await #expect {
+            _ = try await socket.api("status")
+        } throws: { error in
+            (error as? SwitchboardError)?.code == .disconnected
+        }
+        await socket.close()
+        await fake.stop()
+    }
+
+    @Test("concurrent bgapi jobs complete out of order, each with its own Job-UUID's result")
+    func concurrentBackgroundJobs() async throws {
+        let fake = try await FakeFreeSWITCH.start()
+        let socket = try await CommandSocket.connect(port: fake.port, logger: testLogger)
+        async let slow = socket.backgroundAPI("msleep", "300")
+        async let fast = socket.backgroundAPI("msleep", "50")
+        async let version = socket.backgroundAPI("version")
+        async let echo = socket.backgroundAPI("echo", "hello: world")
+        let failing = Task { try await socket.backgroundAPI("no_such_command") }
+        #expect(try await slow == "+OK\n")
+        #expect(try await fast == "+OK\n")
+        #expect(try await version.contains("1.10.12"))
+        #expect(try await echo == "hello: world")
+        await #expect(throws: EventSocketError.self) { try await failing.value }
+        let lines = fake.commands.map(\.line)
+        #expect(lines.contains("event plain BACKGROUND_JOB"))
+        #expect(fake.commands.filter { $0.verb == "bgapi" }.allSatisfy { $0.headers["Job-UUID"] != nil })
+        await socket.close()
+        await fake.stop()
+    }
+
+    @Test("originate builds FreeSWITCH's argument string and returns the new channel's UUID")
+    func originate() async throws {
+        let fake = try await FakeFreeSWITCH.start()
+        let socket = try await CommandSocket.connect(port: fake.port, logger: testLogger)
+        let call = Originate("loopback/9999/default", then: .application("park"))
+            .variable("origination_uuid", "11111111-2222-4333-8444-555555555555")
+            .variable("codecs", "PCMU,PCMA")
+        let uuid = try await socket.connection.originate(call)
+        #expect(uuid == "11111111-2222-4333-8444-555555555555")
+        let sent = try #require(fake.commands.first { $0.verb == "bgapi" })
+        #expect(
+            sent.line
+                == "bgapi originate {codecs=^^:PCMU:PCMA,origination_uuid=11111111-2222-4333-8444-555555555555}"
+                + "loopback/9999/default &park()"
+        )
+        await socket.close()
+        await fake.stop()
+    }
+
+    @Test("the command socket keeps events that arrive meanwhile")
+    func commandSocketKeepsEvents() async throws {
+        let fake = try await FakeFreeSWITCH.start()
+        let socket = try await CommandSocket.connect(port: fake.port, logger: testLogger)
+        try await socket.connection.subscribe(to: ["CHANNEL_CREATE"])
+        fake.emit(.channel("CHANNEL_CREATE", uuid: "kept-1"))
+        _ = try await socket.api("status")
+        fake.emit(.channel("CHANNEL_CREATE", uuid: "kept-2"))
+        _ = try await socket.api("status")
+        var iterator = socket.events.makeAsyncIterator()
+        #expect(await iterator.next()?.uniqueID == "kept-1")
+        #expect(await iterator.next()?.uniqueID == "kept-2")
+        await socket.close()
+        await fake.stop()
+    }
+}

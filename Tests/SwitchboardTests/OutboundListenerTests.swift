@@ -1,0 +1,202 @@
+import EventSocket
+import Handlers
+import Switchboard
+import SwitchboardTesting
+import Testing
+
+@Suite("Outbound listener with simulated calls")
+struct OutboundListenerTests {
+    @Test("connect → myevents → linger → apps in order → hangup → exit; variables refresh from each completion")
+    func lifecycleWithLinger() async throws {
+        let fake = try await FakeFreeSWITCH.start()
+        let observed = Collector<String>()
+        let events = Collector<String>()
+        let handler = ClosureOutboundHandler(onEvent: { events.append($0.name) }) { session in
+            observed.append("caller \(session["Caller-Caller-ID-Number"] ?? "-")")
+            observed.append("tag \(session.variable("test_tag") ?? "-")")
+            try await session.answer()
+            try await session.set("greeting", "hello world")
+            observed.append("greeting \(session.variable("greeting") ?? "-")")
+            let response = try await session.playback("tone_stream://%(200,0,440)")
+            observed.append("playback \(response ?? "-")")
+            observed.append("getvar \(try await session.getVariable("greeting") ?? "nil")")
+            observed.append("unset \(try await session.getVariable("never_set") ?? "nil")")
+            try await session.hangup()
+        }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            let (listener, port) = try await startOutboundListener(handler, in: &group)
+            let record = try await fake.placeCall(to: port, script: CallScript(variables: ["test_tag": "t1"]))
+            #expect(record.ending == .hangupApplication(cause: "NORMAL_CLEARING"))
+            #expect(record.saidExit)
+            #expect(Array(record.commands.prefix(3).map(\.line)) == ["connect", "myevents", "linger"])
+            #expect(record.applications.map(\.name) == ["answer", "set", "playback", "hangup"])
+            #expect(record.applications[1].argument == "greeting=hello world")
+            #expect(
+                observed.all == [
+                    "caller 0000000000", "tag t1", "greeting hello world", "playback FILE PLAYED",
+                    "getvar hello world", "unset nil",
+                ]
+            )
+            // Every sendmsg carried its own Event-UUID.
+            let uuids = record.commands.filter { $0.verb == "sendmsg" }.compactMap { $0.headers["Event-UUID"] }
+            #expect(Set(uuids).count == 4)
+            try await eventually("the session to end") { listener.activeSessions == 0 }
+            #expect(events.all.contains("CHANNEL_HANGUP_COMPLETE"))
+            #expect(listener.sessionsStarted == 1)
+            group.cancelAll()
+        }
+        await fake.stop()
+    }
+
+    @Test("demo-ivr stores the caller's digits in switchboard_result, or none")
+    func demoIVR() async throws {
+        let fake = try await FakeFreeSWITCH.start()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            let (_, port) = try await startOutboundListener(DemoIVR(), in: &group)
+            let withDigits = try await fake.placeCall(to: port, script: CallScript(digits: "42#"))
+            #expect(withDigits.variables["switchboard_result"] == "42")
+            #expect(withDigits.applications.map(\.name) == ["answer", "play_and_get_digits", "set", "playback", "hangup"])
+            #expect(
+                withDigits.applications[1].argument
+                    == "1 4 1 5000 # tone_stream://%(200,0,440) silence_stream://250 demo_digits \\d+"
+            )
+            let silent = try await fake.placeCall(to: port, script: CallScript())
+            #expect(silent.variables["switchboard_result"] == "none")
+            group.cancelAll()
+        }
+        await fake.stop()
+    }
+
+    @Test("the caller hangs up during playback: it completes, the next app throws callHungUp, the socket closes")
+    func callerHangsUp() async throws {
+        let fake = try await FakeFreeSWITCH.start()
+        let outcome = Collector<String>()
+        let handler = ClosureOutboundHandler { session in
+            try await session.answer()
+            let response = try await session.playback("tone_stream://%(1000,0,440);loops=-1")
+            outcome.append("playback \(response ?? "-")")
+            do {
+                try await session.set("after", "hangup")
+                outcome.append("set ran")
+            } catch let error as SwitchboardError {
+                outcome.append("set \(error.code)")
+            }
+            outcome.append("hungUp \(session.hasHungUp)")
+        }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            let (listener, port) = try await startOutboundListener(handler, in: &group)
+            let record = try await fake.placeCall(
+                to: port,
+                script: CallScript(callerHangsUpDuring: "playback", applicationDuration: .milliseconds(20))
+            )
+            #expect(record.ending == .caller)
+            #expect(record.saidExit)
+            #expect(outcome.all == ["playback FILE PLAYED", "set callHungUp", "hungUp true"])
+            #expect(!record.applications.contains { $0.name == "set" })
+            try await eventually("the session to end") { listener.activeSessions == 0 }
+            group.cancelAll()
+        }
+        await fake.stop()
+    }
+
+    @Test("a socket that is not 'async full' still runs what it allows: no linger, apps complete")
+    func staticSocket() async throws {
+        let fake = try await FakeFreeSWITCH.start()
+        let mode = Collector<SocketMode>()
+        let handler = ClosureOutboundHandler { session in
+            mode.append(session.socketMode)
+            try await session.answer()
+            try await session.hangup()
+        }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            let (_, port) = try await startOutboundListener(handler, in: &group)
+            let record = try await fake.placeCall(to: port, script: CallScript(asyncFull: false))
+            #expect(mode.all.first?.isAsyncFull == false)
+            #expect(!record.commands.contains { $0.verb == "linger" })
+            #expect(record.applications.map(\.name) == ["answer", "hangup"])
+            group.cancelAll()
+        }
+        await fake.stop()
+    }
+
+    @Test("an application FreeSWITCH refuses throws commandFailed; the handler's error ends only its call")
+    func refusedApplication() async throws {
+        let fake = try await FakeFreeSWITCH.start()
+        let outcome = Collector<String>()
+        let handler = ClosureOutboundHandler { session in
+            do {
+                try await session.answer()
+            } catch let error as EventSocketError {
+                outcome.append("\(error.code)")
+                throw error
+            }
+        }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            let (listener, port) = try await startOutboundListener(handler, in: &group)
+            let refused = try await fake.placeCall(to: port, script: CallScript(refuseApplications: true))
+            #expect(refused.ending == .stillUp)
+            #expect(refused.saidExit)
+            // The listener keeps serving calls.
+            let next = try await fake.placeCall(to: port, script: CallScript(refuseApplications: true))
+            #expect(next.saidExit)
+            #expect(outcome.all == ["commandFailed", "commandFailed"])
+            #expect(listener.sessionsStarted == 2)
+            group.cancelAll()
+        }
+        await fake.stop()
+    }
+
+    @Test("calls beyond maxSessions are refused while the others run")
+    func maxSessions() async throws {
+        let fake = try await FakeFreeSWITCH.start()
+        let gate = Collector<Int>()
+        let handler = ClosureOutboundHandler { session in
+            try await session.answer()
+            try await gate.wait(for: 1)
+            try await session.hangup()
+        }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            let (listener, port) = try await startOutboundListener(
+                handler,
+                configuration: OutboundConfiguration(port: 0, maxSessions: 1),
+                in: &group
+            )
+            async let first = fake.placeCall(to: port)
+            try await eventually("the first call to run") { listener.activeSessions == 1 }
+            let refused = try await fake.placeCall(to: port)
+            #expect(refused.commands.isEmpty)
+            gate.append(1)
+            #expect(try await first.applications.map(\.name) == ["answer", "hangup"])
+            group.cancelAll()
+        }
+        await fake.stop()
+    }
+
+    @Test("many concurrent calls each complete their own applications")
+    func concurrentCalls() async throws {
+        let fake = try await FakeFreeSWITCH.start()
+        let handler = ClosureOutboundHandler { session in
+            try await session.answer()
+            try await session.set("me", session.uniqueID)
+            try await session.hangup()
+        }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            let (_, port) = try await startOutboundListener(handler, in: &group)
+            let records = try await withThrowingTaskGroup(of: CallRecord.self) { calls in
+                for _ in 0..<50 {
+                    calls.addTask {
+                        try await fake.placeCall(to: port, script: CallScript(applicationDuration: .milliseconds(5)))
+                    }
+                }
+                return try await calls.reduce(into: []) { $0.append($1) }
+            }
+            #expect(records.count == 50)
+            for record in records {
+                #expect(record.variables["me"] == record.uuid)
+                #expect(record.applications.map(\.name) == ["answer", "set", "hangup"])
+            }
+            group.cancelAll()
+        }
+        await fake.stop()
+    }
+}

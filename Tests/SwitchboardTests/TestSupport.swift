@@ -1,0 +1,114 @@
+import EventSocket
+import Logging
+import NIOCore
+import Switchboard
+import SwitchboardTesting
+import Synchronization
+
+/// A logger for tests: warnings and above, to standard error.
+let testLogger: Logger = {
+    var logger = Logger(label: "switchboard.tests")
+    logger.logLevel = .warning
+    return logger
+}()
+
+/// Collects values from concurrent hooks, and waits for them.
+final class Collector<Value: Sendable>: Sendable {
+    private let values = Mutex<[Value]>([])
+
+    func append(_ value: Value) { values.withLock { $0.append(value) } }
+
+    var all: [Value] { values.withLock { $0 } }
+
+    /// Waits until at least `count` values arrived; returns them.
+    @discardableResult
+    func wait(for count: Int, timeout: Duration = .seconds(10)) async throws -> [Value] {
+        let deadline = ContinuousClock.now + timeout
+        while all.count < count {
+            guard ContinuousClock.now < deadline else {
+                throw TestTimeout("waited \(timeout) for \(count) values, have \(all.count)")
+            }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        return all
+    }
+}
+
+struct TestTimeout: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Waits until `condition` holds.
+func eventually(
+    timeout: Duration = .seconds(10),
+    _ what: String,
+    _ condition: @Sendable () async -> Bool
+) async throws {
+    let deadline = ContinuousClock.now + timeout
+    while await !condition() {
+        guard ContinuousClock.now < deadline else { throw TestTimeout("timed out waiting for \(what)") }
+        try await Task.sleep(for: .milliseconds(5))
+    }
+}
+
+/// Runs a service (a listener) in a child task for the body's duration, then cancels it and waits for it to end.
+func withRunning<Service: Sendable, Result: Sendable>(
+    _ service: Service,
+    run: @escaping @Sendable (Service) async throws -> Void,
+    _ body: () async throws -> Result
+) async throws -> Result {
+    try await withThrowingTaskGroup(of: Void.self) { group in
+        group.addTask { try await run(service) }
+        do {
+            let result = try await body()
+            group.cancelAll()
+            try await group.waitForAll()
+            return result
+        } catch {
+            group.cancelAll()
+            try? await group.waitForAll()
+            throw error
+        }
+    }
+}
+
+/// An outbound handler built from a closure, for tests.
+struct ClosureOutboundHandler: OutboundHandler {
+    static let name = "test-closure"
+    static let summary = "runs a closure"
+    let body: @Sendable (OutboundSession) async throws -> Void
+    let onEvent: @Sendable (EventSocketEvent) -> Void
+
+    init() {
+        body = { _ in }
+        onEvent = { _ in }
+    }
+
+    init(
+        onEvent: @escaping @Sendable (EventSocketEvent) -> Void = { _ in },
+        _ body: @escaping @Sendable (OutboundSession) async throws -> Void
+    ) {
+        self.body = body
+        self.onEvent = onEvent
+    }
+
+    func run(_ session: OutboundSession) async throws { try await body(session) }
+
+    func handle(_ event: EventSocketEvent, in session: OutboundSession) async throws { onEvent(event) }
+}
+
+/// Starts an outbound listener on a free port; returns it with its port once bound.
+func startOutboundListener(
+    _ handler: any OutboundHandler,
+    configuration: OutboundConfiguration = OutboundConfiguration(port: 0),
+    in group: inout ThrowingTaskGroup<Void, any Error>
+) async throws -> (OutboundListener, Int) {
+    let bound = Collector<Int>()
+    let listener = OutboundListener(configuration: configuration, handler: handler, logger: testLogger) { address in
+        bound.append(address.port ?? 0)
+    }
+    group.addTask { try await listener.run() }
+    let port = try await bound.wait(for: 1)[0]
+    return (listener, port)
+}
