@@ -20,7 +20,8 @@ public final class CommandSocket: Sendable {
     public let events: AsyncStream<EventSocketEvent>
     private let readTask: Task<Void, Never>
 
-    private init(connection: EventSocketConnection, events: AsyncStream<EventSocketEvent>, readTask: Task<Void, Never>) {
+    private init(connection: EventSocketConnection, events: AsyncStream<EventSocketEvent>, readTask: Task<Void, Never>)
+    {
         self.connection = connection
         self.events = events
         self.readTask = readTask
@@ -61,10 +62,14 @@ public final class CommandSocket: Sendable {
                 case .authRequest: greeting.succeed()
                 case .event(let event): sink.yield(event)
                 case .unrecognized(let frame, let reason):
-                    connection.logger.warning("ignored a frame: \(reason)", metadata: ["esl.content-type": "\(frame.contentType)"])
+                    connection.logger.warning(
+                        "ignored a frame: \(reason)",
+                        metadata: ["esl.content-type": "\(frame.contentType)"]
+                    )
                 case .disconnectNotice, .log: break
                 }
-            } handle: { _ in }
+            } handle: { _ in
+            }
             sink.finish()
         }
         do {
@@ -95,7 +100,11 @@ public final class CommandSocket: Sendable {
     }
 
     /// Runs an API command in the background and returns its output when its BACKGROUND_JOB arrives.
-    public func backgroundAPI(_ command: String, _ arguments: String? = nil, timeout: Duration? = nil) async throws
+    public func backgroundAPI(
+        _ command: String,
+        _ arguments: String? = nil,
+        timeout: Duration? = nil
+    ) async throws
         -> String
     {
         try await connection.backgroundAPI(command, arguments, timeout: timeout)

@@ -81,8 +81,6 @@ public final class InboundListener: Service, Sendable {
             do {
                 try await runConnection(attemptState)
                 logger.info("event socket connection closed by FreeSWITCH")
-            } catch is CancellationError {
-                break
             } catch {
                 if Task.isCancelled { break }
                 logger.error("event socket connection failed: \(error)")
@@ -128,11 +126,17 @@ public final class InboundListener: Service, Sendable {
                     case .authRequest:
                         greeting.succeed()
                     case .disconnectNotice(let notice):
-                        connection.logger.info("FreeSWITCH sent a disconnect notice", metadata: ["esl.notice": "\(notice.frame.bodyText)"])
+                        connection.logger.info(
+                            "FreeSWITCH sent a disconnect notice",
+                            metadata: ["esl.notice": "\(notice.frame.bodyText)"]
+                        )
                     case .log(let line):
                         connection.logger.trace("freeswitch log: \(line.text)")
                     case .unrecognized(let frame, let reason):
-                        connection.logger.warning("ignored a frame: \(reason)", metadata: ["esl.content-type": "\(frame.contentType)"])
+                        connection.logger.warning(
+                            "ignored a frame: \(reason)",
+                            metadata: ["esl.content-type": "\(frame.contentType)"]
+                        )
                     case .event:
                         break
                     }
@@ -169,20 +173,23 @@ public final class InboundListener: Service, Sendable {
             defer {
                 current.withLock { $0 = nil }
             }
+            // Whichever task ends first ends the connection: the read task on close, the session task on a failed
+            // login or a missed heartbeat. The other one is then cancelled; its cancellation is not a failure.
+            var failure: (any Error)?
             do {
-                // Whichever ends first ends the connection: the read task on close, the session task on a failed
-                // login or a missed heartbeat.
                 try await tasks.next()
-                tasks.cancelAll()
-                try? await connection.channel.close()
-                while try await tasks.next() != nil {}
             } catch {
-                tasks.cancelAll()
-                try? await connection.channel.close()
-                await handler.disconnected(from: connection, error: error)
-                throw error
+                failure = error
             }
-            await handler.disconnected(from: connection, error: connection.shared.reason)
+            tasks.cancelAll()
+            try? await connection.channel.close()
+            while let result = await tasks.nextResult() {
+                if case .failure(let error) = result, !(error is CancellationError), failure == nil {
+                    failure = error
+                }
+            }
+            await handler.disconnected(from: connection, error: failure ?? connection.shared.reason)
+            if let failure { throw failure }
         }
     }
 
@@ -197,7 +204,8 @@ public final class InboundListener: Service, Sendable {
         let login: EventSocketCommand
         switch configuration.authentication {
         case .password(let password): login = try .auth(password: password)
-        case .user(let user, let domain, let password): login = try .userAuth(user: user, domain: domain, password: password)
+        case .user(let user, let domain, let password):
+            login = try .userAuth(user: user, domain: domain, password: password)
         }
         let reply = try await connection.send(login)
         if reply.isError {

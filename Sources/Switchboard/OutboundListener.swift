@@ -151,7 +151,10 @@ public final class OutboundListener: Service, Sendable {
                             session.logger.debug("call ended", metadata: ["esl.linger": "\(notice.isLinger)"])
                         }
                     case .unrecognized(let frame, let reason):
-                        connection.logger.warning("ignored a frame: \(reason)", metadata: ["esl.content-type": "\(frame.contentType)"])
+                        connection.logger.warning(
+                            "ignored a frame: \(reason)",
+                            metadata: ["esl.content-type": "\(frame.contentType)"]
+                        )
                     case .authRequest, .log:
                         break
                     }
@@ -208,7 +211,8 @@ public final class OutboundListener: Service, Sendable {
                 defer { state.warnedAboutMode = true }
                 return !state.warnedAboutMode
             }
-            let mode = "\(channelData.socketMode.isAsync ? "async" : "static"), \(channelData.socketMode.isFullControl ? "full" : "not full")"
+            let mode =
+                "\(channelData.socketMode.isAsync ? "async" : "static"), \(channelData.socketMode.isFullControl ? "full" : "not full")"
             let message: Logger.Message =
                 "FreeSWITCH's socket application is not in 'async full' mode (\(mode)): linger, api and event are unavailable and each application blocks the socket. Fix the dialplan: <action application=\"socket\" data=\"host:port async full\"/>"
             if first { sessionLogger.warning(message) } else { sessionLogger.debug(message) }

@@ -108,7 +108,9 @@ struct ReplyCorrelation {
     }
 
     /// The connection closed: every waiter fails.
-    mutating func close() -> (replies: [EventLoopPromise<CommandReply>], completions: [EventLoopPromise<EventSocketEvent>]) {
+    mutating func close() -> (
+        replies: [EventLoopPromise<CommandReply>], completions: [EventLoopPromise<EventSocketEvent>]
+    ) {
         isClosed = true
         let replies = pending.compactMap { entry -> EventLoopPromise<CommandReply>? in
             entry.timeout?.cancel()

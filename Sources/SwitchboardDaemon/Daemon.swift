@@ -172,7 +172,10 @@ public struct Daemon: Sendable {
             filters: settings.filters.sorted { $0.key < $1.key }.flatMap { header, values in
                 values.map { InboundConfiguration.Filter(header: header, value: $0) }
             },
-            reconnect: ReconnectPolicy(initialDelay: settings.reconnect.initialDelay, maxDelay: settings.reconnect.maxDelay),
+            reconnect: ReconnectPolicy(
+                initialDelay: settings.reconnect.initialDelay,
+                maxDelay: settings.reconnect.maxDelay
+            ),
             connection: EventSocketConnection.Options(commandTimeout: settings.commandTimeout)
         )
     }

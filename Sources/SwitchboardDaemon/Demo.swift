@@ -61,7 +61,9 @@ public enum Demo {
                 try await Task.sleep(for: .milliseconds(10))
             }
             try await fake.waitForSubscribers(demoConfiguration.inboundListeners.count)
-            say("daemon up: \(outboundNames.count) outbound, \(demoConfiguration.inboundListeners.count) inbound listeners")
+            say(
+                "daemon up: \(outboundNames.count) outbound, \(demoConfiguration.inboundListeners.count) inbound listeners"
+            )
 
             var results: [String?] = []
             for name in outboundNames {
@@ -81,7 +83,9 @@ public enum Demo {
                         )
                     }
                     let applications = record.applications.map(\.name).joined(separator: " → ")
-                    say("call \(record.uuid): \(applications); switchboard_result=\(record.variables["switchboard_result"] ?? "unset")")
+                    say(
+                        "call \(record.uuid): \(applications); switchboard_result=\(record.variables["switchboard_result"] ?? "unset")"
+                    )
                     results.append(record.variables["switchboard_result"])
                 }
             }

@@ -3,106 +3,106 @@
 /// from it, so handlers under test see the same ~100 headers a real switch sends. `{{UUID}}` marks the channel UUID.
 enum ChannelTemplate {
     static let headerLines = """
-Event-Name: CHANNEL_DATA
-Core-UUID: 1f901e7b-c00d-4770-9ddb-1d093165203d
-FreeSWITCH-Hostname: vm
-FreeSWITCH-Switchname: vm
-FreeSWITCH-IPv4: 127.0.0.1
-FreeSWITCH-IPv6: %3A%3A0%3A1
-Event-Date-Local: 2026-11-23%2006%3A58%3A14
-Event-Date-GMT: Mon,%2023%20Nov%202026%2006%3A58%3A14%20GMT
-Event-Date-Timestamp: 1795417094543523
-Event-Calling-File: mod_event_socket.c
-Event-Calling-Function: parse_command
-Event-Calling-Line-Number: 2021
-Event-Sequence: 15943
-Channel-Direction: inbound
-Channel-Logical-Direction: inbound
-Channel-Dialplan: xml
-Channel-Caller-ID-Number: 0000000000
-Channel-Orig-Caller-ID-Number: 0000000000
-Channel-Callee-ID-Name: Outbound%20Call
-Channel-Callee-ID-Number: peertest
-Channel-ANI: 0000000000
-Channel-Destination-Number: outbound_34473
-Channel-Unique-ID: {{UUID}}
-Channel-Source: mod_loopback
-Channel-Context: peertest
-Channel-Channel-Name: loopback/outbound_34473-b
-Channel-Profile-Index: 1
-Channel-Profile-Created-Time: 1795417094523529
-Channel-Channel-Created-Time: 1795417094523529
-Channel-Channel-Answered-Time: 0
-Channel-Channel-Progress-Time: 0
-Channel-Channel-Progress-Media-Time: 0
-Channel-Channel-Hangup-Time: 0
-Channel-Channel-Transfer-Time: 0
-Channel-Channel-Resurrect-Time: 0
-Channel-Channel-Bridged-Time: 0
-Channel-Channel-Last-Hold: 0
-Channel-Channel-Hold-Accum: 0
-Channel-Screen-Bit: true
-Channel-Privacy-Hide-Name: false
-Channel-Privacy-Hide-Number: false
-Channel-State: CS_EXECUTE
-Channel-Call-State: RINGING
-Channel-State-Number: 4
-Channel-Name: loopback/outbound_34473-b
-Unique-ID: {{UUID}}
-Call-Direction: inbound
-Presence-Call-Direction: inbound
-Channel-HIT-Dialplan: true
-Channel-Call-UUID: {{UUID}}
-Answer-State: ringing
-Channel-Read-Codec-Name: L16
-Channel-Read-Codec-Rate: 8000
-Channel-Read-Codec-Bit-Rate: 128000
-Channel-Write-Codec-Name: L16
-Channel-Write-Codec-Rate: 8000
-Channel-Write-Codec-Bit-Rate: 128000
-Caller-Direction: inbound
-Caller-Logical-Direction: inbound
-Caller-Dialplan: xml
-Caller-Caller-ID-Number: 0000000000
-Caller-Orig-Caller-ID-Number: 0000000000
-Caller-Callee-ID-Name: Outbound%20Call
-Caller-Callee-ID-Number: peertest
-Caller-ANI: 0000000000
-Caller-Destination-Number: outbound_34473
-Caller-Unique-ID: {{UUID}}
-Caller-Source: mod_loopback
-Caller-Context: peertest
-Caller-Channel-Name: loopback/outbound_34473-b
-Caller-Profile-Index: 1
-Caller-Profile-Created-Time: 1795417094523529
-Caller-Channel-Created-Time: 1795417094523529
-Caller-Channel-Answered-Time: 0
-Caller-Channel-Progress-Time: 0
-Caller-Channel-Progress-Media-Time: 0
-Caller-Channel-Hangup-Time: 0
-Caller-Channel-Transfer-Time: 0
-Caller-Channel-Resurrect-Time: 0
-Caller-Channel-Bridged-Time: 0
-Caller-Channel-Last-Hold: 0
-Caller-Channel-Hold-Accum: 0
-Caller-Screen-Bit: true
-Caller-Privacy-Hide-Name: false
-Caller-Privacy-Hide-Number: false
-variable_direction: inbound
-variable_uuid: {{UUID}}
-variable_session_id: 286
-variable_channel_name: loopback/outbound_34473-b
-variable_read_codec: L16
-variable_read_rate: 8000
-variable_write_codec: L16
-variable_write_rate: 8000
-variable_origination_uuid: c8528c96-6efd-4357-8b06-97ca56a67b1c
-variable_other_loopback_leg_uuid: c8528c96-6efd-4357-8b06-97ca56a67b1c
-variable_loopback_leg: B
-variable_DP_MATCH: ARRAY%3A%3Aoutbound_34473%7C%3A34473
-variable_call_uuid: {{UUID}}
-variable_current_application_data: 127.0.0.1%3A34473%20async%20full
-variable_current_application: socket
-variable_socket_host: 127.0.0.1
-"""
+        Event-Name: CHANNEL_DATA
+        Core-UUID: 1f901e7b-c00d-4770-9ddb-1d093165203d
+        FreeSWITCH-Hostname: vm
+        FreeSWITCH-Switchname: vm
+        FreeSWITCH-IPv4: 127.0.0.1
+        FreeSWITCH-IPv6: %3A%3A0%3A1
+        Event-Date-Local: 2026-11-23%2006%3A58%3A14
+        Event-Date-GMT: Mon,%2023%20Nov%202026%2006%3A58%3A14%20GMT
+        Event-Date-Timestamp: 1795417094543523
+        Event-Calling-File: mod_event_socket.c
+        Event-Calling-Function: parse_command
+        Event-Calling-Line-Number: 2021
+        Event-Sequence: 15943
+        Channel-Direction: inbound
+        Channel-Logical-Direction: inbound
+        Channel-Dialplan: xml
+        Channel-Caller-ID-Number: 0000000000
+        Channel-Orig-Caller-ID-Number: 0000000000
+        Channel-Callee-ID-Name: Outbound%20Call
+        Channel-Callee-ID-Number: peertest
+        Channel-ANI: 0000000000
+        Channel-Destination-Number: outbound_34473
+        Channel-Unique-ID: {{UUID}}
+        Channel-Source: mod_loopback
+        Channel-Context: peertest
+        Channel-Channel-Name: loopback/outbound_34473-b
+        Channel-Profile-Index: 1
+        Channel-Profile-Created-Time: 1795417094523529
+        Channel-Channel-Created-Time: 1795417094523529
+        Channel-Channel-Answered-Time: 0
+        Channel-Channel-Progress-Time: 0
+        Channel-Channel-Progress-Media-Time: 0
+        Channel-Channel-Hangup-Time: 0
+        Channel-Channel-Transfer-Time: 0
+        Channel-Channel-Resurrect-Time: 0
+        Channel-Channel-Bridged-Time: 0
+        Channel-Channel-Last-Hold: 0
+        Channel-Channel-Hold-Accum: 0
+        Channel-Screen-Bit: true
+        Channel-Privacy-Hide-Name: false
+        Channel-Privacy-Hide-Number: false
+        Channel-State: CS_EXECUTE
+        Channel-Call-State: RINGING
+        Channel-State-Number: 4
+        Channel-Name: loopback/outbound_34473-b
+        Unique-ID: {{UUID}}
+        Call-Direction: inbound
+        Presence-Call-Direction: inbound
+        Channel-HIT-Dialplan: true
+        Channel-Call-UUID: {{UUID}}
+        Answer-State: ringing
+        Channel-Read-Codec-Name: L16
+        Channel-Read-Codec-Rate: 8000
+        Channel-Read-Codec-Bit-Rate: 128000
+        Channel-Write-Codec-Name: L16
+        Channel-Write-Codec-Rate: 8000
+        Channel-Write-Codec-Bit-Rate: 128000
+        Caller-Direction: inbound
+        Caller-Logical-Direction: inbound
+        Caller-Dialplan: xml
+        Caller-Caller-ID-Number: 0000000000
+        Caller-Orig-Caller-ID-Number: 0000000000
+        Caller-Callee-ID-Name: Outbound%20Call
+        Caller-Callee-ID-Number: peertest
+        Caller-ANI: 0000000000
+        Caller-Destination-Number: outbound_34473
+        Caller-Unique-ID: {{UUID}}
+        Caller-Source: mod_loopback
+        Caller-Context: peertest
+        Caller-Channel-Name: loopback/outbound_34473-b
+        Caller-Profile-Index: 1
+        Caller-Profile-Created-Time: 1795417094523529
+        Caller-Channel-Created-Time: 1795417094523529
+        Caller-Channel-Answered-Time: 0
+        Caller-Channel-Progress-Time: 0
+        Caller-Channel-Progress-Media-Time: 0
+        Caller-Channel-Hangup-Time: 0
+        Caller-Channel-Transfer-Time: 0
+        Caller-Channel-Resurrect-Time: 0
+        Caller-Channel-Bridged-Time: 0
+        Caller-Channel-Last-Hold: 0
+        Caller-Channel-Hold-Accum: 0
+        Caller-Screen-Bit: true
+        Caller-Privacy-Hide-Name: false
+        Caller-Privacy-Hide-Number: false
+        variable_direction: inbound
+        variable_uuid: {{UUID}}
+        variable_session_id: 286
+        variable_channel_name: loopback/outbound_34473-b
+        variable_read_codec: L16
+        variable_read_rate: 8000
+        variable_write_codec: L16
+        variable_write_rate: 8000
+        variable_origination_uuid: c8528c96-6efd-4357-8b06-97ca56a67b1c
+        variable_other_loopback_leg_uuid: c8528c96-6efd-4357-8b06-97ca56a67b1c
+        variable_loopback_leg: B
+        variable_DP_MATCH: ARRAY%3A%3Aoutbound_34473%7C%3A34473
+        variable_call_uuid: {{UUID}}
+        variable_current_application_data: 127.0.0.1%3A34473%20async%20full
+        variable_current_application: socket
+        variable_socket_host: 127.0.0.1
+        """
 }

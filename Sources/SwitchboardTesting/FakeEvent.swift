@@ -43,7 +43,11 @@ public struct FakeEvent: Sendable {
     }
 
     /// A CUSTOM event of a subclass, e.g. `sofia::register`.
-    public static func custom(subclass: String, headers: [(name: String, value: String)] = [], body: String? = nil)
+    public static func custom(
+        subclass: String,
+        headers: [(name: String, value: String)] = [],
+        body: String? = nil
+    )
         -> FakeEvent
     {
         FakeEvent(

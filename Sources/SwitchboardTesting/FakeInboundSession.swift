@@ -77,7 +77,9 @@ final class FakeInboundSession: ChannelInboundHandler {
             startJob(command)
         case "sendevent":
             let uuid = UUIDText.random()
-            var event = FakeEvent(headers: [("Event-Name", command.arguments)] + command.headers.map { ($0.name, $0.value) })
+            var event = FakeEvent(
+                headers: [("Event-Name", command.arguments)] + command.headers.map { ($0.name, $0.value) }
+            )
             event.set("Event-UUID", uuid)
             event.body = command.body
             send(WireFormat.commandReply("+OK \(uuid)"))

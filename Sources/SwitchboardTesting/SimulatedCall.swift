@@ -75,7 +75,13 @@ extension FakeFreeSWITCH {
         let channel = try await ClientBootstrap(group: group)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    let call = SimulatedCall(fake: self, channel: channel, uuid: uuid, script: script, finished: finished)
+                    let call = SimulatedCall(
+                        fake: self,
+                        channel: channel,
+                        uuid: uuid,
+                        script: script,
+                        finished: finished
+                    )
                     try channel.pipeline.syncOperations.addHandlers(ByteToMessageHandler(ClientCommandDecoder()), call)
                 }
             }
@@ -111,7 +117,13 @@ final class SimulatedCall: ChannelInboundHandler {
     private var callEnded = false
     private var queue: EventLoopFuture<Void>
 
-    init(fake: FakeFreeSWITCH, channel: any Channel, uuid: String, script: CallScript, finished: EventLoopPromise<CallRecord>) {
+    init(
+        fake: FakeFreeSWITCH,
+        channel: any Channel,
+        uuid: String,
+        script: CallScript,
+        finished: EventLoopPromise<CallRecord>
+    ) {
         self.fake = fake
         self.channel = channel
         self.uuid = uuid
@@ -205,7 +217,10 @@ final class SimulatedCall: ChannelInboundHandler {
         let done = channel.eventLoop.makeSucceededVoidFuture()
         if command.headers["call-command"] == "hangup" {
             send(WireFormat.commandReply("+OK"))
-            hangUp(cause: command.headers["hangup-cause"] ?? "NORMAL_CLEARING", by: .hangupApplication(cause: "NORMAL_CLEARING"))
+            hangUp(
+                cause: command.headers["hangup-cause"] ?? "NORMAL_CLEARING",
+                by: .hangupApplication(cause: "NORMAL_CLEARING")
+            )
             return done
         }
         guard !callEnded, !script.refuseApplications, let name = command.headers["execute-app-name"] else {
@@ -253,15 +268,26 @@ final class SimulatedCall: ChannelInboundHandler {
         case "play_and_get_digits":
             // min max tries timeout terminators prompt invalid-prompt variable regex
             let words = argument.split(separator: " ").map(String.init)
-            if words.count >= 9 { collectDigits(min: Int(words[0]) ?? 1, max: Int(words[1]) ?? 128, into: words[7], terminators: words[4]) }
+            if words.count >= 9 {
+                collectDigits(min: Int(words[0]) ?? 1, max: Int(words[1]) ?? 128, into: words[7], terminators: words[4])
+            }
         case "read":
             // min max prompt variable timeout terminators
             let words = argument.split(separator: " ").map(String.init)
             if words.count >= 4 {
-                collectDigits(min: Int(words[0]) ?? 1, max: Int(words[1]) ?? 128, into: words[3], terminators: words.count > 5 ? words[5] : "#")
+                collectDigits(
+                    min: Int(words[0]) ?? 1,
+                    max: Int(words[1]) ?? 128,
+                    into: words[3],
+                    terminators: words.count > 5 ? words[5] : "#"
+                )
             }
         case "hangup":
-            hangUp(cause: argument.isEmpty ? "NORMAL_CLEARING" : argument, by: .hangupApplication(cause: argument.isEmpty ? "NORMAL_CLEARING" : argument), finish: false)
+            hangUp(
+                cause: argument.isEmpty ? "NORMAL_CLEARING" : argument,
+                by: .hangupApplication(cause: argument.isEmpty ? "NORMAL_CLEARING" : argument),
+                finish: false
+            )
         default:
             break
         }
@@ -285,7 +311,10 @@ final class SimulatedCall: ChannelInboundHandler {
 
     /// The end of the call: the last events, then the linger notice (the socket stays until `exit`) or the close.
     private func finishCall() {
-        emitChannelEvent("CHANNEL_HANGUP_COMPLETE", extra: [("Hangup-Cause", variables["hangup_cause"] ?? "NORMAL_CLEARING")])
+        emitChannelEvent(
+            "CHANNEL_HANGUP_COMPLETE",
+            extra: [("Hangup-Cause", variables["hangup_cause"] ?? "NORMAL_CLEARING")]
+        )
         if lingering {
             send(WireFormat.disconnectNotice(linger: uuid))
         } else {

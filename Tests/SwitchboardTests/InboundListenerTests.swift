@@ -36,7 +36,7 @@ struct InboundListenerTests {
             handler: handler,
             logger: testLogger
         )
-        try await withRunning(listener, run: { try await $0.run() }) {
+        try await withRunning(listener) {
             try await fake.waitForSubscribers()
             try await handler.connects.wait(for: 1)
             let lines = fake.commands.map(\.line)
@@ -71,7 +71,7 @@ struct InboundListenerTests {
             handler: handler,
             logger: testLogger
         )
-        try await withRunning(listener, run: { try await $0.run() }) {
+        try await withRunning(listener) {
             try await eventually("three login attempts") { fake.connectionsAccepted >= 4 }
             #expect(handler.connects.all.isEmpty)
         }
@@ -102,7 +102,7 @@ struct InboundListenerTests {
             filters: [.init(header: "variable_tenant", value: "acme")]
         )
         let listener = InboundListener(configuration: configuration, handler: handler, logger: testLogger)
-        try await withRunning(listener, run: { try await $0.run() }) {
+        try await withRunning(listener) {
             try await fake.waitForCommand("filter Event-Name HEARTBEAT")
             #expect(
                 fake.commands.map(\.line) == [
@@ -134,7 +134,7 @@ struct InboundListenerTests {
             reconnect: Self.fastReconnect
         )
         let listener = InboundListener(configuration: configuration, handler: handler, logger: testLogger)
-        try await withRunning(listener, run: { try await $0.run() }) {
+        try await withRunning(listener) {
             try await handler.connects.wait(for: 1)
             #expect(fake.connectionsAccepted == 3)
 
@@ -164,7 +164,7 @@ struct InboundListenerTests {
         )
         let handler = RecordingInboundHandler()
         let listener = InboundListener(configuration: configuration, handler: handler, logger: testLogger)
-        try await withRunning(listener, run: { try await $0.run() }) {
+        try await withRunning(listener) {
             try await handler.connects.wait(for: 2)
             #expect(handler.disconnects.all.contains { $0.contains("heartbeatMissed") })
         }
@@ -175,7 +175,7 @@ struct InboundListenerTests {
         liveConfiguration.port = beating.port
         let liveHandler = RecordingInboundHandler()
         let live = InboundListener(configuration: liveConfiguration, handler: liveHandler, logger: testLogger)
-        try await withRunning(live, run: { try await $0.run() }) {
+        try await withRunning(live) {
             try await liveHandler.connects.wait(for: 1)
             try await Task.sleep(for: .milliseconds(900))
             #expect(beating.connectionsAccepted == 1)
@@ -202,12 +202,14 @@ struct InboundListenerTests {
             hooks: hooks,
             logger: testLogger
         )
-        try await withRunning(listener, run: { try await $0.run() }) {
+        try await withRunning(listener) {
             try await fake.waitForSubscribers()
             let channels = ["a", "b", "c", "d"]
             for sequence in 0..<150 {
                 for channel in channels {
-                    fake.emit(.custom(subclass: "test::seq", headers: [("Unique-ID", channel), ("Seq", "\(sequence)")]))
+                    fake.emit(
+                        .custom(subclass: "test::seq", headers: [("Unique-ID", channel), ("Seq", "\(sequence)")])
+                    )
                 }
             }
             fake.emit(.custom(subclass: "test::ask"))
@@ -236,9 +238,11 @@ struct InboundListenerTests {
             customSubclasses: ["sofia::register"]
         )
         let listener = InboundListener(configuration: configuration, hooks: hooks, logger: testLogger)
-        try await withRunning(listener, run: { try await $0.run() }) {
+        try await withRunning(listener) {
             try await fake.waitForSubscribers()
-            #expect(fake.commands[1].line == "event plain CHANNEL_EXECUTE BACKGROUND_JOB HEARTBEAT CUSTOM sofia::register")
+            #expect(
+                fake.commands[1].line == "event plain CHANNEL_EXECUTE BACKGROUND_JOB HEARTBEAT CUSTOM sofia::register"
+            )
             fake.emit(.custom(subclass: "sofia::unregister", headers: [("from-user", "bob")]))
             fake.emit(.custom(subclass: "sofia::register", headers: [("from-user", "alice")], body: "contact\nlines"))
             let events = try await registrations.wait(for: 1)
@@ -259,7 +263,7 @@ struct InboundListenerTests {
             handler: handler,
             logger: testLogger
         )
-        try await withRunning(listener, run: { try await $0.run() }) {
+        try await withRunning(listener) {
             try await fake.waitForSubscribers()
             fake.emit(.channel("CHANNEL_ANSWER", uuid: "json-call", variables: ["note": "x=1&y=2"]))
             let events = try await handler.events.wait(for: 1)

@@ -11,7 +11,7 @@ struct OutboundListenerTests {
         let fake = try await FakeFreeSWITCH.start()
         let observed = Collector<String>()
         let events = Collector<String>()
-        let handler = ClosureOutboundHandler(onEvent: { events.append($0.name) }) { session in
+        let body: @Sendable (OutboundSession) async throws -> Void = { session in
             observed.append("caller \(session["Caller-Caller-ID-Number"] ?? "-")")
             observed.append("tag \(session.variable("test_tag") ?? "-")")
             try await session.answer()
@@ -23,6 +23,7 @@ struct OutboundListenerTests {
             observed.append("unset \(try await session.getVariable("never_set") ?? "nil")")
             try await session.hangup()
         }
+        let handler = ClosureOutboundHandler(onEvent: { events.append($0.name) }, body: body)
         try await withThrowingTaskGroup(of: Void.self) { group in
             let (listener, port) = try await startOutboundListener(handler, in: &group)
             let record = try await fake.placeCall(to: port, script: CallScript(variables: ["test_tag": "t1"]))
@@ -55,7 +56,9 @@ struct OutboundListenerTests {
             let (_, port) = try await startOutboundListener(DemoIVR(), in: &group)
             let withDigits = try await fake.placeCall(to: port, script: CallScript(digits: "42#"))
             #expect(withDigits.variables["switchboard_result"] == "42")
-            #expect(withDigits.applications.map(\.name) == ["answer", "play_and_get_digits", "set", "playback", "hangup"])
+            #expect(
+                withDigits.applications.map(\.name) == ["answer", "play_and_get_digits", "set", "playback", "hangup"]
+            )
             #expect(
                 withDigits.applications[1].argument
                     == "1 4 1 5000 # tone_stream://%(200,0,440) silence_stream://250 demo_digits \\d+"

@@ -1,6 +1,7 @@
 import EventSocket
 import Logging
 import NIOCore
+import ServiceLifecycle
 import Switchboard
 import SwitchboardTesting
 import Synchronization
@@ -53,13 +54,12 @@ func eventually(
 }
 
 /// Runs a service (a listener) in a child task for the body's duration, then cancels it and waits for it to end.
-func withRunning<Service: Sendable, Result: Sendable>(
-    _ service: Service,
-    run: @escaping @Sendable (Service) async throws -> Void,
+func withRunning<Result: Sendable>(
+    _ service: some Service,
     _ body: () async throws -> Result
 ) async throws -> Result {
     try await withThrowingTaskGroup(of: Void.self) { group in
-        group.addTask { try await run(service) }
+        group.addTask { try await service.run() }
         do {
             let result = try await body()
             group.cancelAll()
@@ -85,9 +85,14 @@ struct ClosureOutboundHandler: OutboundHandler {
         onEvent = { _ in }
     }
 
+    init(_ body: @escaping @Sendable (OutboundSession) async throws -> Void) {
+        self.body = body
+        self.onEvent = { _ in }
+    }
+
     init(
-        onEvent: @escaping @Sendable (EventSocketEvent) -> Void = { _ in },
-        _ body: @escaping @Sendable (OutboundSession) async throws -> Void
+        onEvent: @escaping @Sendable (EventSocketEvent) -> Void,
+        body: @escaping @Sendable (OutboundSession) async throws -> Void
     ) {
         self.body = body
         self.onEvent = onEvent
