@@ -99,7 +99,9 @@ let package = Package(
         ),
         .testTarget(
             name: "DaemonTests",
-            dependencies: ["SwitchboardDaemon", "Switchboard", "SwitchboardTesting", nioCore, nioPosix, logging],
+            dependencies: [
+                "SwitchboardDaemon", "Switchboard", "SwitchboardTesting", "EventSocket", nioCore, nioPosix, logging,
+            ],
             swiftSettings: swiftSettings
         ),
     ],

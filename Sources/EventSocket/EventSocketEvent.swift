@@ -141,7 +141,8 @@ private struct PlainEventBody: Sendable {
         var spans: [Span] = []
         spans.reserveCapacity(160)
         var contentLength: Int?
-        try HeaderLines.forEach(in: ByteBufferView(headerBytes)) { name, value in
+        // `headerBytes` is a slice of `view` and keeps its indices, which the spans are measured from.
+        try HeaderLines.forEach(in: headerBytes) { name, value in
             spans.append(
                 Span(
                     nameStart: Int32(name.startIndex - base),

@@ -51,7 +51,11 @@ public struct EventSocketFrameDecoder: NIOSingleStepByteToMessageDecoder {
                 }
                 guard let end = Self.endOfHeaderBlock(in: buffer.readableBytesView, from: scanned) else {
                     let available = buffer.readableBytes
-                    if available > limits.maxHeaderBlockBytes {
+                    // The block is at least `available` bytes, or `available - 1` when the last byte may be the
+                    // first "\n" of the blank line: throw only once that is certain, so that a block of exactly the
+                    // limit passes whatever the chunking.
+                    let lastMayEndBlock = buffer.readableBytesView.last == UInt8(ascii: "\n")
+                    if available - (lastMayEndBlock ? 1 : 0) > limits.maxHeaderBlockBytes {
                         throw EventSocketError(
                             .headerBlockTooLarge,
                             "header block exceeds \(limits.maxHeaderBlockBytes) bytes without a blank line"

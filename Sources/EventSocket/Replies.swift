@@ -105,7 +105,9 @@ public struct ChannelData: Sendable {
                 "expected the command/reply to 'connect', got '\(frame.contentType)'"
             )
         }
-        let decoded = frame.headers.map { (name: $0.name, value: EventSocketEvent.normalize(PercentDecoding.decode($0.value))) }
+        let decoded = frame.headers.map {
+            (name: $0.name, value: EventSocketEvent.normalize(PercentDecoding.decode($0.value)))
+        }
         let headers = EventSocketHeaders(decoded)
         if let reply = headers["Reply-Text"], reply.hasPrefix("-ERR") {
             throw EventSocketError(.commandFailed, "'connect' failed: \(reply.trimmingTrailingNewlines())")
@@ -127,7 +129,8 @@ public struct ChannelData: Sendable {
 extension String {
     func trimmingTrailingNewlines() -> String {
         var text = Substring(self)
-        while let last = text.last, last == "\n" || last == "\r" { text = text.dropLast() }
+        // "\r\n" is one Character in Swift, equal to neither "\n" nor "\r".
+        while let last = text.last, last == "\n" || last == "\r" || last == "\r\n" { text = text.dropLast() }
         return String(text)
     }
 }

@@ -50,6 +50,8 @@ public final class EventSocketConnection: Sendable {
     private struct Subscriptions {
         var format: EventSocketEvent.Format = .plain
         var backgroundJobs = false
+        var filtered = false
+        var backgroundJobsPassFilters = false
     }
 
     private init(
@@ -169,8 +171,13 @@ public final class EventSocketConnection: Sendable {
     }
 
     /// Adds a filter: once any exists, only events whose `header` matches `value` (or `/regex/`) pass.
+    ///
+    /// BACKGROUND_JOB events are let through as well (`filter Event-Name BACKGROUND_JOB`), so that
+    /// ``backgroundAPI(_:_:timeout:)`` keeps working on a filtered connection.
     public func addFilter(header: String, value: String) async throws {
         try await command(.filter(header: header, value: value))
+        subscriptions.withLock { $0.filtered = true }
+        try await letBackgroundJobsThroughFilters()
     }
 
     /// Removes a filter, or all filters when `header` is `nil`.
@@ -249,6 +256,23 @@ public final class EventSocketConnection: Sendable {
             $0.format = format
             $0.backgroundJobs = $0.backgroundJobs || backgroundJobs
         }
+    }
+
+    /// Records that the listener's own filters already let BACKGROUND_JOB through.
+    func setFiltered(backgroundJobsPass: Bool) {
+        subscriptions.withLock {
+            $0.filtered = true
+            $0.backgroundJobsPassFilters = $0.backgroundJobsPassFilters || backgroundJobsPass
+        }
+    }
+
+    private func letBackgroundJobsThroughFilters() async throws {
+        let needed = subscriptions.withLock { state -> Bool in
+            guard state.filtered, !state.backgroundJobsPassFilters else { return false }
+            state.backgroundJobsPassFilters = true
+            return true
+        }
+        if needed { try await command(.filter(header: "Event-Name", value: "BACKGROUND_JOB")) }
     }
 
     private func ensureBackgroundJobSubscription() async throws {

@@ -80,6 +80,7 @@ public final class InboundListener: Service, Sendable {
             let attemptState = AttemptState()
             do {
                 try await runConnection(attemptState)
+                if Task.isCancelled { break }
                 logger.info("event socket connection closed by FreeSWITCH")
             } catch {
                 if Task.isCancelled { break }
@@ -226,6 +227,7 @@ public final class InboundListener: Service, Sendable {
             try await connection.command(.filter(header: filter.header, value: filter.value))
         }
         if !configuration.filters.isEmpty {
+            connection.setFiltered(backgroundJobsPass: true)
             // Once a filter exists only matching events pass; these two must always pass.
             try await connection.command(.filter(header: "Event-Name", value: "BACKGROUND_JOB"))
             if configuration.heartbeatTimeout != nil {

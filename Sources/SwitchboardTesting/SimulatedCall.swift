@@ -72,21 +72,30 @@ extension FakeFreeSWITCH {
     ) async throws -> CallRecord {
         let uuid = uuid ?? UUIDText.random()
         let finished = group.next().makePromise(of: CallRecord.self)
-        let channel = try await ClientBootstrap(group: group)
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    let call = SimulatedCall(
-                        fake: self,
-                        channel: channel,
-                        uuid: uuid,
-                        script: script,
-                        finished: finished
-                    )
-                    try channel.pipeline.syncOperations.addHandlers(ByteToMessageHandler(ClientCommandDecoder()), call)
+        let channel: any Channel
+        do {
+            channel = try await ClientBootstrap(group: group)
+                .channelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        let call = SimulatedCall(
+                            fake: self,
+                            channel: channel,
+                            uuid: uuid,
+                            script: script,
+                            finished: finished
+                        )
+                        try channel.pipeline.syncOperations.addHandlers(
+                            ByteToMessageHandler(ClientCommandDecoder()),
+                            call
+                        )
+                    }
                 }
-            }
-            .connect(host: "127.0.0.1", port: port)
-            .get()
+                .connect(host: "127.0.0.1", port: port)
+                .get()
+        } catch {
+            finished.fail(error)
+            throw error
+        }
         let timer = channel.eventLoop.scheduleTask(in: TimeAmount(timeout)) {
             finished.fail(FakeSwitchError("the call \(uuid) was still open after \(timeout)"))
             channel.close(promise: nil)

@@ -1,0 +1,31 @@
+/// A validated daemon configuration: where to log and which listeners to run.
+///
+/// Read one from a file with ``ConfigurationLoader``, which checks every key before anything binds:
+/// ```swift
+/// let configuration = try ConfigurationLoader(registry: registry).load(contentsOf: path)
+/// ```
+public struct SwitchboardConfiguration: Sendable, Hashable {
+    /// Where a packaged daemon reads its configuration: `/etc/switchboard/switchboard.json`.
+    public static let defaultPath = "/etc/switchboard/switchboard.json"
+
+    /// The `log` object: destination and level.
+    public var log: LogSettings
+    /// The `listeners` array, in file order.
+    public var listeners: [ListenerSettings]
+
+    /// Creates a configuration.
+    public init(log: LogSettings = LogSettings(), listeners: [ListenerSettings]) {
+        self.log = log
+        self.listeners = listeners
+    }
+
+    /// The inbound listeners, in file order.
+    public var inboundListeners: [InboundListenerSettings] {
+        listeners.compactMap { if case .inbound(let settings) = $0 { settings } else { nil } }
+    }
+
+    /// The outbound listeners, in file order.
+    public var outboundListeners: [OutboundListenerSettings] {
+        listeners.compactMap { if case .outbound(let settings) = $0 { settings } else { nil } }
+    }
+}

@@ -1,0 +1,95 @@
+import Foundation
+import Switchboard
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// An inbound handler registered under the name the example configuration uses.
+struct EventLoggerStub: InboundHandler {
+    static let name = "event-logger"
+    static let summary = "Stands in for the event logger"
+}
+
+/// An outbound handler registered under the name the example configuration uses.
+struct DemoIVRStub: OutboundHandler {
+    static let name = "demo-ivr"
+    static let summary = "Stands in for the demo IVR"
+    func run(_ session: OutboundSession) async throws {}
+}
+
+/// The handlers the configuration tests know.
+let testRegistry = HandlerRegistry(inbound: [EventLoggerStub.self], outbound: [DemoIVRStub.self])
+
+/// Paths in this repository.
+enum Repository {
+    /// The package's root directory.
+    static let root: String = {
+        var components = String(#filePath).split(separator: "/", omittingEmptySubsequences: false)
+        components.removeLast(3)  // Tests/DaemonTests/TestSupport.swift
+        return components.joined(separator: "/")
+    }()
+
+    static func path(_ relative: String) -> String { "\(root)/\(relative)" }
+}
+
+/// A directory under /tmp that is removed when the value is deinitialized.
+final class TemporaryDirectory: Sendable {
+    let path: String
+
+    init() throws {
+        var template = Array("/tmp/switchboard-daemon-tests.XXXXXX".utf8CString)
+        guard let result = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
+            throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO)
+        }
+        path = String(cString: result)
+    }
+
+    func file(_ name: String) -> String { "\(path)/\(name)" }
+
+    deinit {
+        try? FileManager.default.removeItem(atPath: path)
+    }
+}
+
+/// External programs the packaging tests run.
+enum Tool {
+    /// Where programs are looked for, and the PATH they run with.
+    static let searchPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+    /// The full path of `name` in the system directories, or `nil` when it is not installed.
+    static func path(_ name: String) -> String? {
+        for directory in searchPath.split(separator: ":") {
+            let candidate = "\(directory)/\(name)"
+            if access(candidate, X_OK) == 0 { return candidate }
+        }
+        return nil
+    }
+
+    /// Runs a program to completion; standard output and standard error together.
+    ///
+    /// The program gets a fixed environment rather than this process's, which the systemd tests change meanwhile.
+    static func run(_ executable: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        process.environment = [
+            "PATH": searchPath,
+            "LC_ALL": "C.UTF-8",
+            "HOME": "/tmp",
+        ]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+}
+
+/// Reads a whole file as text.
+func contents(of path: String) throws -> String {
+    try String(contentsOfFile: path, encoding: .utf8)
+}
