@@ -24,6 +24,9 @@ public struct EventSocketCommand: Sendable, Hashable, CustomStringConvertible {
             if name.contains(":") || name.isEmpty {
                 throw EventSocketError(.invalidCommand, "header name '\(name)' is empty or holds a colon")
             }
+            if EventSocketHeaders.namesMatch(name, "Content-Length") {
+                throw EventSocketError(.invalidCommand, "Content-Length is set from the body; do not pass it as a header")
+            }
         }
         self.line = line
         self.headers = headers
@@ -203,7 +206,8 @@ extension EventSocketCommand {
     public static func api(_ command: String, arguments: String? = nil) throws -> Self {
         try checkWord(command, what: "api command")
         if let arguments { try checkValue(arguments, what: "api arguments") }
-        return try Self(line: ["api", command, arguments].compactMap { $0 }.joined(separator: " "))
+        let words = ["api", command, arguments?.isEmpty == true ? nil : arguments]
+        return try Self(line: words.compactMap { $0 }.joined(separator: " "))
     }
 
     /// `bgapi <command> [arguments]` with a `Job-UUID` header chosen by the caller, so the BACKGROUND_JOB event that
@@ -212,8 +216,9 @@ extension EventSocketCommand {
         try checkWord(command, what: "bgapi command")
         if let arguments { try checkValue(arguments, what: "bgapi arguments") }
         try checkWord(jobUUID, what: "Job-UUID")
+        let words = ["bgapi", command, arguments?.isEmpty == true ? nil : arguments]
         return try Self(
-            line: ["bgapi", command, arguments].compactMap { $0 }.joined(separator: " "),
+            line: words.compactMap { $0 }.joined(separator: " "),
             headers: ["Job-UUID": jobUUID]
         )
     }

@@ -85,6 +85,12 @@ public struct SocketMode: Sendable, Hashable {
     /// `Control: full`: every command works (api, event, linger…), not only those for this channel.
     public var isFullControl: Bool
 
+    /// Creates a mode, as the `connect` reply's `Socket-Mode` and `Control` headers describe it.
+    public init(isAsync: Bool, isFullControl: Bool) {
+        self.isAsync = isAsync
+        self.isFullControl = isFullControl
+    }
+
     /// Whether this is the mode Switchboard needs for everything it offers: `async full`.
     public var isAsyncFull: Bool { isAsync && isFullControl }
 }
