@@ -25,7 +25,10 @@ public struct EventSocketCommand: Sendable, Hashable, CustomStringConvertible {
                 throw EventSocketError(.invalidCommand, "header name '\(name)' is empty or holds a colon")
             }
             if EventSocketHeaders.namesMatch(name, "Content-Length") {
-                throw EventSocketError(.invalidCommand, "Content-Length is set from the body; do not pass it as a header")
+                throw EventSocketError(
+                    .invalidCommand,
+                    "Content-Length is set from the body; do not pass it as a header"
+                )
             }
         }
         self.line = line

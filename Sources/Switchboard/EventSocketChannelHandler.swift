@@ -130,11 +130,11 @@ final class EventSocketChannelHandler: ChannelDuplexHandler {
         case .authRequest:
             deliver(.authRequest, context: context)
         case .disconnectNotice:
+            // Linger notice: the call ended, the socket stays. Plain notice: the socket is about to close, which on
+            // an outbound socket also means the call is over. Either way, no waiting application can complete.
+            let error = SwitchboardError(.callHungUp, "the call ended before the application completed")
+            for waiter in correlation.callDidEnd() { waiter.fail(error) }
             let notice = DisconnectNotice(frame)
-            if notice.isLinger {
-                let error = SwitchboardError(.callHungUp, "the call ended before the application completed")
-                for waiter in correlation.callDidEnd() { waiter.fail(error) }
-            }
             deliver(.disconnectNotice(notice), context: context)
         case .logData:
             deliver(.log(LogLine(frame)), context: context)

@@ -198,10 +198,15 @@ public final class EventSocketConnection: Sendable {
         try await command(.execute(execution, uuid: uuid))
     }
 
-    /// Says goodbye (`exit`) and waits for FreeSWITCH to close the socket, then closes it in any case.
+    /// Says goodbye (`exit`) and waits (up to two seconds) for FreeSWITCH to close the socket after its goodbye
+    /// notice, then closes it in any case.
     public func close() async {
-        if channel.isActive {
-            _ = try? await send(.exit, timeout: .seconds(2))
+        if channel.isActive, (try? await send(.exit, timeout: .seconds(2))) != nil {
+            let closedOrLate = channel.eventLoop.makePromise(of: Void.self)
+            channel.closeFuture.cascade(to: closedOrLate)
+            let deadline = channel.eventLoop.scheduleTask(in: .seconds(2)) { closedOrLate.succeed() }
+            try? await closedOrLate.futureResult.get()
+            deadline.cancel()
         }
         try? await channel.close()
     }

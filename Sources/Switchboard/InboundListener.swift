@@ -213,16 +213,7 @@ public final class InboundListener: Service, Sendable {
             throw SwitchboardError(.authenticationFailed, "FreeSWITCH refused the login: \(reply.message)")
         }
 
-        var names = configuration.events
-        if !names.contains("ALL") {
-            // bgapi needs BACKGROUND_JOB; the watchdog needs HEARTBEAT.
-            names.append("BACKGROUND_JOB")
-            if configuration.heartbeatTimeout != nil { names.append("HEARTBEAT") }
-        }
-        try await connection.command(
-            .event(configuration.format, names: names, customSubclasses: configuration.customSubclasses)
-        )
-        connection.setSubscriptionFormat(configuration.format, backgroundJobs: true)
+        // Filters go first: once `event` is sent, events flow, and none may pass that the filters would stop.
         for filter in configuration.filters {
             try await connection.command(.filter(header: filter.header, value: filter.value))
         }
@@ -234,6 +225,16 @@ public final class InboundListener: Service, Sendable {
                 try await connection.command(.filter(header: "Event-Name", value: "HEARTBEAT"))
             }
         }
+        var names = configuration.events
+        if !names.contains("ALL") {
+            // bgapi needs BACKGROUND_JOB; the watchdog needs HEARTBEAT.
+            names.append("BACKGROUND_JOB")
+            if configuration.heartbeatTimeout != nil { names.append("HEARTBEAT") }
+        }
+        try await connection.command(
+            .event(configuration.format, names: names, customSubclasses: configuration.customSubclasses)
+        )
+        connection.setSubscriptionFormat(configuration.format, backgroundJobs: true)
     }
 
     private func watchHeartbeat(_ connection: EventSocketConnection, attempt: AttemptState) async throws {

@@ -87,14 +87,20 @@ public final class OutboundListener: Service, Sendable {
 
         try await withGracefulShutdownHandler {
             try await withThrowingDiscardingTaskGroup { sessions in
-                try await server.executeThenClose { inbound in
-                    for try await connection in inbound {
-                        guard admit(connection) else { continue }
-                        sessions.addTask {
-                            await self.runSession(connection)
-                            self.state.withLock { _ = $0.sessions.removeValue(forKey: ObjectIdentifier(connection)) }
+                do {
+                    try await server.executeThenClose { inbound in
+                        for try await connection in inbound {
+                            guard admit(connection) else { continue }
+                            sessions.addTask {
+                                await self.runSession(connection)
+                                self.state.withLock {
+                                    _ = $0.sessions.removeValue(forKey: ObjectIdentifier(connection))
+                                }
+                            }
                         }
                     }
+                } catch is CancellationError {
+                    // Cancelled: stop accepting; running calls still drain below.
                 }
                 // Accepting stopped: running calls drain, within the drain timeout.
                 if activeSessions > 0 {

@@ -108,9 +108,13 @@ public final class OutboundSession: Sendable {
         return ApplicationResult(event: event)
     }
 
-    /// Hangs up the call with a cause (the `hangup` application).
+    /// Hangs up the call with a cause (the `hangup` application). A call that is already over counts as hung up.
     public func hangup(cause: String = "NORMAL_CLEARING") async throws {
-        try await execute("hangup", cause)
+        do {
+            try await execute("hangup", cause)
+        } catch let error as SwitchboardError where error.code == .callHungUp {
+            // The goal is reached: on a static socket FreeSWITCH may close before the completion event arrives.
+        }
     }
 
     /// Closes the socket now, before the call ends; FreeSWITCH continues the dialplan if `resume` was sent.
