@@ -48,13 +48,7 @@ public final class CommandSocket: Sendable {
             logger: logger,
             group: eventLoopGroup
         )
-        let greeting = connection.channel.eventLoop.makePromise(of: Void.self)
-        connection.channel.closeFuture.whenComplete { _ in
-            greeting.fail(SwitchboardError(.disconnected, "FreeSWITCH closed the socket before sending auth/request"))
-        }
-        let greetingTimeout = connection.channel.eventLoop.scheduleTask(in: TimeAmount(timeout)) {
-            greeting.fail(SwitchboardError(.protocolViolation, "no auth/request greeting within \(timeout)"))
-        }
+        let greeting = connection.makeGreeting(timeout: timeout)
         let (events, sink) = AsyncStream<EventSocketEvent>.makeStream()
         let readTask = Task {
             await connection.runReadLoop(lanes: EventLanes()) { input in
@@ -73,20 +67,8 @@ public final class CommandSocket: Sendable {
             sink.finish()
         }
         do {
-            try await greeting.futureResult.get()
-            greetingTimeout.cancel()
-            let login: EventSocketCommand
-            switch authentication {
-            case .password(let password): login = try .auth(password: password)
-            case .user(let user, let domain, let password):
-                login = try .userAuth(user: user, domain: domain, password: password)
-            }
-            let reply = try await connection.send(login)
-            if reply.isError {
-                throw SwitchboardError(.authenticationFailed, "FreeSWITCH refused the login: \(reply.message)")
-            }
+            try await connection.logIn(after: greeting, with: authentication)
         } catch {
-            greetingTimeout.cancel()
             try? await connection.channel.close()
             await readTask.value
             throw error

@@ -112,10 +112,7 @@ public final class InboundListener: Service, Sendable {
             logger: logger,
             group: group
         )
-        let greeting = connection.channel.eventLoop.makePromise(of: Void.self)
-        connection.channel.closeFuture.whenComplete { _ in
-            greeting.fail(SwitchboardError(.disconnected, "FreeSWITCH closed the socket before sending auth/request"))
-        }
+        let greeting = connection.makeGreeting(timeout: configuration.connectTimeout)
         let lanes = EventLanes()
 
         try await withThrowingTaskGroup(of: Void.self) { tasks in
@@ -195,23 +192,7 @@ public final class InboundListener: Service, Sendable {
     }
 
     private func setUp(_ connection: EventSocketConnection, greeting: EventLoopPromise<Void>) async throws {
-        let wait = configuration.connectTimeout
-        let timeout = connection.channel.eventLoop.scheduleTask(in: TimeAmount(wait)) {
-            greeting.fail(SwitchboardError(.protocolViolation, "no auth/request greeting within \(wait)"))
-        }
-        defer { timeout.cancel() }
-        try await greeting.futureResult.get()
-
-        let login: EventSocketCommand
-        switch configuration.authentication {
-        case .password(let password): login = try .auth(password: password)
-        case .user(let user, let domain, let password):
-            login = try .userAuth(user: user, domain: domain, password: password)
-        }
-        let reply = try await connection.send(login)
-        if reply.isError {
-            throw SwitchboardError(.authenticationFailed, "FreeSWITCH refused the login: \(reply.message)")
-        }
+        try await connection.logIn(after: greeting, with: configuration.authentication)
 
         // Filters go first: once `event` is sent, events flow, and none may pass that the filters would stop.
         for filter in configuration.filters {

@@ -59,6 +59,7 @@ public final class FakeFreeSWITCH: Sendable {
         var handshakesToDrop = 0
         var apiAnswers: [String: APIAnswer] = [:]
         var heartbeatTask: RepeatedTask?
+        var applicationsStarted = 0
     }
 
     private init(port: Int, options: Options, group: any EventLoopGroup, serverChannel: any Channel) {
@@ -141,6 +142,9 @@ public final class FakeFreeSWITCH: Sendable {
 
     /// Every command received so far, over all connections, in arrival order.
     public var commands: [ClientCommand] { state.withLock { $0.commands } }
+
+    /// The number of dialplan applications simulated calls have started, over all calls.
+    public var applicationsStarted: Int { state.withLock { $0.applicationsStarted } }
 
     /// The number of connections accepted since start.
     public var connectionsAccepted: Int { state.withLock { $0.connectionsAccepted } }

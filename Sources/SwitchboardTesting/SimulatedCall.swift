@@ -1,6 +1,7 @@
 import EventSocket
 import NIOCore
 import NIOPosix
+import Synchronization
 
 /// How a simulated call behaves when the simulated switch hands it to an outbound listener.
 public struct CallScript: Sendable {
@@ -239,6 +240,7 @@ final class SimulatedCall: ChannelInboundHandler {
         let argument = command.headers["execute-app-arg"] ?? command.body
         let applicationUUID = command.headers["Event-UUID"] ?? UUIDText.random()
         applications.append((name, argument))
+        fake.state.withLock { $0.applicationsStarted += 1 }
         if script.asyncFull { send(WireFormat.commandReply("+OK")) }
         let identity: [(name: String, value: String)] = [
             ("Application", name), ("Application-Data", argument ?? ""), ("Application-UUID", applicationUUID),

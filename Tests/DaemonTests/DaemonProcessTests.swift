@@ -247,7 +247,10 @@ struct DaemonProcessTests {
                 script: CallScript(digits: "42#", applicationDuration: .milliseconds(300))
             )
         }
-        try await Task.sleep(for: .milliseconds(450))
+        let deadline = ContinuousClock.now + .seconds(10)
+        while fake.applicationsStarted < 2 && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(10))
+        }
         daemon.signal(SIGTERM)
         let record = try await call.value
         #expect(record.applications.map(\.name) == ["answer", "play_and_get_digits", "set", "playback", "hangup"])

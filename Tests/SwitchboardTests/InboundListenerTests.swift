@@ -174,11 +174,13 @@ struct InboundListenerTests {
         let beating = try await FakeFreeSWITCH.start(options: .init(heartbeatInterval: .milliseconds(50)))
         var liveConfiguration = configuration
         liveConfiguration.port = beating.port
+        // Generous against a loaded machine: 30 heartbeats per watchdog interval.
+        liveConfiguration.heartbeatTimeout = .milliseconds(1500)
         let liveHandler = RecordingInboundHandler()
         let live = InboundListener(configuration: liveConfiguration, handler: liveHandler, logger: testLogger)
         try await withRunning(live) {
             try await liveHandler.connects.wait(for: 1)
-            try await Task.sleep(for: .milliseconds(900))
+            try await Task.sleep(for: .milliseconds(2000))
             #expect(beating.connectionsAccepted == 1)
         }
         await beating.stop()
