@@ -11,8 +11,9 @@ import NIOPosix
 /// await socket.close()
 /// ```
 ///
-/// Events that arrive meanwhile (after a `subscribe`, or BACKGROUND_JOB for `bgapi`) are never dropped in silence:
-/// they are kept, in order, in ``events`` until read or until the socket closes.
+/// Events that arrive meanwhile (after a `subscribe`, or BACKGROUND_JOB for `bgapi`, whose results are also returned
+/// by ``backgroundAPI(_:_:timeout:)``) are never dropped in silence: they are kept, in order, in ``events`` until read
+/// or until the socket closes. A long-lived command socket should read them or not subscribe.
 public final class CommandSocket: Sendable {
     /// The connection, for every command ``EventSocketConnection`` offers.
     public let connection: EventSocketConnection

@@ -21,6 +21,12 @@ struct CommandRequest: Sendable {
     var completionTimeout: TimeAmount?
 }
 
+/// Tells the channel handler to drop a job or application waiter whose caller no longer waits (its command was
+/// refused, or its task was cancelled).
+struct ForgetCompletion: Sendable {
+    let uuid: String
+}
+
 /// State shared by a connection's channel handler (on the event loop) and its tasks.
 final class ConnectionShared: Sendable {
     let backlog: EventBacklog
@@ -94,6 +100,15 @@ final class EventSocketChannelHandler: ChannelDuplexHandler {
         var buffer = context.channel.allocator.buffer(capacity: 128)
         request.command.encode(into: &buffer)
         context.write(wrapOutboundOut(buffer), promise: promise)
+    }
+
+    func triggerUserOutboundEvent(context: ChannelHandlerContext, event: Any, promise: EventLoopPromise<Void>?) {
+        if let forget = event as? ForgetCompletion {
+            correlation.forget(completion: forget.uuid)?.fail(CancellationError())
+            promise?.succeed()
+            return
+        }
+        context.triggerUserOutboundEvent(event, promise: promise)
     }
 
     private func scheduleCompletionTimeout(

@@ -148,8 +148,9 @@ public final class EventSocketConnection: Sendable {
             timeout: options.commandTimeout,
             completion: (.job(jobUUID, promise), timeout)
         )
+        if submitted.reply.isError { forgetCompletion(jobUUID) }
         try submitted.reply.check(for: request)
-        let event = try await submitted.completion!.get()
+        let event = try await awaitCompletion(jobUUID, promise)
         let output = event.body ?? ""
         if output.hasPrefix("-ERR") || output.hasPrefix("-USAGE") {
             throw EventSocketError(.commandFailed, "'bgapi \(command)' failed: \(output.trimmingCharacters(in: "\n"))")
@@ -254,6 +255,26 @@ public final class EventSocketConnection: Sendable {
         case nil:
             return Submitted(reply: result, completion: nil)
         }
+    }
+
+    /// Waits for a job or application completion; a cancelled caller fails it and drops its waiter.
+    func awaitCompletion(
+        _ uuid: String,
+        _ promise: EventLoopPromise<EventSocketEvent>
+    ) async throws
+        -> EventSocketEvent
+    {
+        try await withTaskCancellationHandler {
+            try await promise.futureResult.get()
+        } onCancel: {
+            promise.fail(CancellationError())
+            forgetCompletion(uuid)
+        }
+    }
+
+    /// Drops the waiter for a completion that will never be awaited.
+    func forgetCompletion(_ uuid: String) {
+        channel.pipeline.triggerUserOutboundEvent(ForgetCompletion(uuid: uuid), promise: nil)
     }
 
     func setSubscriptionFormat(_ format: EventSocketEvent.Format, backgroundJobs: Bool) {

@@ -92,18 +92,13 @@ public final class OutboundSession: Sendable {
             completion: (.application(eventUUID, promise), timeout)
         )
         if submitted.reply.isError {
-            _ = promise.futureResult  // the waiter is dropped with the failed command below
-            promise.fail(EventSocketError(.commandFailed, "'\(application)' refused: \(submitted.reply.text)"))
+            connection.forgetCompletion(eventUUID)
             if hasHungUp {
                 throw SwitchboardError(.callHungUp, "'\(application)' not run: the call \(uniqueID) has ended")
             }
             try submitted.reply.check(for: command)
         }
-        let event = try await withTaskCancellationHandler {
-            try await promise.futureResult.get()
-        } onCancel: {
-            promise.fail(CancellationError())
-        }
+        let event = try await connection.awaitCompletion(eventUUID, promise)
         refresh(from: event)
         return ApplicationResult(event: event)
     }

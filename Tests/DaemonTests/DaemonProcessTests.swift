@@ -265,6 +265,49 @@ struct DaemonProcessTests {
     }
 
     @Test(
+        "socket activation: the outbound listener serves the socket systemd passed under its name",
+        .enabled(if: access("/usr/bin/systemd-socket-activate", X_OK) == 0, "systemd-socket-activate is not installed")
+    )
+    func socketActivation() async throws {
+        let directory = try TemporaryDirectory()
+        let fake = try await FakeFreeSWITCH.start()
+        let notify = try NotifySocket(in: directory)
+        let port = try freePort()
+        // The config names a port nobody listens on: the call can only arrive through the inherited socket.
+        let unusedPort = try freePort()
+        let config = directory.file("switchboard.json")
+        try daemonConfig(logFile: directory.file("switchboard.log"), inboundPort: fake.port, outboundPort: unusedPort)
+            .write(toFile: config, atomically: true, encoding: .utf8)
+        let activator = Process()
+        activator.executableURL = URL(fileURLWithPath: "/usr/bin/systemd-socket-activate")
+        activator.arguments = [
+            "-l", "127.0.0.1:\(port)", "--fdname=ivr", "-E", "NOTIFY_SOCKET=\(notify.path)",
+            DaemonBinary.path, "run", "--config", config,
+        ]
+        activator.standardOutput = FileHandle.nullDevice
+        activator.standardError = FileHandle.nullDevice
+        try activator.run()
+        defer { if activator.isRunning { kill(activator.processIdentifier, SIGKILL) } }
+        // systemd-socket-activate starts the daemon on the first connection: this call.
+        var record: CallRecord?
+        let deadline = ContinuousClock.now + .seconds(20)
+        while record == nil && ContinuousClock.now < deadline {
+            record = try? await fake.placeCall(to: port, script: CallScript(digits: "7#"), timeout: .seconds(15))
+            if record == nil { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        let call = try #require(record)
+        #expect(call.variables["switchboard_result"] == "7")
+        let log = (try? String(contentsOfFile: directory.file("switchboard.log"), encoding: .utf8)) ?? ""
+        #expect(log.contains("using the socket systemd passed"))
+        kill(activator.processIdentifier, SIGTERM)
+        let stopDeadline = ContinuousClock.now + .seconds(10)
+        while activator.isRunning && ContinuousClock.now < stopDeadline { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(!activator.isRunning)
+        #expect(activator.terminationStatus == 0)
+        await fake.stop()
+    }
+
+    @Test(
         "a bad config exits non-zero before binding, naming the key",
         arguments: [
             (#"{"listeners": [{"name": "a", "kind": "outbound", "handler": "nope"}]}"#, "listeners[0].handler"),
