@@ -130,12 +130,20 @@ public final class OutboundListener: Service, Sendable {
 
     private func closeSessionsAfterDrainTimeout() async {
         let deadline = ContinuousClock.now + configuration.drainTimeout
+        var reason = "drain timeout"
         while activeSessions > 0, ContinuousClock.now < deadline {
-            try? await Task.sleep(for: .milliseconds(50))
+            do {
+                try await Task.sleep(for: .milliseconds(50))
+            } catch {
+                // Cancelled rather than shut down gracefully: stop waiting (a sleep that throws at once would
+                // otherwise spin) and close what is left now.
+                reason = "cancelled"
+                break
+            }
         }
         let remaining = state.withLock { Array($0.sessions.values) }
         if !remaining.isEmpty {
-            logger.warning("drain timeout: closing \(remaining.count) calls still running")
+            logger.warning("\(reason): closing \(remaining.count) calls still running")
             for channel in remaining { channel.close(promise: nil) }
         }
     }

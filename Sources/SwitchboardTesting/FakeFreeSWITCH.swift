@@ -162,7 +162,7 @@ public final class FakeFreeSWITCH: Sendable {
     }
 
     /// Waits until at least `count` connections are subscribed (and any filters they sent are in place).
-    public func waitForSubscribers(_ count: Int = 1, timeout: Duration = .seconds(10)) async throws {
+    public func waitForSubscribers(_ count: Int = 1, timeout: Duration = .seconds(30)) async throws {
         let deadline = ContinuousClock.now + timeout
         while await subscribedConnections < count {
             guard ContinuousClock.now < deadline else {
@@ -173,7 +173,7 @@ public final class FakeFreeSWITCH: Sendable {
     }
 
     /// Waits until a command starting with `prefix` has been received `count` times.
-    public func waitForCommand(_ prefix: String, count: Int = 1, timeout: Duration = .seconds(10)) async throws {
+    public func waitForCommand(_ prefix: String, count: Int = 1, timeout: Duration = .seconds(30)) async throws {
         let deadline = ContinuousClock.now + timeout
         while commands.filter({ $0.line.hasPrefix(prefix) }).count < count {
             guard ContinuousClock.now < deadline else {

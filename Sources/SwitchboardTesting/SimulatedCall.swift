@@ -73,9 +73,8 @@ extension FakeFreeSWITCH {
     ) async throws -> CallRecord {
         let uuid = uuid ?? UUIDText.random()
         let finished = group.next().makePromise(of: CallRecord.self)
-        let channel: any Channel
         do {
-            channel = try await ClientBootstrap(group: group)
+            _ = try await ClientBootstrap(group: group)
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
                         let call = SimulatedCall(
@@ -83,6 +82,7 @@ extension FakeFreeSWITCH {
                             channel: channel,
                             uuid: uuid,
                             script: script,
+                            timeout: timeout,
                             finished: finished
                         )
                         try channel.pipeline.syncOperations.addHandlers(
@@ -97,11 +97,6 @@ extension FakeFreeSWITCH {
             finished.fail(error)
             throw error
         }
-        let timer = channel.eventLoop.scheduleTask(in: TimeAmount(timeout)) {
-            finished.fail(FakeSwitchError("the call \(uuid) was still open after \(timeout)"))
-            channel.close(promise: nil)
-        }
-        defer { timer.cancel() }
         return try await finished.futureResult.get()
     }
 }
@@ -116,7 +111,9 @@ final class SimulatedCall: ChannelInboundHandler {
     private let channel: any Channel
     private let uuid: String
     private let script: CallScript
+    private let timeout: Duration
     private let finished: EventLoopPromise<CallRecord>
+    private var timer: Scheduled<Void>?
     private var variables: [String: String]
     private var commands: [ClientCommand] = []
     private var applications: [(name: String, argument: String?)] = []
@@ -132,18 +129,38 @@ final class SimulatedCall: ChannelInboundHandler {
         channel: any Channel,
         uuid: String,
         script: CallScript,
+        timeout: Duration,
         finished: EventLoopPromise<CallRecord>
     ) {
         self.fake = fake
         self.channel = channel
         self.uuid = uuid
         self.script = script
+        self.timeout = timeout
         self.finished = finished
         self.variables = script.variables
         self.queue = channel.eventLoop.makeSucceededVoidFuture()
     }
 
+    func handlerAdded(context: ChannelHandlerContext) {
+        timer = context.eventLoop.assumeIsolated().scheduleTask(in: TimeAmount(timeout)) { [self] in
+            let sent = commands.map { command in
+                command.verb == "sendmsg"
+                    ? "sendmsg \(command.headers["execute-app-name"] ?? command.headers["call-command"] ?? "")"
+                    : command.description
+            }
+            finished.fail(
+                FakeSwitchError(
+                    "the call \(uuid) was still open after \(timeout); the listener sent: "
+                        + (sent.isEmpty ? "nothing" : sent.joined(separator: ", "))
+                )
+            )
+            channel.close(promise: nil)
+        }
+    }
+
     func channelInactive(context: ChannelHandlerContext) {
+        timer?.cancel()
         finished.succeed(
             CallRecord(
                 uuid: uuid,

@@ -57,7 +57,13 @@ final class NotifySocket: @unchecked Sendable {
     }
 
     /// Collects datagrams until one satisfies `done` or `timeout` passes; returns all of them.
-    func collect(until done: (String) -> Bool, timeout: Duration) -> [String] {
+    ///
+    /// The waiting happens on a thread of its own, not on one of the cooperative pool's few threads.
+    func collect(until done: @escaping @Sendable (String) -> Bool, timeout: Duration) async -> [String] {
+        (try? await offCooperativePool { self.collectBlocking(until: done, timeout: timeout) }) ?? []
+    }
+
+    private func collectBlocking(until done: (String) -> Bool, timeout: Duration) -> [String] {
         var messages: [String] = []
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
@@ -89,13 +95,15 @@ final class DaemonProcess: @unchecked Sendable {
     func wait(timeout: Duration = .seconds(20)) async -> (status: Int32, standardError: String) {
         let deadline = ContinuousClock.now + timeout
         while process.isRunning && ContinuousClock.now < deadline {
-            try? await Task.sleep(for: .milliseconds(20))
+            do { try await Task.sleep(for: .milliseconds(20)) } catch { break }
         }
-        if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
-        let output = String(decoding: errorPipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        let (process, errorPipe) = (process, errorPipe)
+        let output =
+            (try? await offCooperativePool {
+                process.waitUntilExit()
+                return String(decoding: errorPipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            }) ?? ""
         return (process.terminationStatus, output)
     }
 
@@ -161,16 +169,16 @@ struct DaemonProcessTests {
             arguments: ["run", "--config", config],
             environment: ["NOTIFY_SOCKET": notify.path, "WATCHDOG_USEC": "400000"]
         )
-        let startup = notify.collect(until: { $0.contains("READY=1") }, timeout: .seconds(20))
+        let startup = await notify.collect(until: { $0.contains("READY=1") }, timeout: .seconds(20))
         #expect(startup.contains { $0.contains("READY=1") }, "no READY=1; got \(startup)")
         // Readiness means the inbound listener already reached the switch.
         #expect(fake.connectionsAccepted >= 1)
-        let running = notify.collect(until: { _ in false }, timeout: .seconds(1.5))
+        let running = await notify.collect(until: { _ in false }, timeout: .seconds(1.5))
         #expect(running.filter { $0 == "WATCHDOG=1" }.count >= 4, "watchdog pings: \(running)")
         #expect(running.contains { $0.hasPrefix("STATUS=") } || startup.contains { $0.hasPrefix("STATUS=") })
 
         daemon.signal(SIGTERM)
-        let stopping = notify.collect(until: { $0.contains("STOPPING=1") }, timeout: .seconds(10))
+        let stopping = await notify.collect(until: { $0.contains("STOPPING=1") }, timeout: .seconds(10))
         #expect(stopping.contains { $0.contains("STOPPING=1") })
         let (status, standardError) = await daemon.wait()
         #expect(status == 0, "exit status \(status): \(standardError)")
@@ -190,7 +198,7 @@ struct DaemonProcessTests {
             arguments: ["run", "--config", config],
             environment: ["NOTIFY_SOCKET": notify.path]
         )
-        _ = notify.collect(until: { $0.contains("READY=1") }, timeout: .seconds(20))
+        _ = await notify.collect(until: { $0.contains("READY=1") }, timeout: .seconds(20))
         try await fake.waitForSubscribers()
 
         let total = 600
@@ -238,7 +246,7 @@ struct DaemonProcessTests {
             arguments: ["run", "--config", config],
             environment: ["NOTIFY_SOCKET": notify.path]
         )
-        _ = notify.collect(until: { $0.contains("READY=1") }, timeout: .seconds(20))
+        _ = await notify.collect(until: { $0.contains("READY=1") }, timeout: .seconds(20))
 
         // Each of demo-ivr's five applications takes 300 ms: SIGTERM lands in the middle of the call.
         let call = Task {
@@ -255,7 +263,7 @@ struct DaemonProcessTests {
         let record = try await call.value
         #expect(record.applications.map(\.name) == ["answer", "play_and_get_digits", "set", "playback", "hangup"])
         #expect(record.variables["switchboard_result"] == "42")
-        let stopping = notify.collect(until: { $0.contains("STOPPING=1") }, timeout: .seconds(10))
+        let stopping = await notify.collect(until: { $0.contains("STOPPING=1") }, timeout: .seconds(10))
         #expect(stopping.contains { $0.contains("STOPPING=1") })
         let (status, standardError) = await daemon.wait()
         #expect(status == 0, "exit status \(status): \(standardError)")
@@ -408,7 +416,7 @@ struct DaemonFreeSWITCHTests {
             arguments: ["run", "--config", directory.file("switchboard.json")],
             environment: ["NOTIFY_SOCKET": notify.path]
         )
-        let startup = notify.collect(until: { $0.contains("READY=1") }, timeout: .seconds(20))
+        let startup = await notify.collect(until: { $0.contains("READY=1") }, timeout: .seconds(20))
         try #require(startup.contains { $0.contains("READY=1") })
 
         var logger = Logger(label: "daemon-freeswitch-test")

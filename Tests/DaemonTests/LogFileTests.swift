@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Synchronization
 import Testing
 
 @testable import SwitchboardDaemon
@@ -157,20 +158,26 @@ struct LogFileTests {
         let directory = try TemporaryDirectory()
         let path = directory.file("busy.log")
         let file = try LogFile(path: path)
-        let writers = 8
-        let linesPerWriter = 5_000
+        let writers = 4
         let rotations = 6
+        // Writers run until the last rotation is done, then write a few more lines: bounded by time, not by a line
+        // count, so the test stays short on a slow machine and still spans every rotation.
+        let rotating = RotationState()
 
-        let rotated = try await withThrowingTaskGroup(of: [String].self) { group in
+        let (rotated, written) = try await withThrowingTaskGroup(of: ([String], Int).self) { group in
             for writer in 0..<writers {
                 group.addTask {
                     var logger = Logger(label: "writer") { _ in LogFileHandler(file: file, level: .debug) }
                     logger[metadataKey: "writer"] = "\(writer)"
-                    for number in 0..<linesPerWriter {
+                    var number = 0
+                    var tail = 200
+                    while tail > 0 {
                         logger.info("line \(writer)/\(number) with some padding to make it a realistic length")
-                        if number % 500 == 0 { await Task.yield() }
+                        number += 1
+                        if rotating.isDone { tail -= 1 }
+                        if number % 50 == 0 { await Task.yield() }
                     }
-                    return []
+                    return ([], number)
                 }
             }
             group.addTask {
@@ -182,10 +189,14 @@ struct LogFileTests {
                     renamed.append(target)
                     try file.reopen()
                 }
-                return renamed
+                rotating.finish()
+                return (renamed, 0)
             }
-            var all: [String] = []
-            for try await paths in group { all += paths }
+            var all: ([String], Int) = ([], 0)
+            for try await (paths, lines) in group {
+                all.0 += paths
+                all.1 += lines
+            }
             return all
         }
         #expect(rotated.count == rotations)
@@ -213,8 +224,17 @@ struct LogFileTests {
         }
         #expect(malformed.count == 0, "malformed lines, the first ones: \(malformed.prefix(5))")
         #expect(duplicates.count == 0, "duplicated lines, the first ones: \(duplicates.prefix(5))")
-        #expect(seen.count == writers * linesPerWriter)
+        #expect(seen.count == written)
         // The rotations happened while lines were being written, not after.
         #expect(filesWithLines >= 2)
     }
+}
+
+/// Whether the rotating task of the concurrency test has finished, shared with its writers.
+private final class RotationState: Sendable {
+    private let done = Atomic<Bool>(false)
+
+    var isDone: Bool { done.load(ordering: .relaxed) }
+
+    func finish() { done.store(true, ordering: .relaxed) }
 }

@@ -43,10 +43,13 @@ struct PackagingTests {
         "systemd-analyze verify accepts the service and socket units without a word",
         .enabled(if: systemdAnalyze != nil, "systemd-analyze is not installed (apt-get install systemd)")
     )
-    func verifyUnits() throws {
+    func verifyUnits() async throws {
         let directory = try TemporaryDirectory()
         let units = try unitCopies(in: directory)
-        let result = try Tool.run(try #require(systemdAnalyze), ["verify", "--man=no", units.socket, units.service])
+        let result = try await Tool.run(
+            try #require(systemdAnalyze),
+            ["verify", "--man=no", units.socket, units.service]
+        )
         #expect(result.status == 0)
         #expect(result.output.isEmpty, "systemd-analyze verify printed:\n\(result.output)")
     }
@@ -55,10 +58,10 @@ struct PackagingTests {
         "the service unit is hardened (systemd-analyze security rates it OK or better)",
         .enabled(if: systemdAnalyze != nil, "systemd-analyze is not installed (apt-get install systemd)")
     )
-    func hardening() throws {
+    func hardening() async throws {
         let directory = try TemporaryDirectory()
         let units = try unitCopies(in: directory)
-        let result = try Tool.run(
+        let result = try await Tool.run(
             try #require(systemdAnalyze),
             ["security", "--offline=yes", "--no-pager", units.service]
         )
@@ -70,7 +73,7 @@ struct PackagingTests {
     }
 
     @Test("the service is a notify service with watchdog, reload by SIGHUP and a dedicated user")
-    func serviceSettings() throws {
+    func serviceSettings() async throws {
         let service = try settings(ofUnit: Repository.path("packaging/systemd/switchboard.service"))
         #expect(service["Type"] == ["notify"])
         #expect(service["NotifyAccess"] == ["main"])
@@ -90,7 +93,7 @@ struct PackagingTests {
     }
 
     @Test("the socket unit passes the example's outbound listener its socket, by name")
-    func socketMatchesExample() throws {
+    func socketMatchesExample() async throws {
         let socket = try settings(ofUnit: Repository.path("packaging/systemd/switchboard.socket"))
         let configuration = try ConfigurationLoader(registry: testRegistry)
             .load(contentsOf: Repository.path("etc/switchboard.json"))
@@ -104,9 +107,9 @@ struct PackagingTests {
         "logrotate -d accepts the logrotate file",
         .enabled(if: logrotate != nil, "logrotate is not installed (apt-get install logrotate)")
     )
-    func logrotateDebug() throws {
+    func logrotateDebug() async throws {
         let directory = try TemporaryDirectory()
-        let result = try Tool.run(
+        let result = try await Tool.run(
             try #require(logrotate),
             ["-d", "-s", directory.file("state"), Repository.path("packaging/logrotate/switchboard")]
         )
@@ -123,7 +126,7 @@ struct PackagingTests {
         "a real rotation renames the log, creates a new one, runs postrotate; reopen then writes into the new file",
         .enabled(if: logrotate != nil, "logrotate is not installed (apt-get install logrotate)")
     )
-    func realRotation() throws {
+    func realRotation() async throws {
         let directory = try TemporaryDirectory()
         let logPath = directory.file("switchboard.log")
         let marker = directory.file("postrotate-ran")
@@ -138,7 +141,7 @@ struct PackagingTests {
 
         let file = try LogFile(path: logPath)
         file.write(line: "before rotation")
-        let result = try Tool.run(try #require(logrotate), ["-f", "-s", directory.file("state"), configPath])
+        let result = try await Tool.run(try #require(logrotate), ["-f", "-s", directory.file("state"), configPath])
         #expect(result.status == 0, "\(result.output)")
         #expect(access(marker, F_OK) == 0, "postrotate did not run")
         file.write(line: "between rotation and reopen")
@@ -156,13 +159,13 @@ struct PackagingTests {
         "build-deb.sh lays out the package: binary, units, logrotate, conffile, maintainer scripts",
         .enabled(if: dpkgDeb != nil, "dpkg-deb is not installed (apt-get install dpkg)")
     )
-    func debianPackage() throws {
+    func debianPackage() async throws {
         let directory = try TemporaryDirectory()
         let binary = directory.file("switchboard")
         try "#!/bin/sh\necho switchboard\n".write(toFile: binary, atomically: false, encoding: .utf8)
         try #require(chmod(binary, 0o755) == 0)
         let output = directory.file("out")
-        let build = try Tool.run(
+        let build = try await Tool.run(
             "/bin/bash",
             [
                 Repository.path("packaging/debian/build-deb.sh"), "--binary", binary, "--version", "1.2.3",
@@ -173,7 +176,7 @@ struct PackagingTests {
         let package = try #require(build.output.split(separator: "\n").last.map(String.init))
         #expect(package.hasPrefix("\(output)/switchboard_1.2.3_") && package.hasSuffix(".deb"))
 
-        let listing = try Tool.run(try #require(dpkgDeb), ["--contents", package])
+        let listing = try await Tool.run(try #require(dpkgDeb), ["--contents", package])
         try #require(listing.status == 0)
         for expected in [
             "-rwxr-xr-x root/root", "./usr/bin/switchboard", "./lib/systemd/system/switchboard.service",
@@ -183,13 +186,13 @@ struct PackagingTests {
             #expect(listing.output.contains(expected), "\(expected) missing from:\n\(listing.output)")
         }
 
-        let control = try Tool.run(try #require(dpkgDeb), ["--field", package, "Package", "Version", "Depends"])
+        let control = try await Tool.run(try #require(dpkgDeb), ["--field", package, "Package", "Version", "Depends"])
         #expect(control.output.contains("Package: switchboard"))
         #expect(control.output.contains("Version: 1.2.3"))
         #expect(control.output.contains("adduser"))
 
         let extracted = directory.file("control")
-        let extract = try Tool.run(try #require(dpkgDeb), ["--control", package, extracted])
+        let extract = try await Tool.run(try #require(dpkgDeb), ["--control", package, extracted])
         try #require(extract.status == 0, "\(extract.output)")
         let conffiles = try contents(of: extracted + "/conffiles")
         #expect(conffiles.split(separator: "\n").contains("/etc/switchboard/switchboard.json"))
@@ -198,7 +201,7 @@ struct PackagingTests {
         #expect(!postinst.contains("systemctl enable"))
         #expect(!postinst.contains("systemctl start"))
         for script in ["postinst", "prerm", "postrm"] {
-            let syntax = try Tool.run("/bin/sh", ["-n", "\(extracted)/\(script)"])
+            let syntax = try await Tool.run("/bin/sh", ["-n", "\(extracted)/\(script)"])
             #expect(syntax.status == 0, "\(script): \(syntax.output)")
         }
     }

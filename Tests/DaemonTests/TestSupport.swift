@@ -69,7 +69,14 @@ enum Tool {
     /// Runs a program to completion; standard output and standard error together.
     ///
     /// The program gets a fixed environment rather than this process's, which the systemd tests change meanwhile.
-    static func run(_ executable: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
+    static func run(_ executable: String, _ arguments: [String]) async throws -> (status: Int32, output: String) {
+        try await offCooperativePool { try runBlocking(executable, arguments) }
+    }
+
+    private static func runBlocking(
+        _ executable: String,
+        _ arguments: [String]
+    ) throws -> (status: Int32, output: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
@@ -86,6 +93,16 @@ enum Tool {
         let data = pipe.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+}
+
+/// Runs blocking work (waiting on a child process or a socket) on a thread of its own.
+///
+/// Swift's cooperative pool has one thread per core, two on the CI machine: a test that blocks one of them for
+/// seconds stalls every other test running in parallel, and their time-outs fire for no fault of the code.
+func offCooperativePool<Value: Sendable>(_ work: @escaping @Sendable () throws -> Value) async throws -> Value {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread { continuation.resume(with: Result { try work() }) }.start()
     }
 }
 

@@ -83,7 +83,7 @@ enum Integration {
             host: FreeSWITCHAvailability.host,
             port: FreeSWITCHAvailability.port,
             authentication: authentication,
-            timeout: .seconds(5),
+            timeout: .seconds(20),
             logger: logger
         )
     }

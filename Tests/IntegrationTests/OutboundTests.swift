@@ -164,7 +164,7 @@ struct OutboundTests {
             // Something that takes a moment, so that `originate` sees an answered call before it ends.
             await steps.record(.playback(response: try await session.playback("tone_stream://%(200,0,440)")))
             do {
-                await steps.record(.completed(try await session.execute("hangup", "NORMAL_CLEARING")))
+                try await session.hangup(cause: "NORMAL_CLEARING")
             } catch {
                 await steps.record(.threw(application: "hangup", error: error))
             }

@@ -202,4 +202,30 @@ struct OutboundListenerTests {
         }
         await fake.stop()
     }
+
+    @Test("cancelling the listener closes running calls at once instead of waiting out the drain timeout")
+    func cancellationClosesCallsNow() async throws {
+        let fake = try await FakeFreeSWITCH.start()
+        let handler = ClosureOutboundHandler { session in
+            try await session.answer()
+            _ = try await session.playback("long.wav")
+        }
+        let configuration = OutboundConfiguration(port: 0, drainTimeout: .seconds(60))
+        let started = ContinuousClock.now
+        let record = try await withThrowingTaskGroup(of: Void.self) { group in
+            let (listener, port) = try await startOutboundListener(handler, configuration: configuration, in: &group)
+            async let call = fake.placeCall(to: port, script: CallScript(applicationDuration: .seconds(50)))
+            try await eventually("the call to be in its first application") { fake.applicationsStarted >= 1 }
+            #expect(listener.activeSessions == 1)
+            group.cancelAll()
+            // Cancellation is not a graceful shutdown: the listener closes the call's socket instead of draining.
+            let record = try await call
+            try await group.waitForAll()
+            return record
+        }
+        #expect(record.ending == .stillUp)
+        #expect(record.applications.map(\.name) == ["answer"])
+        #expect(ContinuousClock.now - started < .seconds(40), "the listener waited out its drain timeout")
+        await fake.stop()
+    }
 }

@@ -23,7 +23,7 @@ final class Collector<Value: Sendable>: Sendable {
 
     /// Waits until at least `count` values arrived; returns them.
     @discardableResult
-    func wait(for count: Int, timeout: Duration = .seconds(10)) async throws -> [Value] {
+    func wait(for count: Int, timeout: Duration = .seconds(30)) async throws -> [Value] {
         let deadline = ContinuousClock.now + timeout
         while all.count < count {
             guard ContinuousClock.now < deadline else {
@@ -42,7 +42,7 @@ struct TestTimeout: Error, CustomStringConvertible {
 
 /// Waits until `condition` holds.
 func eventually(
-    timeout: Duration = .seconds(10),
+    timeout: Duration = .seconds(30),
     _ what: String,
     _ condition: @Sendable () async -> Bool
 ) async throws {
