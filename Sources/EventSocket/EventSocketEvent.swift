@@ -134,32 +134,32 @@ private struct PlainEventBody: Sendable {
     let body: ByteBuffer?
 
     init(_ buffer: ByteBuffer) throws {
-        let view = buffer.readableBytesView
-        let base = view.startIndex
-        let headerEnd = EventSocketFrameDecoder.endOfHeaderBlock(in: view, from: 0)
-        let headerBytes = headerEnd.map { view[base..<(base + $0)] } ?? view[...]
         var spans: [Span] = []
         spans.reserveCapacity(160)
-        var contentLength: Int?
-        // `headerBytes` is a slice of `view` and keeps its indices, which the spans are measured from.
-        try HeaderLines.forEach(in: headerBytes) { name, value in
-            spans.append(
-                Span(
-                    nameStart: Int32(name.startIndex - base),
-                    nameLength: Int32(name.count),
-                    valueStart: Int32(value.startIndex - base),
-                    valueLength: Int32(value.count)
+        let (headerEnd, contentLength, available) = try buffer.withUnsafeReadableBytes { bytes in
+            var contentLength: Int?
+            let headerEnd = try HeaderLines.forEach(in: bytes, stoppingAtBlankLine: true) { name, value in
+                spans.append(
+                    Span(
+                        nameStart: Int32(name.lowerBound),
+                        nameLength: Int32(name.count),
+                        valueStart: Int32(value.lowerBound),
+                        valueLength: Int32(value.count)
+                    )
                 )
-            )
-            if name.count == 14, Self.equalsIgnoringCase(name, "Content-Length") {
-                contentLength = Int(String(decoding: value, as: UTF8.self))
+                if name.count == 14,
+                    ByteScan.equalsIgnoringCase(UnsafeRawBufferPointer(rebasing: bytes[name]), "Content-Length")
+                {
+                    contentLength = Int(String(decoding: bytes[value], as: UTF8.self))
+                }
             }
+            return (headerEnd, contentLength, bytes.count)
         }
         self.bytes = buffer
         self.spans = spans
         if let headerEnd, let contentLength, contentLength > 0 {
             let bodyStart = headerEnd + 2
-            let length = min(contentLength, view.count - bodyStart)
+            let length = min(contentLength, available - bodyStart)
             if length < contentLength {
                 throw EventSocketError(
                     .malformedEvent,
@@ -173,39 +173,36 @@ private struct PlainEventBody: Sendable {
     }
 
     func value(named name: String) -> String? {
-        let view = bytes.readableBytesView
-        let base = view.startIndex
         let nameLength = name.utf8.count
-        for span in spans where Int(span.nameLength) == nameLength {
-            let start = base + Int(span.nameStart)
-            if Self.equalsIgnoringCase(view[start..<(start + nameLength)], name) {
-                return decodedValue(span, in: view)
+        return bytes.withUnsafeReadableBytes { bytes in
+            for span in spans where Int(span.nameLength) == nameLength {
+                let start = Int(span.nameStart)
+                if ByteScan.equalsIgnoringCase(
+                    UnsafeRawBufferPointer(rebasing: bytes[start..<(start + nameLength)]),
+                    name
+                ) {
+                    return Self.decodedValue(span, in: bytes)
+                }
             }
+            return nil
         }
-        return nil
     }
 
     func allHeaders() -> EventSocketHeaders {
-        let view = bytes.readableBytesView
-        let base = view.startIndex
-        return EventSocketHeaders(
-            spans.map { span in
-                let start = base + Int(span.nameStart)
-                let name = String(decoding: view[start..<(start + Int(span.nameLength))], as: UTF8.self)
-                return (name, decodedValue(span, in: view))
-            }
-        )
+        bytes.withUnsafeReadableBytes { bytes in
+            EventSocketHeaders(
+                spans.map { span in
+                    let start = Int(span.nameStart)
+                    let name = String(decoding: bytes[start..<(start + Int(span.nameLength))], as: UTF8.self)
+                    return (name, Self.decodedValue(span, in: bytes))
+                }
+            )
+        }
     }
 
-    private func decodedValue(_ span: Span, in view: ByteBufferView) -> String {
-        let start = view.startIndex + Int(span.valueStart)
-        return EventSocketEvent.normalize(PercentDecoding.decode(view[start..<(start + Int(span.valueLength))]))
-    }
-
-    private static func equalsIgnoringCase<Bytes: Collection<UInt8>>(_ bytes: Bytes, _ name: String) -> Bool {
-        bytes.count == name.utf8.count
-            && zip(bytes, name.utf8).allSatisfy {
-                EventSocketHeaders.asciiLowercased($0) == EventSocketHeaders.asciiLowercased($1)
-            }
+    private static func decodedValue(_ span: Span, in bytes: UnsafeRawBufferPointer) -> String {
+        let start = Int(span.valueStart)
+        let value = UnsafeRawBufferPointer(rebasing: bytes[start..<(start + Int(span.valueLength))])
+        return EventSocketEvent.normalize(PercentDecoding.decode(raw: value))
     }
 }

@@ -37,8 +37,20 @@ public struct EventSocketHeaders: Sendable, Hashable {
 
     /// Compares two header names the way FreeSWITCH does: ASCII letters without regard to case.
     public static func namesMatch(_ lhs: String, _ rhs: String) -> Bool {
-        lhs.utf8.count == rhs.utf8.count
-            && zip(lhs.utf8, rhs.utf8).allSatisfy { asciiLowercased($0) == asciiLowercased($1) }
+        let (left, right) = (lhs.utf8, rhs.utf8)
+        guard left.count == right.count else { return false }
+        // Native strings have contiguous UTF-8: compare the bytes directly rather than through two iterators.
+        let contiguous = left.withContiguousStorageIfAvailable { leftBytes in
+            right.withContiguousStorageIfAvailable { rightBytes in
+                for index in 0..<leftBytes.count
+                where asciiLowercased(leftBytes[index]) != asciiLowercased(rightBytes[index]) {
+                    return false
+                }
+                return true
+            }
+        }
+        if let contiguous, let result = contiguous { return result }
+        return zip(left, right).allSatisfy { asciiLowercased($0) == asciiLowercased($1) }
     }
 
     @inlinable

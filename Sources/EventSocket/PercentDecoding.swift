@@ -31,6 +31,14 @@ public enum PercentDecoding {
         return String(decoding: output, as: UTF8.self)
     }
 
+    /// Decodes raw bytes; most event values hold no escape, and then one vectorised search and one copy suffice.
+    static func decode(raw bytes: UnsafeRawBufferPointer) -> String {
+        guard ByteScan.firstIndex(of: UInt8(ascii: "%"), in: bytes, from: 0) != nil else {
+            return String(decoding: bytes, as: UTF8.self)
+        }
+        return decode(bytes)
+    }
+
     /// Decodes `%XX` sequences in a string.
     @inlinable
     public static func decode(_ string: String) -> String {

@@ -13,7 +13,7 @@ extension EventSocketConnection {
     @discardableResult
     public func originate(_ originate: Originate, timeout: Duration? = nil) async throws -> String {
         var call = originate
-        let uuid = call.variables["origination_uuid"] ?? UUIDs.make()
+        let uuid = call.variables["origination_uuid"] ?? UUIDString.random()
         call.variables["origination_uuid"] = uuid
         let output = try await backgroundAPI("originate", call.arguments, timeout: timeout)
         return output.hasPrefix("+OK ") ? String(output.dropFirst(4)).trimmingCharacters(in: "\n") : uuid
@@ -101,21 +101,4 @@ extension EventSocketConnection {
 
     /// Reloads the XML configuration (`reloadxml`).
     public func reloadXML() async throws { _ = try await api("reloadxml") }
-}
-
-enum UUIDs {
-    static func make() -> String {
-        var generator = SystemRandomNumberGenerator()
-        var bytes = (0..<16).map { _ in UInt8.random(in: 0...255, using: &generator) }
-        bytes[6] = bytes[6] & 0x0F | 0x40
-        bytes[8] = bytes[8] & 0x3F | 0x80
-        let hex = bytes.map { byte in
-            let digits = Array("0123456789abcdef")
-            return String([digits[Int(byte >> 4)], digits[Int(byte & 0x0F)]])
-        }.joined()
-        let parts = [0..<8, 8..<12, 12..<16, 16..<20, 20..<32].map { range in
-            String(hex.dropFirst(range.lowerBound).prefix(range.count))
-        }
-        return parts.joined(separator: "-")
-    }
 }

@@ -44,7 +44,8 @@ public final class EventSocketConnection: Sendable {
     public let options: Options
 
     let shared: ConnectionShared
-    let inputs: AsyncStream<ConnectionInput>
+    /// What the channel handler passed on, one batch per read from the socket.
+    let inputs: AsyncStream<[ConnectionInput]>
     private let subscriptions = Mutex(Subscriptions())
 
     private struct Subscriptions {
@@ -56,7 +57,7 @@ public final class EventSocketConnection: Sendable {
 
     private init(
         channel: any Channel,
-        inputs: AsyncStream<ConnectionInput>,
+        inputs: AsyncStream<[ConnectionInput]>,
         shared: ConnectionShared,
         options: Options,
         logger: Logger
@@ -70,7 +71,7 @@ public final class EventSocketConnection: Sendable {
 
     /// Installs the decoder and the channel handler on a fresh channel and wraps it. Runs on the channel's loop.
     static func install(on channel: any Channel, options: Options, logger: Logger) throws -> EventSocketConnection {
-        let (inputs, sink) = AsyncStream<ConnectionInput>.makeStream()
+        let (inputs, sink) = AsyncStream<[ConnectionInput]>.makeStream()
         let shared = ConnectionShared(
             backlog: EventBacklog(warningThreshold: options.backlogWarningThreshold, limit: options.backlogLimit)
         )
@@ -140,7 +141,7 @@ public final class EventSocketConnection: Sendable {
         timeout: Duration? = nil
     ) async throws -> String {
         try await ensureBackgroundJobSubscription()
-        let jobUUID = UUIDs.make()
+        let jobUUID = UUIDString.random()
         let request = try EventSocketCommand.backgroundAPI(command, arguments: arguments, jobUUID: jobUUID)
         let promise = channel.eventLoop.makePromise(of: EventSocketEvent.self)
         let submitted = try await submit(
@@ -255,6 +256,43 @@ public final class EventSocketConnection: Sendable {
         case nil:
             return Submitted(reply: result, completion: nil)
         }
+    }
+
+    /// Writes several commands in one flush and returns their replies in order, `-ERR` ones included.
+    ///
+    /// FreeSWITCH answers commands in the order it reads them, so commands that do not depend on each other's
+    /// replies (an outbound call's `myevents` and `linger`) need not each wait a round trip.
+    func sendPipelined(_ commands: [EventSocketCommand], timeout: Duration?) async throws -> [CommandReply] {
+        let channel = self.channel
+        let requests = commands.map { command in
+            CommandRequest(
+                command: command,
+                reply: channel.eventLoop.makePromise(of: CommandReply.self),
+                timeout: timeout.map { TimeAmount($0) },
+                completion: nil,
+                completionTimeout: nil
+            )
+        }
+        channel.eventLoop.execute {
+            for request in requests {
+                channel.write(request).whenFailure { error in
+                    request.reply.fail(
+                        SwitchboardError(.disconnected, "could not send '\(request.command)': \(error)")
+                    )
+                }
+            }
+            channel.flush()
+        }
+        var replies: [CommandReply] = []
+        for request in requests {
+            let reply = try await withTaskCancellationHandler {
+                try await request.reply.futureResult.get()
+            } onCancel: {
+                request.reply.fail(CancellationError())
+            }
+            replies.append(reply)
+        }
+        return replies
     }
 
     /// Waits for a job or application completion; a cancelled caller fails it and drops its waiter.

@@ -231,10 +231,11 @@ public final class OutboundListener: Service, Sendable {
                 "FreeSWITCH's socket application is not in 'async full' mode (\(mode)): linger, api and event are unavailable and each application blocks the socket. Fix the dialplan: <action application=\"socket\" data=\"host:port async full\"/>"
             if first { sessionLogger.warning(message) } else { sessionLogger.debug(message) }
         }
-        try await connection.command(.myEvents(), timeout: configuration.setupTimeout)
-        if configuration.linger && channelData.socketMode.isFullControl {
-            try await connection.command(.linger(), timeout: configuration.setupTimeout)
-        }
+        // `myevents` and `linger` go out together: neither depends on the other's reply.
+        var commands: [EventSocketCommand] = [try .myEvents()]
+        if configuration.linger && channelData.socketMode.isFullControl { commands.append(.linger()) }
+        let replies = try await connection.sendPipelined(commands, timeout: configuration.setupTimeout)
+        for (command, reply) in zip(commands, replies) { try reply.check(for: command) }
         return session
     }
 }

@@ -74,7 +74,7 @@ public final class OutboundSession: Sendable {
         if hasHungUp {
             throw SwitchboardError(.callHungUp, "'\(application)' not run: the call \(uniqueID) has ended")
         }
-        let eventUUID = UUIDs.make()
+        let eventUUID = UUIDString.random()
         let execution = ApplicationExecution(
             application,
             argument: argument,

@@ -16,14 +16,20 @@ extension EventSocketConnection {
     ) async {
         let backlog = shared.backlog
         await withDiscardingTaskGroup { group in
-            for await input in inputs {
-                observe(input)
-                guard case .event(let event) = input else {
-                    backlog.handled()
-                    continue
+            var lanesToStart: [String] = []
+            for await batch in inputs {
+                // Queue the whole batch first, then start the idle lanes: a lane's worker takes all its events of
+                // this read at once, rather than one task per event.
+                for input in batch {
+                    observe(input)
+                    guard case .event(let event) = input else {
+                        backlog.handled()
+                        continue
+                    }
+                    let lane = event.uniqueID ?? ""
+                    if lanes.enqueue(event, lane: lane) { lanesToStart.append(lane) }
                 }
-                let lane = event.uniqueID ?? ""
-                if lanes.enqueue(event, lane: lane) {
+                for lane in lanesToStart {
                     group.addTask {
                         await lanes.drain(lane: lane) { event in
                             await handle(event)
@@ -31,6 +37,7 @@ extension EventSocketConnection {
                         }
                     }
                 }
+                lanesToStart.removeAll(keepingCapacity: true)
             }
         }
     }

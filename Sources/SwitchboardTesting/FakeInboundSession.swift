@@ -76,7 +76,7 @@ final class FakeInboundSession: ChannelInboundHandler {
         case "bgapi":
             startJob(command)
         case "sendevent":
-            let uuid = UUIDText.random()
+            let uuid = UUIDString.random()
             var event = FakeEvent(
                 headers: [("Event-Name", command.arguments)] + command.headers.map { ($0.name, $0.value) }
             )
@@ -190,7 +190,7 @@ final class FakeInboundSession: ChannelInboundHandler {
     }
 
     private func startJob(_ command: ClientCommand) {
-        let jobUUID = command.headers["Job-UUID"] ?? UUIDText.random()
+        let jobUUID = command.headers["Job-UUID"] ?? UUIDString.random()
         let (name, arguments) = Self.split(command.arguments)
         let answer = fake.answer(command: name, arguments: arguments)
         if case .disconnect = answer {
@@ -242,17 +242,5 @@ final class FakeInboundSession: ChannelInboundHandler {
     static func split(_ line: String) -> (String, String) {
         let parts = line.split(separator: " ", maxSplits: 1).map(String.init)
         return (parts.first ?? "", parts.count > 1 ? parts[1] : "")
-    }
-}
-
-enum UUIDText {
-    static func random() -> String {
-        let hex = Array("0123456789abcdef")
-        var text = ""
-        for index in 0..<32 {
-            if [8, 12, 16, 20].contains(index) { text += "-" }
-            text.append(hex[Int.random(in: 0..<16)])
-        }
-        return text
     }
 }

@@ -71,7 +71,7 @@ extension FakeFreeSWITCH {
         uuid: String? = nil,
         timeout: Duration = .seconds(30)
     ) async throws -> CallRecord {
-        let uuid = uuid ?? UUIDText.random()
+        let uuid = uuid ?? UUIDString.random()
         let finished = group.next().makePromise(of: CallRecord.self)
         do {
             _ = try await ClientBootstrap(group: group)
@@ -255,7 +255,7 @@ final class SimulatedCall: ChannelInboundHandler {
             return done
         }
         let argument = command.headers["execute-app-arg"] ?? command.body
-        let applicationUUID = command.headers["Event-UUID"] ?? UUIDText.random()
+        let applicationUUID = command.headers["Event-UUID"] ?? UUIDString.random()
         applications.append((name, argument))
         fake.state.withLock { $0.applicationsStarted += 1 }
         if script.asyncFull { send(WireFormat.commandReply("+OK")) }

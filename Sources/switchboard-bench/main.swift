@@ -1,1 +1,148 @@
-print("bench")
+// switchboard-bench: loopback benchmarks of Switchboard. See docs/PERFORMANCE.md.
+//
+//   swift run -c release switchboard-bench [--only a,b,c,d] [--events N] [--sessions N] …
+//
+// Every benchmark is bounded in count and time and stops by itself; the table at the end says, per line, the
+// measured value, the target and whether it passes. The exit status is 0 when every target passes.
+
+import Foundation
+import Logging
+
+let options: BenchOptions
+do {
+    options = try BenchOptions.parse(Array(CommandLine.arguments.dropFirst()))
+} catch {
+    if let message = error.message { printError("switchboard-bench: \(message)") }
+    printError(BenchOptions.usage)
+    exit(error.message == nil ? 0 : 64)
+}
+
+LoggingSystem.bootstrap(StreamLogHandler.standardError)
+var logger = Logger(label: "switchboard-bench")
+logger.logLevel = .error
+let timeout = Duration.seconds(options.timeoutSeconds)
+
+if let port = options.holdCallsPort {
+    // The switch side of (d), started by the parent process.
+    exit(await SwitchSide.holdCalls(port: port, calls: options.idleSessions, timeout: timeout))
+}
+
+var report = Report()
+print("switchboard-bench: \(ProcessInfo.processInfo.activeProcessorCount) cores, benchmarks \(options.only.sorted())")
+
+// (d) runs first, while this process's heap holds nothing from the other benchmarks: memory they freed would
+// otherwise be reused by the idle sessions and hide part of their cost.
+var memoryReport = Report()
+if options.only.contains("d") {
+    do {
+        print("(d) memory: \(Format.grouped(Double(options.idleSessions))) idle outbound sessions …")
+        let result = try await MemoryBenchmark(sessions: options.idleSessions, timeout: timeout, logger: logger).run()
+        memoryReport.add(
+            "(d) RSS per idle outbound session",
+            Format.fixed(result.kibPerSession, places: 1) + " KiB",
+            target: "≤ 64 KiB",
+            passed: result.kibPerSession <= 64
+        )
+        memoryReport.add(
+            "(d) VmRSS before → with sessions",
+            "\(Format.grouped(Double(result.baselineKiB))) → \(Format.grouped(Double(result.loadedKiB))) KiB"
+        )
+    } catch {
+        memoryReport.failed("(d) RSS per idle outbound session", "\(error)", target: "≤ 64 KiB")
+    }
+}
+
+if options.only.contains("a") {
+    do {
+        let corpus = try EventCorpus.load(fixtures: options.fixtures)
+        print("(a) inbound: \(Format.grouped(Double(options.events))) events from \(corpus.source) …")
+        let result = try await InboundBenchmark(
+            corpus: corpus,
+            events: options.events,
+            timeout: timeout,
+            logger: logger
+        ).run()
+        let ratio = result.bytesPerSecond / result.rawBytesPerSecond
+        if let problem = result.problem {
+            report.failed("(a) events/s to a no-op handler", problem, target: "≥ 100,000/s")
+            report.add("(a) events handled before that", Format.grouped(Double(result.events)))
+        } else {
+            report.add(
+                "(a) events/s to a no-op handler",
+                Format.grouped(result.eventsPerSecond) + "/s",
+                target: "≥ 100,000/s",
+                passed: result.eventsPerSecond >= 100_000
+            )
+            report.add("(a) bytes/s delivered", Format.megabytes(result.bytesPerSecond))
+            report.add("(a) raw read, bytes only", Format.megabytes(result.rawBytesPerSecond))
+            report.add(
+                "(a) delivered / raw (bytes/s)",
+                Format.fixed(ratio * 100, places: 1) + " %",
+                target: "≥ 25 %",
+                passed: ratio >= 0.25
+            )
+        }
+        report.add("(a) codec only, 1 thread, no I/O", Format.grouped(result.codecEventsPerSecond) + "/s")
+        print("    \(Format.fixed(result.seconds, places: 2)) s, mean frame \(corpus.meanFrameBytes) B")
+    } catch {
+        report.failed("(a) events/s to a no-op handler", "\(error)", target: "≥ 100,000/s")
+    }
+}
+
+if options.only.contains("b") {
+    do {
+        print(
+            "(b) outbound: \(Format.grouped(Double(options.sessions))) sessions, \(options.concurrency) at once, "
+                + "driver \(options.driver) …"
+        )
+        let result = try await OutboundBenchmark(
+            sessions: options.sessions,
+            concurrency: options.concurrency,
+            driver: options.driver,
+            timeout: timeout,
+            logger: logger
+        ).run()
+        report.add(
+            "(b) outbound sessions/s (\(options.driver) switch)",
+            Format.grouped(result.sessionsPerSecond) + "/s",
+            target: "≥ 5,000/s",
+            passed: result.sessionsPerSecond >= 5000 && result.failures == 0
+        )
+        report.add(
+            "(b) CPU per session: listener side",
+            Format.fixed(result.listenerMicrosecondsPerSession, places: 0) + " µs"
+        )
+        report.add(
+            "(b) CPU per session: switch side",
+            Format.fixed(result.switchMicrosecondsPerSession, places: 0) + " µs"
+        )
+        if result.failures > 0 {
+            report.notes.append("(b) \(result.failures) sessions failed, first: \(result.firstFailure ?? "?")")
+        }
+        print("    \(Format.fixed(result.seconds, places: 2)) s")
+    } catch {
+        report.failed("(b) outbound sessions/s", "\(error)", target: "≥ 5,000/s")
+    }
+}
+
+if options.only.contains("c") {
+    do {
+        print("(c) api: \(Format.grouped(Double(options.apiCalls))) sequential 'api status' …")
+        let result = try await APIBenchmark(calls: options.apiCalls, logger: logger).run()
+        report.add(
+            "(c) api status p50",
+            Format.fixed(result.p50, places: 1) + " µs",
+            target: "≤ 100 µs",
+            passed: result.p50 <= 100
+        )
+        report.add("(c) api status p99", Format.fixed(result.p99, places: 1) + " µs")
+        report.add("(c) api status max", Format.fixed(result.max, places: 1) + " µs")
+    } catch {
+        report.failed("(c) api status p50", "\(error)", target: "≤ 100 µs")
+    }
+}
+
+report.append(memoryReport)
+print("")
+print(report.render(), terminator: "")
+exit(report.allPassed ? 0 : 1)

@@ -400,3 +400,19 @@ struct InjectionCase: Sendable, CustomTestStringConvertible {
         InjectionCase("header value") { try EventSocketCommand(line: "x", headers: ["X": $0]) },
     ]
 }
+
+@Suite struct UUIDStringTests {
+    @Test func randomUUIDsAreVersion4InFreeSWITCHsTextForm() {
+        var seen = Set<String>()
+        for _ in 0..<1000 {
+            let uuid = UUIDString.random()
+            let groups = uuid.split(separator: "-", omittingEmptySubsequences: false)
+            #expect(groups.map(\.count) == [8, 4, 4, 4, 12], "\(uuid)")
+            #expect(uuid.allSatisfy { $0 == "-" || $0.isHexDigit && !$0.isUppercase }, "\(uuid)")
+            #expect(groups[2].first == "4", "version of \(uuid)")
+            #expect(["8", "9", "a", "b"].contains(groups[3].first), "variant of \(uuid)")
+            seen.insert(uuid)
+        }
+        #expect(seen.count == 1000)
+    }
+}

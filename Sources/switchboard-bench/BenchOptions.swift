@@ -1,0 +1,87 @@
+/// The command line of `switchboard-bench`: simple `--flag value` pairs, every one optional.
+struct BenchOptions: Sendable {
+    /// The benchmarks to run, by letter: a (inbound events), b (outbound sessions), c (api round trip),
+    /// d (memory per idle session).
+    var only: Set<Character> = ["a", "b", "c", "d"]
+    /// Events the blaster sends in (a).
+    var events = 1_000_000
+    /// Outbound sessions in (b).
+    var sessions = 20_000
+    /// Concurrent simulated switch connections in (b).
+    var concurrency = 100
+    /// Which simulated switch drives (b): `lean` (the bench's own pre-encoded driver) or `fake`
+    /// (`FakeFreeSWITCH.placeCall`).
+    var driver = "lean"
+    /// Sequential `api status` calls in (c).
+    var apiCalls = 20_000
+    /// Idle outbound sessions held in (d).
+    var idleSessions = 1000
+    /// The fixtures folder; `nil` looks next to the package (`../shared/fixtures`).
+    var fixtures: String?
+    /// The longest any one benchmark may run before it is abandoned and reported as failed.
+    var timeoutSeconds = 120
+    /// Internal: run as the switch side of (d) in a child process, holding calls to this port.
+    var holdCallsPort: Int?
+
+    static let usage = """
+        usage: switchboard-bench [--only a|b|c|d[,…]] [--events N] [--sessions N] [--concurrency N]
+                                 [--driver fake|lean] [--api-calls N] [--idle-sessions N] [--fixtures PATH]
+                                 [--timeout SECONDS]
+
+          a  inbound: events/s decoded and delivered to a no-op handler, against the raw socket read rate
+          b  outbound: sessions/s (connect, myevents, linger, answer, hangup, exit) at --concurrency connections
+          c  api round trip: p50/p99/max of sequential `api status` on a logged-in connection
+          d  resident memory per idle outbound session (switch side in a child process)
+        """
+
+    /// Parses `arguments` (without the program name); throws a message for anything it does not understand.
+    static func parse(_ arguments: [String]) throws(BenchUsageError) -> BenchOptions {
+        var options = BenchOptions()
+        var index = 0
+        func value() throws(BenchUsageError) -> String {
+            index += 1
+            guard index < arguments.count else { throw BenchUsageError("\(arguments[index - 1]) needs a value") }
+            return arguments[index]
+        }
+        func number() throws(BenchUsageError) -> Int {
+            let text = try value()
+            guard let number = Int(text.filter { $0 != "_" && $0 != "," }), number > 0 else {
+                throw BenchUsageError("\(arguments[index - 1]) needs a positive number, not '\(text)'")
+            }
+            return number
+        }
+        while index < arguments.count {
+            switch arguments[index] {
+            case "--only":
+                let letters = Set(try value().filter { $0 != "," && $0 != " " })
+                guard !letters.isEmpty, letters.isSubset(of: ["a", "b", "c", "d"]) else {
+                    throw BenchUsageError("--only takes letters among a, b, c, d")
+                }
+                options.only = letters
+            case "--events": options.events = try number()
+            case "--sessions": options.sessions = try number()
+            case "--concurrency": options.concurrency = try number()
+            case "--driver":
+                options.driver = try value()
+                guard options.driver == "fake" || options.driver == "lean" else {
+                    throw BenchUsageError("--driver is 'fake' or 'lean'")
+                }
+            case "--api-calls": options.apiCalls = try number()
+            case "--idle-sessions": options.idleSessions = try number()
+            case "--fixtures": options.fixtures = try value()
+            case "--timeout": options.timeoutSeconds = try number()
+            case "--hold-calls": options.holdCallsPort = try number()
+            case "--help", "-h": throw BenchUsageError(nil)
+            default: throw BenchUsageError("unknown argument '\(arguments[index])'")
+            }
+            index += 1
+        }
+        return options
+    }
+}
+
+/// A command line the bench does not understand; `nil` asks for the usage only.
+struct BenchUsageError: Error {
+    var message: String?
+    init(_ message: String?) { self.message = message }
+}

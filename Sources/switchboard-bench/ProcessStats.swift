@@ -1,0 +1,41 @@
+import Foundation
+
+/// This process's memory, from `/proc/self/status`.
+enum ProcessMemory {
+    /// VmRSS in KiB.
+    static func residentKiB() throws -> Int {
+        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
+            let value = Int(line.split(whereSeparator: { $0 == " " || $0 == "\t" }).dropFirst().first ?? "")
+        else { throw BenchFailure("cannot read VmRSS from /proc/self/status") }
+        return value
+    }
+}
+
+/// CPU time of this process and of single threads, from `/proc` (user + system, in clock ticks).
+enum ProcessCPU {
+    /// Clock ticks per second (`sysconf(_SC_CLK_TCK)`).
+    static let ticksPerSecond = Double(sysconf(Int32(_SC_CLK_TCK)))
+
+    /// CPU seconds of the whole process so far.
+    static func processSeconds() -> Double { seconds(statPath: "/proc/self/stat") ?? 0 }
+
+    /// CPU seconds of one thread of this process so far.
+    static func threadSeconds(_ tid: Int) -> Double { seconds(statPath: "/proc/self/task/\(tid)/stat") ?? 0 }
+
+    /// The id of the calling thread.
+    static func currentThreadID() -> Int {
+        let stat = (try? String(contentsOfFile: "/proc/thread-self/stat", encoding: .utf8)) ?? ""
+        return Int(stat.prefix { $0 != " " }) ?? 0
+    }
+
+    private static func seconds(statPath: String) -> Double? {
+        guard let stat = try? String(contentsOfFile: statPath, encoding: .utf8),
+            let close = stat.lastIndex(of: ")")
+        else { return nil }
+        // After "pid (comm) ": state is field 3; utime and stime are fields 14 and 15.
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
+        return (user + system) / ticksPerSecond
+    }
+}
