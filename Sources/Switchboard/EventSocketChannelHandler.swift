@@ -31,6 +31,13 @@ struct ForgetCompletion: Sendable {
 final class ConnectionShared: Sendable {
     let backlog: EventBacklog
     private let closeReason = Mutex<(any Error)?>(nil)
+    private let ended = Atomic<Bool>(false)
+
+    /// Whether a disconnect notice said the call is over. Set on the event loop before any waiting application is
+    /// failed with `callHungUp`, so that a handler that catches that error also sees the call as ended.
+    var callHasEnded: Bool { ended.load(ordering: .acquiring) }
+
+    func markCallEnded() { ended.store(true, ordering: .releasing) }
 
     init(backlog: EventBacklog) { self.backlog = backlog }
 
@@ -153,6 +160,7 @@ final class EventSocketChannelHandler: ChannelDuplexHandler {
             // Linger notice: the call ended, the socket stays. Plain notice: the socket is about to close, which on
             // an outbound socket also means the call is over. Either way, no waiting application can complete.
             let error = SwitchboardError(.callHungUp, "the call ended before the application completed")
+            shared.markCallEnded()
             for waiter in correlation.callDidEnd() { waiter.fail(error) }
             let notice = DisconnectNotice(frame)
             deliver(.disconnectNotice(notice), context: context)

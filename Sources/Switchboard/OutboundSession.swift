@@ -43,7 +43,7 @@ public final class OutboundSession: Sendable {
     public subscript(_ header: String) -> String? { channelData[header] }
 
     /// Whether FreeSWITCH reported the end of the call.
-    public var hasHungUp: Bool { state.withLock { $0.hungUp } }
+    public var hasHungUp: Bool { connection.shared.callHasEnded || state.withLock { $0.hungUp } }
 
     /// Reads a channel variable from FreeSWITCH now (`getvar`); `nil` when it is unset.
     ///
