@@ -42,7 +42,8 @@ public enum PercentDecoding {
     /// Decodes `%XX` sequences in a string.
     @inlinable
     public static func decode(_ string: String) -> String {
-        decode(Array(string.utf8))
+        guard string.utf8.contains(UInt8(ascii: "%")) else { return string }
+        return decode(Array(string.utf8))
     }
 
     /// Encodes a value the way FreeSWITCH does for event-plain headers, so that it can be decoded again.
