@@ -2,6 +2,7 @@ import EventSocket
 import Logging
 import NIOCore
 import NIOPosix
+import Synchronization
 
 /// A short-lived inbound connection for one-off commands: connect, log in, run `api`, `bgapi` or `sendmsg`, close.
 ///
@@ -13,23 +14,35 @@ import NIOPosix
 ///
 /// Events that arrive meanwhile (after a `subscribe`, or BACKGROUND_JOB for `bgapi`, whose results are also returned
 /// by ``backgroundAPI(_:_:timeout:)``) are never dropped in silence: they are kept, in order, in ``events`` until read
-/// or until the socket closes. A long-lived command socket should read them or not subscribe.
+/// or until the socket closes, up to `eventBufferLimit` of them (10,000 by default). Beyond that the newest are
+/// dropped, counted in ``droppedEvents`` and logged, rather than growing memory without bound: a long-lived command
+/// socket should read its events or not subscribe.
 public final class CommandSocket: Sendable {
     /// The connection, for every command ``EventSocketConnection`` offers.
     public let connection: EventSocketConnection
     /// Every event that arrived on this socket, in order.
     public let events: AsyncStream<EventSocketEvent>
     private let readTask: Task<Void, Never>
+    private let overflow: EventOverflow
 
-    private init(connection: EventSocketConnection, events: AsyncStream<EventSocketEvent>, readTask: Task<Void, Never>)
-    {
+    /// Events dropped because ``events`` already held `eventBufferLimit` unread ones.
+    public var droppedEvents: Int { overflow.count }
+
+    private init(
+        connection: EventSocketConnection,
+        events: AsyncStream<EventSocketEvent>,
+        readTask: Task<Void, Never>,
+        overflow: EventOverflow
+    ) {
         self.connection = connection
         self.events = events
         self.readTask = readTask
+        self.overflow = overflow
     }
 
     /// Connects to FreeSWITCH's event socket and logs in.
     ///
+    /// - Parameter eventBufferLimit: How many unread events ``events`` keeps; later ones are dropped and counted.
     /// - Throws: ``SwitchboardError/Code/authenticationFailed`` for a wrong password, ``SwitchboardError/Code/disconnected``
     ///   or a connect error when nothing answers.
     public static func connect(
@@ -38,6 +51,7 @@ public final class CommandSocket: Sendable {
         authentication: InboundConfiguration.Authentication = .password("ClueCon"),
         options: EventSocketConnection.Options = .init(),
         timeout: Duration = .seconds(10),
+        eventBufferLimit: Int = 10_000,
         logger: Logger,
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) async throws -> CommandSocket {
@@ -50,12 +64,25 @@ public final class CommandSocket: Sendable {
             group: eventLoopGroup
         )
         let greeting = connection.makeGreeting(timeout: timeout)
-        let (events, sink) = AsyncStream<EventSocketEvent>.makeStream()
+        let (events, sink) = AsyncStream<EventSocketEvent>.makeStream(
+            bufferingPolicy: .bufferingOldest(max(1, eventBufferLimit))
+        )
+        let overflow = EventOverflow()
         let readTask = Task {
             await connection.runReadLoop(lanes: EventLanes()) { input in
                 switch input {
                 case .authRequest: greeting.succeed()
-                case .event(let event): sink.yield(event)
+                case .event(let event):
+                    if case .dropped = sink.yield(event) {
+                        let count = overflow.add()
+                        // The first drop and then every thousandth, so that a log is not flooded either.
+                        if count == 1 || count.isMultiple(of: 1000) {
+                            connection.logger.warning(
+                                "dropped \(count) events: the command socket's events are not being read",
+                                metadata: ["esl.event-buffer-limit": "\(eventBufferLimit)"]
+                            )
+                        }
+                    }
                 case .unrecognized(let frame, let reason):
                     connection.logger.warning(
                         "ignored a frame: \(reason)",
@@ -74,7 +101,7 @@ public final class CommandSocket: Sendable {
             await readTask.value
             throw error
         }
-        return CommandSocket(connection: connection, events: events, readTask: readTask)
+        return CommandSocket(connection: connection, events: events, readTask: readTask, overflow: overflow)
     }
 
     /// Runs an API command and returns its output; `-ERR` output throws.
@@ -103,4 +130,14 @@ public final class CommandSocket: Sendable {
         await connection.close()
         await readTask.value
     }
+}
+
+/// Counts the events a command socket dropped for want of a reader.
+private final class EventOverflow: Sendable {
+    private let dropped = Atomic<Int>(0)
+
+    var count: Int { dropped.load(ordering: .relaxed) }
+
+    /// Counts one more drop; returns the new total.
+    func add() -> Int { dropped.add(1, ordering: .relaxed).newValue }
 }

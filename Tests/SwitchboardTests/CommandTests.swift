@@ -123,4 +123,21 @@ struct CommandTests {
         await socket.close()
         await fake.stop()
     }
+
+    @Test("unread command socket events stop at the buffer limit; the rest are counted, not kept")
+    func commandSocketEventBufferIsBounded() async throws {
+        let fake = try await FakeFreeSWITCH.start()
+        let socket = try await CommandSocket.connect(port: fake.port, eventBufferLimit: 3, logger: testLogger)
+        try await socket.connection.subscribe(to: ["CHANNEL_CREATE"])
+        for index in 1...5 { fake.emit(.channel("CHANNEL_CREATE", uuid: "event-\(index)")) }
+        try await eventually("two events dropped") { socket.droppedEvents == 2 }
+        // The reply to this api comes after the five events: nothing else is dropped meanwhile.
+        _ = try await socket.api("status")
+        await socket.close()
+        #expect(socket.droppedEvents == 2)
+        var kept: [String] = []
+        for await event in socket.events { kept.append(event.uniqueID ?? "") }
+        #expect(kept == ["event-1", "event-2", "event-3"])
+        await fake.stop()
+    }
 }
