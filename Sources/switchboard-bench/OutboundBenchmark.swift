@@ -30,17 +30,38 @@ struct OutboundBenchmark {
     let driver: String
     let timeout: Duration
     let logger: Logger
+    /// Whether the listener side is ``BareListener`` (the ceiling) rather than Switchboard's `OutboundListener`.
+    var bare = false
 
     func run() async throws -> Result {
-        let completed = Counter()
-        let listener = OutboundListener(
-            configuration: OutboundConfiguration(host: "127.0.0.1", port: 0, maxSessions: concurrency * 2),
-            handler: AnswerHangup(completed: completed),
-            logger: logger
-        )
-        let listening = Task { try await listener.run() }
-        defer { listening.cancel() }
-        let port = try await boundPort(of: listener, timeout: .seconds(10))
+        let port: Int
+        let stopListening: () async -> Void
+        if bare {
+            let server = try await BareListener(group: MultiThreadedEventLoopGroup.singleton).start()
+            port = server.localAddress?.port ?? 0
+            stopListening = { try? await server.close() }
+        } else {
+            let listener = OutboundListener(
+                configuration: OutboundConfiguration(host: "127.0.0.1", port: 0, maxSessions: concurrency * 2),
+                handler: AnswerHangup(completed: Counter()),
+                logger: logger
+            )
+            let listening = Task { try await listener.run() }
+            port = try await boundPort(of: listener, timeout: .seconds(10))
+            stopListening = {
+                listening.cancel()
+                _ = await listening.result
+            }
+        }
+        do {
+            return try await measure(port: port, stopListening: stopListening)
+        } catch {
+            await stopListening()
+            throw error
+        }
+    }
+
+    private func measure(port: Int, stopListening: () async -> Void) async throws -> Result {
         // The switch side runs on its own event loop thread, so that its CPU time can be told from the listener's.
         let switchGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         defer { switchGroup.shutdownGracefully { _ in } }
@@ -70,8 +91,7 @@ struct OutboundBenchmark {
         let (failures, firstFailure) = try await drive(calls: sessions, place: place)
         let (processAfter, switchAfter) = (ProcessCPU.processSeconds(), ProcessCPU.threadSeconds(switchThread))
         let elapsed = ContinuousClock.now - start
-        listening.cancel()
-        _ = await listening.result
+        await stopListening()
         await fake?.stop()
         return Result(
             sessions: sessions - failures,

@@ -123,6 +123,30 @@ if options.only.contains("b") {
     } catch {
         report.failed("(b) outbound sessions/s", "\(error)", target: "≥ 5,000/s")
     }
+    do {
+        print("(b) ceiling: the same calls against a bare NIO listener …")
+        var ceiling = OutboundBenchmark(
+            sessions: options.sessions,
+            concurrency: options.concurrency,
+            driver: options.driver,
+            timeout: timeout,
+            logger: logger
+        )
+        ceiling.bare = true
+        let result = try await ceiling.run()
+        report.add("(b) ceiling: bare NIO listener, sessions/s", Format.grouped(result.sessionsPerSecond) + "/s")
+        report.add(
+            "(b) ceiling: CPU per session, listener / switch",
+            Format.fixed(result.listenerMicrosecondsPerSession, places: 0) + " µs / "
+                + Format.fixed(result.switchMicrosecondsPerSession, places: 0) + " µs"
+        )
+        if result.failures > 0 {
+            report.notes.append("(b) ceiling: \(result.failures) sessions failed, first: \(result.firstFailure ?? "?")")
+        }
+        print("    \(Format.fixed(result.seconds, places: 2)) s")
+    } catch {
+        report.failed("(b) ceiling: bare NIO listener", "\(error)", target: "")
+    }
 }
 
 if options.only.contains("c") {
