@@ -50,6 +50,18 @@ public struct EventSocketEvent: Sendable {
         }
     }
 
+    /// An event whose headers are URL-encoded lines read from the wire, decoded when read: the channel data of an
+    /// outbound `connect` reply.
+    init(encodedLines headers: EventSocketHeaders) {
+        self.format = .plain
+        if let index = headers.index {
+            self.storage = .plain(PlainEventBody(lines: index))
+        } else {
+            let decoded = headers.map { (name: $0.name, value: Self.normalize(PercentDecoding.decode($0.value))) }
+            self.storage = .decoded(EventSocketHeaders(decoded), arrays: [:], body: nil)
+        }
+    }
+
     /// Creates an event from decoded headers, as a test or a `sendevent` would build it.
     public init(headers: EventSocketHeaders, body: String? = nil) {
         self.init(format: .plain, headers: headers, arrays: [:], body: body)
@@ -119,90 +131,48 @@ public struct EventSocketEvent: Sendable {
     static func normalize(_ value: String) -> String { value == "_undef_" ? "" : value }
 }
 
-/// The body of an event-plain frame: raw bytes, an index of where each header's name and value lie, and the inner
-/// body. Values are URL-decoded when read.
+/// The body of an event-plain frame (or the header block of a `connect` reply): the raw lines with their index, and
+/// the inner body. Values are URL-decoded when read.
 private struct PlainEventBody: Sendable {
-    private struct Span: Sendable {
-        var nameStart: Int32
-        var nameLength: Int32
-        var valueStart: Int32
-        var valueLength: Int32
-    }
-
-    private let bytes: ByteBuffer
-    private let spans: [Span]
+    private let index: HeaderIndex
     let body: ByteBuffer?
 
     init(_ buffer: ByteBuffer) throws {
-        var spans: [Span] = []
-        spans.reserveCapacity(160)
-        let (headerEnd, contentLength, available) = try buffer.withUnsafeReadableBytes { bytes in
-            var contentLength: Int?
-            let headerEnd = try HeaderLines.forEach(in: bytes, stoppingAtBlankLine: true) { name, value in
-                spans.append(
-                    Span(
-                        nameStart: Int32(name.lowerBound),
-                        nameLength: Int32(name.count),
-                        valueStart: Int32(value.lowerBound),
-                        valueLength: Int32(value.count)
-                    )
-                )
-                if name.count == 14,
-                    ByteScan.equalsIgnoringCase(UnsafeRawBufferPointer(rebasing: bytes[name]), "Content-Length")
-                {
-                    contentLength = Int(String(decoding: bytes[value], as: UTF8.self))
-                }
-            }
-            return (headerEnd, contentLength, bytes.count)
-        }
-        self.bytes = buffer
-        self.spans = spans
-        if let headerEnd, let contentLength, contentLength > 0 {
-            let bodyStart = headerEnd + 2
-            let length = min(contentLength, available - bodyStart)
-            if length < contentLength {
-                throw EventSocketError(
-                    .malformedEvent,
-                    "event body declares Content-Length \(contentLength) but only \(length) bytes follow"
-                )
-            }
-            self.body = buffer.getSlice(at: buffer.readerIndex + bodyStart, length: length)
-        } else {
+        let index = try HeaderIndex(buffer, stoppingAtBlankLine: true, expectedLines: 160)
+        self.index = index
+        guard let blankLine = index.blankLine,
+            let contentLength = index.firstValue(named: "Content-Length", { Int(String(decoding: $0, as: UTF8.self)) }),
+            let contentLength, contentLength > 0
+        else {
             self.body = nil
+            return
         }
+        let bodyStart = blankLine + 2
+        let length = min(contentLength, buffer.readableBytes - bodyStart)
+        if length < contentLength {
+            throw EventSocketError(
+                .malformedEvent,
+                "event body declares Content-Length \(contentLength) but only \(length) bytes follow"
+            )
+        }
+        self.body = buffer.getSlice(at: buffer.readerIndex + bodyStart, length: length)
+    }
+
+    /// Lines that carry no inner body, such as a frame's header block.
+    init(lines index: HeaderIndex) {
+        self.index = index
+        self.body = nil
     }
 
     func value(named name: String) -> String? {
-        let nameLength = name.utf8.count
-        return bytes.withUnsafeReadableBytes { bytes in
-            for span in spans where Int(span.nameLength) == nameLength {
-                let start = Int(span.nameStart)
-                if ByteScan.equalsIgnoringCase(
-                    UnsafeRawBufferPointer(rebasing: bytes[start..<(start + nameLength)]),
-                    name
-                ) {
-                    return Self.decodedValue(span, in: bytes)
-                }
-            }
-            return nil
-        }
+        index.firstValue(named: name, Self.decodedValue)
     }
 
     func allHeaders() -> EventSocketHeaders {
-        bytes.withUnsafeReadableBytes { bytes in
-            EventSocketHeaders(
-                spans.map { span in
-                    let start = Int(span.nameStart)
-                    let name = String(decoding: bytes[start..<(start + Int(span.nameLength))], as: UTF8.self)
-                    return (name, Self.decodedValue(span, in: bytes))
-                }
-            )
-        }
+        EventSocketHeaders(index.fields(value: Self.decodedValue))
     }
 
-    private static func decodedValue(_ span: Span, in bytes: UnsafeRawBufferPointer) -> String {
-        let start = Int(span.valueStart)
-        let value = UnsafeRawBufferPointer(rebasing: bytes[start..<(start + Int(span.valueLength))])
-        return EventSocketEvent.normalize(PercentDecoding.decode(raw: value))
+    private static func decodedValue(_ raw: UnsafeRawBufferPointer) -> String {
+        EventSocketEvent.normalize(PercentDecoding.decode(raw: raw))
     }
 }

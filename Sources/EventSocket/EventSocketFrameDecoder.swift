@@ -147,18 +147,9 @@ public struct EventSocketFrameDecoder: NIOSingleStepByteToMessageDecoder {
         return nil
     }
 
-    /// Parses `Name: value` lines. Values are kept as sent; a line without a colon is a malformed frame.
+    /// Indexes `Name: value` lines. Values are kept as sent; a line without a colon is a malformed frame.
     static func parseHeaderBlock(_ block: ByteBuffer) throws -> EventSocketHeaders {
-        var fields: [(name: String, value: String)] = []
-        fields.reserveCapacity(4)
-        try block.withUnsafeReadableBytes { bytes in
-            try HeaderLines.forEach(in: bytes) { name, value in
-                fields.append(
-                    (String(decoding: bytes[name], as: UTF8.self), String(decoding: bytes[value], as: UTF8.self))
-                )
-            }
-        }
-        return EventSocketHeaders(fields)
+        EventSocketHeaders(index: try HeaderIndex(block, stoppingAtBlankLine: false))
     }
 }
 

@@ -111,20 +111,17 @@ public struct ChannelData: Sendable {
                 "expected the command/reply to 'connect', got '\(frame.contentType)'"
             )
         }
-        let decoded = frame.headers.map {
-            (name: $0.name, value: EventSocketEvent.normalize(PercentDecoding.decode($0.value)))
-        }
-        let headers = EventSocketHeaders(decoded)
-        if let reply = headers["Reply-Text"], reply.hasPrefix("-ERR") {
+        let event = EventSocketEvent(encodedLines: frame.headers)
+        if let reply = event["Reply-Text"], reply.hasPrefix("-ERR") {
             throw EventSocketError(.commandFailed, "'connect' failed: \(reply.trimmingTrailingNewlines())")
         }
-        guard headers["Unique-ID"] ?? headers["Channel-Unique-ID"] != nil else {
+        guard event["Unique-ID"] ?? event["Channel-Unique-ID"] != nil else {
             throw EventSocketError(.unexpectedReply, "the connect reply carries no Unique-ID: not an outbound socket?")
         }
-        self.event = EventSocketEvent(headers: headers)
+        self.event = event
         self.socketMode = SocketMode(
-            isAsync: headers["Socket-Mode"] == "async",
-            isFullControl: headers["Control"] == "full"
+            isAsync: event["Socket-Mode"] == "async",
+            isFullControl: event["Control"] == "full"
         )
     }
 

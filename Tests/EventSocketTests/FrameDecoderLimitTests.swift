@@ -201,6 +201,23 @@ import Testing
         )
     }
 
+    @Test func decodedHeadersBehaveLikeBuiltOnes() throws {
+        let result = try Self.decode(["Content-Type: command/reply\nReply-Text: +OK\nX-Dup: 1\nX-Dup: 2\n\n"])
+        var decoded = try #require(result.frames.first?.headers)
+        let built: EventSocketHeaders = [
+            "Content-Type": "command/reply", "Reply-Text": "+OK", "X-Dup": "1", "X-Dup": "2",
+        ]
+        #expect(decoded == built)
+        #expect(decoded.hashValue == built.hashValue)
+        #expect(decoded.contains("x-dup") && !decoded.contains("X-Du"))
+        #expect(Array(decoded).map(\.value) == ["command/reply", "+OK", "1", "2"])
+
+        decoded.append(name: "X-Dup", value: "3")
+        #expect(decoded.values(for: "X-Dup") == ["1", "2", "3"])
+        #expect(decoded.count == 5)
+        #expect(decoded != built)
+    }
+
     @Test func theVerifierAcceptsHandMadeFrames() throws {
         let nonASCII = "Grüße ☎\n"
         let pairs: [(String, [EventSocketFrame])] = [

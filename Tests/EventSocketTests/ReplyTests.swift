@@ -264,7 +264,18 @@ struct ReplyCaptureTests {
             "Content-Type": "command/reply", "Reply-Text": "%2BOK%0A", "Channel-Unique-ID": "c-1",
             "variable_x": "100%2525", "variable_y": "_undef_", "variable_z": "a%0AInjected: yes",
         ])
-        let channel = try ChannelData(connectReply: frame)
+        // Built in code, and read from the wire (where the header block is kept raw and decoded on reading).
+        var wire = ByteBuffer()
+        for (name, value) in frame.headers { wire.writeString("\(name): \(value)\n") }
+        wire.writeString("\n")
+        var decoder = EventSocketFrameDecoder()
+        let decoded = try #require(try decoder.decode(buffer: &wire))
+        for channel in [try ChannelData(connectReply: frame), try ChannelData(connectReply: decoded)] {
+            Self.expectDecodedOnce(channel)
+        }
+    }
+
+    private static func expectDecodedOnce(_ channel: ChannelData) {
         #expect(channel.uniqueID == "c-1")
         #expect(channel.event.variable("x") == "100%25")
         #expect(channel.event.variable("y") == "")
