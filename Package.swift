@@ -89,7 +89,11 @@ let package = Package(
         ),
         .testTarget(
             name: "SwitchboardTests",
-            dependencies: ["Switchboard", "SwitchboardTesting", "EventSocket", "Handlers", nioCore, nioPosix, logging],
+            dependencies: [
+                "Switchboard", "SwitchboardTesting", "EventSocket", "Handlers", nioCore, nioPosix, logging,
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

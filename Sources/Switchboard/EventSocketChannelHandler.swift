@@ -131,12 +131,13 @@ final class EventSocketChannelHandler: ChannelDuplexHandler {
     ) {
         guard let timeout else { return }
         let description = request.command.description
-        context.eventLoop.assumeIsolated().scheduleTask(in: timeout) { [self] in
+        let task = context.eventLoop.assumeIsolated().scheduleTask(in: timeout) { [self] in
             let seconds = Double(timeout.nanoseconds) / 1e9
             correlation.forget(completion: uuid)?.fail(
                 SwitchboardError(.commandTimedOut, "'\(description)' did not complete within \(seconds) s")
             )
         }
+        correlation.setCompletionTimeout(task, for: uuid)
     }
 
     // MARK: Inbound: frames
@@ -184,7 +185,8 @@ final class EventSocketChannelHandler: ChannelDuplexHandler {
         case .succeedReply(let promise, let reply, let timeout):
             timeout?.cancel()
             promise.succeed(reply)
-        case .succeedCompletion(let promise, let event):
+        case .succeedCompletion(let promise, let event, let timeout):
+            timeout?.cancel()
             promise.succeed(event)
         case .failReply(let promise, let error):
             logger.warning("\(error.message)", metadata: ["esl.error": "\(error.code)"])

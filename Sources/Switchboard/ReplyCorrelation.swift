@@ -12,7 +12,7 @@ struct ReplyCorrelation {
     enum Action {
         case none
         case succeedReply(EventLoopPromise<CommandReply>, CommandReply, Scheduled<Void>?)
-        case succeedCompletion(EventLoopPromise<EventSocketEvent>, EventSocketEvent)
+        case succeedCompletion(EventLoopPromise<EventSocketEvent>, EventSocketEvent, Scheduled<Void>?)
         case failReply(EventLoopPromise<CommandReply>, SwitchboardError)
         case dropLateReply(command: String)
         case unexpectedReply
@@ -25,9 +25,15 @@ struct ReplyCorrelation {
         var timeout: Scheduled<Void>?
     }
 
+    /// A job or application waiting for its completion event, with the task that fails it when it takes too long.
+    private struct Waiter {
+        let promise: EventLoopPromise<EventSocketEvent>
+        var timeout: Scheduled<Void>?
+    }
+
     private var pending = CircularBuffer<PendingCommand>()
-    private var jobs: [String: EventLoopPromise<EventSocketEvent>] = [:]
-    private var applications: [String: EventLoopPromise<EventSocketEvent>] = [:]
+    private var jobs: [String: Waiter] = [:]
+    private var applications: [String: Waiter] = [:]
     private var nextID: UInt64 = 0
     private(set) var isClosed = false
     /// Set when a linger notice said the call ended: applications can no longer complete.
@@ -47,18 +53,36 @@ struct ReplyCorrelation {
 
     /// Registers a waiter for the BACKGROUND_JOB with this Job-UUID.
     mutating func awaitJob(_ jobUUID: String, promise: EventLoopPromise<EventSocketEvent>) {
-        jobs[jobUUID] = promise
+        jobs[jobUUID] = Waiter(promise: promise)
     }
 
     /// Registers a waiter for the CHANNEL_EXECUTE_COMPLETE with this Application-UUID.
     mutating func awaitApplication(_ uuid: String, promise: EventLoopPromise<EventSocketEvent>) {
-        applications[uuid] = promise
+        applications[uuid] = Waiter(promise: promise)
     }
 
-    /// Removes a job or application waiter (its command failed, or its caller gave up).
-    mutating func forget(completion uuid: String) -> EventLoopPromise<EventSocketEvent>? {
-        jobs.removeValue(forKey: uuid) ?? applications.removeValue(forKey: uuid)
+    /// Attaches the timeout task of a job or application waiter, so that it is cancelled when the waiter goes:
+    /// a timer left behind would hold the connection's handler until it fired, long after the call.
+    mutating func setCompletionTimeout(_ task: Scheduled<Void>, for uuid: String) {
+        if jobs[uuid] != nil {
+            jobs[uuid]?.timeout = task
+        } else if applications[uuid] != nil {
+            applications[uuid]?.timeout = task
+        } else {
+            task.cancel()
+        }
     }
+
+    /// Removes a job or application waiter (its command failed, its caller gave up, or it timed out) and cancels
+    /// its timeout.
+    mutating func forget(completion uuid: String) -> EventLoopPromise<EventSocketEvent>? {
+        guard let waiter = jobs.removeValue(forKey: uuid) ?? applications.removeValue(forKey: uuid) else { return nil }
+        waiter.timeout?.cancel()
+        return waiter.promise
+    }
+
+    /// How many jobs and applications are waiting for their completion events.
+    var waitingCompletions: Int { jobs.count + applications.count }
 
     /// A `command/reply` or `api/response` arrived.
     mutating func replyReceived(_ reply: CommandReply) -> Action {
@@ -87,12 +111,12 @@ struct ReplyCorrelation {
         if jobs.isEmpty && applications.isEmpty { return .none }
         switch event.name {
         case "BACKGROUND_JOB":
-            if let uuid = event.jobUUID, let promise = jobs.removeValue(forKey: uuid) {
-                return .succeedCompletion(promise, event)
+            if let uuid = event.jobUUID, let waiter = jobs.removeValue(forKey: uuid) {
+                return .succeedCompletion(waiter.promise, event, waiter.timeout)
             }
         case "CHANNEL_EXECUTE_COMPLETE":
-            if let uuid = event.applicationUUID, let promise = applications.removeValue(forKey: uuid) {
-                return .succeedCompletion(promise, event)
+            if let uuid = event.applicationUUID, let waiter = applications.removeValue(forKey: uuid) {
+                return .succeedCompletion(waiter.promise, event, waiter.timeout)
             }
         default:
             break
@@ -104,7 +128,10 @@ struct ReplyCorrelation {
     mutating func callDidEnd() -> [EventLoopPromise<EventSocketEvent>] {
         callEnded = true
         defer { applications.removeAll() }
-        return Array(applications.values)
+        return applications.values.map { waiter in
+            waiter.timeout?.cancel()
+            return waiter.promise
+        }
     }
 
     /// The connection closed: every waiter fails.
@@ -116,7 +143,10 @@ struct ReplyCorrelation {
             entry.timeout?.cancel()
             return entry.promise
         }
-        let completions = Array(jobs.values) + Array(applications.values)
+        let completions = (Array(jobs.values) + Array(applications.values)).map { waiter in
+            waiter.timeout?.cancel()
+            return waiter.promise
+        }
         pending.removeAll()
         jobs.removeAll()
         applications.removeAll()

@@ -1,4 +1,5 @@
 import EventSocket
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOEmbedded
 import Testing
@@ -91,7 +92,7 @@ struct ReplyCorrelationTests {
             return
         }
         guard
-            case .succeedCompletion(let second, _) = correlation.eventReceived(
+            case .succeedCompletion(let second, _, _) = correlation.eventReceived(
                 completion("CHANNEL_EXECUTE_COMPLETE", "Application-UUID", "app-2")
             )
         else {
@@ -100,7 +101,7 @@ struct ReplyCorrelationTests {
         }
         #expect(second.futureResult === playback.futureResult)
         guard
-            case .succeedCompletion(let jobPromise, _) = correlation.eventReceived(
+            case .succeedCompletion(let jobPromise, _, _) = correlation.eventReceived(
                 completion("BACKGROUND_JOB", "Job-UUID", "job-1")
             )
         else {
@@ -114,6 +115,54 @@ struct ReplyCorrelationTests {
         #expect(stranded.first?.futureResult === answer.futureResult)
         #expect(correlation.close().completions.isEmpty)
         for promise in [answer, playback, job] { promise.fail(CancellationError()) }
+    }
+
+    @Test("a completion's timeout goes with its waiter: handed back on success, cancelled when forgotten or ended")
+    func completionTimeoutsGoWithTheirWaiters() {
+        var correlation = ReplyCorrelation()
+        func timer() -> Scheduled<Void> { loop.scheduleTask(in: .seconds(30)) {} }
+        func isCancelled(_ task: Scheduled<Void>) -> Bool {
+            let cancelled = NIOLockedValueBox(false)
+            task.futureResult.whenFailure { error in
+                cancelled.withLockedValue { $0 = (error as? EventLoopError) == .cancelled }
+            }
+            return cancelled.withLockedValue { $0 }
+        }
+        let promises = (0..<4).map { _ in loop.makePromise(of: EventSocketEvent.self) }
+        let timers = (0..<4).map { _ in timer() }
+        correlation.awaitApplication("done", promise: promises[0])
+        correlation.awaitJob("forgotten", promise: promises[1])
+        correlation.awaitApplication("stranded", promise: promises[2])
+        correlation.awaitJob("closed", promise: promises[3])
+        for (uuid, task) in zip(["done", "forgotten", "stranded", "closed"], timers) {
+            correlation.setCompletionTimeout(task, for: uuid)
+        }
+        #expect(correlation.waitingCompletions == 4)
+
+        guard
+            case .succeedCompletion(_, _, let handedBack) = correlation.eventReceived(
+                completion("CHANNEL_EXECUTE_COMPLETE", "Application-UUID", "done")
+            )
+        else {
+            Issue.record("the application did not complete")
+            return
+        }
+        #expect(handedBack?.futureResult === timers[0].futureResult)
+        #expect(correlation.forget(completion: "forgotten")?.futureResult === promises[1].futureResult)
+        #expect(isCancelled(timers[1]))
+        #expect(correlation.callDidEnd().count == 1)
+        #expect(isCancelled(timers[2]))
+        #expect(!isCancelled(timers[3]))
+        #expect(correlation.close().completions.count == 1)
+        #expect(isCancelled(timers[3]))
+        #expect(correlation.waitingCompletions == 0)
+
+        // A timeout for a waiter that is already gone is cancelled at once.
+        let late = timer()
+        correlation.setCompletionTimeout(late, for: "done")
+        #expect(isCancelled(late))
+        timers[0].cancel()
+        for promise in promises { promise.fail(CancellationError()) }
     }
 
     @Test("closing fails every pending command, job and application")
