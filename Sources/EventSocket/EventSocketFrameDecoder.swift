@@ -155,48 +155,84 @@ public struct EventSocketFrameDecoder: NIOSingleStepByteToMessageDecoder {
 
 /// Splits a block of `Name: value` lines, the shape of both frame headers and event-plain bodies.
 ///
-/// It works on the raw bytes of a buffer: slicing a `ByteBufferView` per line retains and releases the buffer's
-/// storage each time, which cost more than the parsing itself on a 150-header CHANNEL event.
+/// It works on the raw bytes of a buffer and reads them eight at a time: each 64-bit word yields, in a few
+/// arithmetic operations, the positions of every line feed and colon in it. A CHANNEL event has some 150 short lines,
+/// and a library search per line (or a byte loop) cost more than everything else the listener does with the event.
 enum HeaderLines {
     /// Calls `body` with the offsets of each line's name and value; a trailing "\r" is dropped, empty lines skipped.
-    static func forEach(
-        in bytes: UnsafeRawBufferPointer,
-        _ body: (_ name: Range<Int>, _ value: Range<Int>) throws -> Void
-    ) throws {
-        _ = try forEach(in: bytes, stoppingAtBlankLine: false, body)
-    }
-
-    /// Like ``forEach(in:_:)``, and with `stoppingAtBlankLine` ends at the first "\n\n", whose offset it returns
-    /// (`nil` when the block runs to the end): one pass both splits an event's headers and finds where its body
-    /// starts.
+    /// With `stoppingAtBlankLine`, ends at the first "\n\n", whose offset it returns (`nil` when the block runs to
+    /// the end): one pass both splits an event's headers and finds where its body starts.
     static func forEach(
         in bytes: UnsafeRawBufferPointer,
         stoppingAtBlankLine: Bool,
         _ body: (_ name: Range<Int>, _ value: Range<Int>) throws -> Void
     ) throws -> Int? {
+        guard let base = bytes.baseAddress else { return nil }
+        let count = bytes.count
         var lineStart = 0
-        let end = bytes.count
-        while lineStart < end {
-            let newline = ByteScan.firstIndex(of: UInt8(ascii: "\n"), in: bytes, from: lineStart)
-            var lineEnd = newline ?? end
-            let next = newline.map { $0 + 1 } ?? end
-            if lineEnd > lineStart, bytes[lineEnd - 1] == UInt8(ascii: "\r") { lineEnd -= 1 }
-            if lineEnd > lineStart {
-                // Names are short: a plain loop beats a library call here.
-                var colon = lineStart
-                while colon < lineEnd, bytes[colon] != UInt8(ascii: ":") { colon += 1 }
-                guard colon < lineEnd else {
-                    let line = String(decoding: bytes[lineStart..<min(lineEnd, lineStart + 80)], as: UTF8.self)
-                    throw EventSocketError(.malformedFrame, "header line without a colon: '\(line)'")
-                }
-                var valueStart = colon + 1
-                if valueStart < lineEnd, bytes[valueStart] == UInt8(ascii: " ") { valueStart += 1 }
-                try body(lineStart..<colon, valueStart..<lineEnd)
-            }
-            if stoppingAtBlankLine, let newline, next < end, bytes[next] == UInt8(ascii: "\n") { return newline }
-            lineStart = next
+        var colon = -1  // The first colon of the current line, once seen.
+
+        /// Handles the line feed at `newline`; returns whether the blank line that ends the block follows it.
+        func endLine(at newline: Int) throws -> Bool {
+            try emit(lineStart, newline, colon: colon, in: bytes, body)
+            lineStart = newline + 1
+            colon = -1
+            return stoppingAtBlankLine && lineStart < count && bytes[lineStart] == UInt8(ascii: "\n")
         }
+
+        var offset = 0
+        while offset + 8 <= count {
+            let word = UInt64(littleEndian: base.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
+            var hits = zeroBytes(word ^ 0x0A0A_0A0A_0A0A_0A0A) | zeroBytes(word ^ 0x3A3A_3A3A_3A3A_3A3A)
+            while hits != 0 {
+                let position = offset &+ hits.trailingZeroBitCount &>> 3
+                hits &= hits &- 1
+                if bytes[position] == UInt8(ascii: "\n") {
+                    if try endLine(at: position) { return position }
+                } else if colon < 0 {
+                    colon = position
+                }
+            }
+            offset &+= 8
+        }
+        while offset < count {
+            switch bytes[offset] {
+            case UInt8(ascii: "\n"): if try endLine(at: offset) { return offset }
+            case UInt8(ascii: ":") where colon < 0: colon = offset
+            default: break
+            }
+            offset += 1
+        }
+        if lineStart < count { try emit(lineStart, count, colon: colon, in: bytes, body) }
         return nil
+    }
+
+    /// The high bit of each byte of `word` that is zero, and no other bit.
+    @inline(__always)
+    private static func zeroBytes(_ word: UInt64) -> UInt64 {
+        let low7: UInt64 = 0x7F7F_7F7F_7F7F_7F7F
+        return ~(((word & low7) &+ low7) | word | low7)
+    }
+
+    /// Passes one line (`start..<end`, before its line feed) to `body`, or skips it when empty.
+    @inline(__always)
+    private static func emit(
+        _ start: Int,
+        _ end: Int,
+        colon: Int,
+        in bytes: UnsafeRawBufferPointer,
+        _ body: (_ name: Range<Int>, _ value: Range<Int>) throws -> Void
+    ) throws {
+        var end = end
+        if end > start, bytes[end - 1] == UInt8(ascii: "\r") { end -= 1 }
+        guard end > start else { return }
+        guard colon >= start, colon < end else {
+            let line = String(decoding: bytes[start..<min(end, start + 80)], as: UTF8.self)
+            throw EventSocketError(.malformedFrame, "header line without a colon: '\(line)'")
+        }
+        var valueStart = colon + 1
+        if valueStart < end, bytes[valueStart] == UInt8(ascii: " ") { valueStart += 1 }
+        try body(start..<colon, valueStart..<end)
     }
 }
 
