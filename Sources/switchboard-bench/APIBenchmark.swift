@@ -22,27 +22,40 @@ struct APIBenchmark {
 
     let calls: Int
     let logger: Logger
+    /// Whether the client is ``BareCommandClient`` (the ceiling) rather than Switchboard's `CommandSocket`.
+    var bare = false
 
     func run() async throws -> Result {
         let fake = try await FakeFreeSWITCH.start()
-        let socket = try await CommandSocket.connect(port: fake.port, logger: logger)
         do {
-            for _ in 0..<min(calls, 2000) { _ = try await socket.api("status") }
-            var samples: [Int64] = []
-            samples.reserveCapacity(calls)
-            for _ in 0..<calls {
-                let start = NIODeadline.now()
-                let output = try await socket.api("status")
-                samples.append((NIODeadline.now() - start).nanoseconds)
-                precondition(output.hasPrefix("UP "), "unexpected status output: \(output)")
+            let result: Result
+            if bare {
+                let client = try await BareCommandClient.connect(port: fake.port, password: "ClueCon")
+                result = try await measure { String(buffer: try await client.send("api status\n\n")) }
+                await client.close()
+            } else {
+                let socket = try await CommandSocket.connect(port: fake.port, logger: logger)
+                result = try await measure { try await socket.api("status") }
+                await socket.close()
             }
-            await socket.close()
             await fake.stop()
-            return Result(calls: calls, samples: samples.sorted())
+            return result
         } catch {
-            await socket.close()
-            await fake.stop()
+            await fake.stop()  // Closes the client's connection too.
             throw error
         }
+    }
+
+    private func measure(_ call: () async throws -> String) async throws -> Result {
+        for _ in 0..<min(calls, 2000) { _ = try await call() }
+        var samples: [Int64] = []
+        samples.reserveCapacity(calls)
+        for _ in 0..<calls {
+            let start = NIODeadline.now()
+            let output = try await call()
+            samples.append((NIODeadline.now() - start).nanoseconds)
+            guard output.hasPrefix("UP ") else { throw BenchFailure("unexpected status output: \(output)") }
+        }
+        return Result(calls: calls, samples: samples.sorted())
     }
 }

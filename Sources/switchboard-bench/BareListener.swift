@@ -61,20 +61,10 @@ private final class BareCall: ChannelInboundHandler {
         input.discardReadBytes()
     }
 
-    /// The Content-Type and body of the next complete frame, consumed from `input`; `nil` until one has arrived.
     private func nextFrame() -> (reply: Bool, notice: Bool, body: ByteBuffer)? {
-        let found = input.withUnsafeReadableBytes { bytes -> (end: Int, length: Int, reply: Bool, notice: Bool)? in
-            guard let end = Self.blankLine(in: bytes) else { return nil }
-            let block = UnsafeRawBufferPointer(rebasing: bytes[..<end])
-            let length = Self.value(after: "Content-Length: ", in: block).flatMap { Int($0) } ?? 0
-            guard bytes.count >= end + 2 + length else { return nil }
-            let type = Self.value(after: "Content-Type: ", in: block) ?? ""
-            return (end, length, type == "command/reply", type == "text/disconnect-notice")
+        BareFraming.nextFrame(in: &input).map {
+            ($0.type == "command/reply", $0.type == "text/disconnect-notice", $0.body)
         }
-        guard let found else { return nil }
-        input.moveReaderIndex(forwardBy: found.end + 2)
-        let body = input.readSlice(length: found.length)!
-        return (found.reply, found.notice, body)
     }
 
     private func advance(on frame: (reply: Bool, notice: Bool, body: ByteBuffer), context: ChannelHandlerContext) {
@@ -115,10 +105,29 @@ private final class BareCall: ChannelInboundHandler {
     }
 
     private static func isExecuteComplete(_ body: ByteBuffer) -> Bool {
-        body.withUnsafeReadableBytes { value(after: "Event-Name: ", in: $0) == "CHANNEL_EXECUTE_COMPLETE" }
+        body.withUnsafeReadableBytes { BareFraming.value(after: "Event-Name: ", in: $0) == "CHANNEL_EXECUTE_COMPLETE" }
     }
 
-    private static func blankLine(in bytes: UnsafeRawBufferPointer) -> Int? {
+}
+
+/// Frame boundaries and single header values found with byte scans: just enough of the protocol for the bare
+/// ceilings, and nothing of the library.
+enum BareFraming {
+    /// The Content-Type and body of the next complete frame, consumed from `input`; `nil` until one has arrived.
+    static func nextFrame(in input: inout ByteBuffer) -> (type: String, body: ByteBuffer)? {
+        let found = input.withUnsafeReadableBytes { bytes -> (end: Int, length: Int, type: String)? in
+            guard let end = blankLine(in: bytes) else { return nil }
+            let block = UnsafeRawBufferPointer(rebasing: bytes[..<end])
+            let length = value(after: "Content-Length: ", in: block).flatMap { Int($0) } ?? 0
+            guard bytes.count >= end + 2 + length else { return nil }
+            return (end, length, value(after: "Content-Type: ", in: block) ?? "")
+        }
+        guard let found else { return nil }
+        input.moveReaderIndex(forwardBy: found.end + 2)
+        return (found.type, input.readSlice(length: found.length)!)
+    }
+
+    static func blankLine(in bytes: UnsafeRawBufferPointer) -> Int? {
         guard bytes.count >= 2 else { return nil }
         var index = 0
         while index < bytes.count - 1 {
@@ -129,7 +138,7 @@ private final class BareCall: ChannelInboundHandler {
     }
 
     /// The rest of the line that starts with `prefix`, at the start of `bytes` or after a line feed.
-    private static func value(after prefix: StaticString, in bytes: UnsafeRawBufferPointer) -> String? {
+    static func value(after prefix: StaticString, in bytes: UnsafeRawBufferPointer) -> String? {
         let needle = UnsafeRawBufferPointer(start: prefix.utf8Start, count: prefix.utf8CodeUnitCount)
         var lineStart = 0
         while lineStart + needle.count <= bytes.count {
@@ -142,5 +151,83 @@ private final class BareCall: ChannelInboundHandler {
             lineStart = lineEnd + 1
         }
         return nil
+    }
+}
+
+/// The ceiling for (c): a command socket written as bare NIO. A task writes `api status` and waits on a promise that
+/// the channel handler fulfils with the reply's body: the same thread hops as `CommandSocket.api`, none of its code.
+final class BareCommandClient: Sendable {
+    private let channel: any Channel
+    private let handler: NIOLoopBound<BareReplyHandler>
+
+    private init(channel: any Channel, handler: NIOLoopBound<BareReplyHandler>) {
+        self.channel = channel
+        self.handler = handler
+    }
+
+    /// Connects, waits for the greeting and logs in with `password`.
+    static func connect(port: Int, password: String) async throws -> BareCommandClient {
+        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(BareReplyHandler())
+                }
+            }
+            .connect(host: "127.0.0.1", port: port)
+            .get()
+        let handler = try await channel.eventLoop.submit {
+            NIOLoopBound(
+                try channel.pipeline.syncOperations.handler(type: BareReplyHandler.self),
+                eventLoop: channel.eventLoop
+            )
+        }.get()
+        let client = BareCommandClient(channel: channel, handler: handler)
+        _ = try await client.send(nil)  // auth/request
+        _ = try await client.send("auth \(password)\n\n")
+        return client
+    }
+
+    /// Writes `command` (when given) and returns the body of the next frame.
+    func send(_ command: String?) async throws -> ByteBuffer {
+        let (channel, handler) = (self.channel, self.handler)
+        let promise = channel.eventLoop.makePromise(of: ByteBuffer.self)
+        channel.eventLoop.execute {
+            handler.value.waiters.append(promise)
+            handler.value.deliver()
+            guard let command else { return }
+            channel.writeAndFlush(ByteBuffer(string: command), promise: nil)
+        }
+        return try await promise.futureResult.get()
+    }
+
+    func close() async {
+        try? await channel.close()
+    }
+}
+
+/// Hands each frame's body to the oldest waiter.
+final class BareReplyHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+
+    var waiters = CircularBuffer<EventLoopPromise<ByteBuffer>>()
+    private var frames = CircularBuffer<ByteBuffer>()
+    private var input = ByteBuffer()
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var bytes = unwrapInboundIn(data)
+        input.writeBuffer(&bytes)
+        while let frame = BareFraming.nextFrame(in: &input) { frames.append(frame.body) }
+        input.discardReadBytes()
+        deliver()
+    }
+
+    func deliver() {
+        while !waiters.isEmpty, let frame = frames.popFirst() { waiters.removeFirst().succeed(frame) }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        while let waiter = waiters.popFirst() { waiter.fail(ChannelError.ioOnClosedChannel) }
+        context.fireChannelInactive()
     }
 }

@@ -29,8 +29,10 @@ struct BenchOptions: Sendable {
                                  [--timeout SECONDS]
 
           a  inbound: events/s decoded and delivered to a no-op handler, against the raw socket read rate
-          b  outbound: sessions/s (connect, myevents, linger, answer, hangup, exit) at --concurrency connections
-          c  api round trip: p50/p99/max of sequential `api status` on a logged-in connection
+          b  outbound: sessions/s (connect, myevents, linger, answer, hangup, exit) at --concurrency connections,
+             then the same calls against a bare NIO listener (the ceiling)
+          c  api round trip: p50/p99/max of sequential `api status` on a logged-in connection, then from a
+             bare NIO client (the ceiling)
           d  resident memory per idle outbound session (switch side in a child process)
         """
 

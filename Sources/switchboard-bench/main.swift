@@ -164,6 +164,18 @@ if options.only.contains("c") {
     } catch {
         report.failed("(c) api status p50", "\(error)", target: "≤ 100 µs")
     }
+    do {
+        print("(c) ceiling: the same calls from a bare NIO client …")
+        var ceiling = APIBenchmark(calls: options.apiCalls, logger: logger)
+        ceiling.bare = true
+        let result = try await ceiling.run()
+        report.add(
+            "(c) ceiling: bare NIO client p50 / p99",
+            Format.fixed(result.p50, places: 1) + " / " + Format.fixed(result.p99, places: 1) + " µs"
+        )
+    } catch {
+        report.failed("(c) ceiling: bare NIO client", "\(error)", target: "")
+    }
 }
 
 report.append(memoryReport)
