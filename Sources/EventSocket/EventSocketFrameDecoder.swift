@@ -236,31 +236,22 @@ enum HeaderLines {
     }
 }
 
-/// Byte searches on raw memory, through the C library's vectorised `memchr`.
+/// Byte searches and comparisons on raw memory.
 enum ByteScan {
-    /// The offset of the first `byte` in `bytes[start..<end]` (`end` defaults to the end), or `nil`.
-    static func firstIndex(
-        of byte: UInt8,
-        in bytes: UnsafeRawBufferPointer,
-        from start: Int,
-        to end: Int? = nil
-    ) -> Int? {
-        let end = end ?? bytes.count
-        guard start < end, let base = bytes.baseAddress else { return nil }
-        guard let found = memchr(base + start, Int32(byte), end - start) else { return nil }
+    /// The offset of the first `byte` in `bytes[start...]`, or `nil`; through the C library's vectorised `memchr`.
+    static func firstIndex(of byte: UInt8, in bytes: UnsafeRawBufferPointer, from start: Int) -> Int? {
+        guard start < bytes.count, let base = bytes.baseAddress else { return nil }
+        guard let found = memchr(base + start, Int32(byte), bytes.count - start) else { return nil }
         return base.distance(to: UnsafeRawPointer(found))
     }
 
-    /// Whether `bytes` equal the UTF-8 of `name`, ASCII letters compared without regard to case.
-    static func equalsIgnoringCase(_ bytes: UnsafeRawBufferPointer, _ name: String) -> Bool {
-        var name = name
-        return name.withUTF8 { utf8 in
-            guard utf8.count == bytes.count else { return false }
-            for index in 0..<utf8.count
-            where EventSocketHeaders.asciiLowercased(bytes[index]) != EventSocketHeaders.asciiLowercased(utf8[index]) {
-                return false
-            }
-            return true
+    /// Whether two runs of bytes are equal, ASCII letters compared without regard to case (header names).
+    static func equalsIgnoringCase(_ lhs: UnsafeRawBufferPointer, _ rhs: UnsafeRawBufferPointer) -> Bool {
+        guard lhs.count == rhs.count else { return false }
+        for index in 0..<lhs.count
+        where EventSocketHeaders.asciiLowercased(lhs[index]) != EventSocketHeaders.asciiLowercased(rhs[index]) {
+            return false
         }
+        return true
     }
 }

@@ -90,11 +90,7 @@ public struct EventSocketHeaders: Sendable, Hashable {
         // Native strings have contiguous UTF-8: compare the bytes directly rather than through two iterators.
         let contiguous = left.withContiguousStorageIfAvailable { leftBytes in
             right.withContiguousStorageIfAvailable { rightBytes in
-                for index in 0..<leftBytes.count
-                where asciiLowercased(leftBytes[index]) != asciiLowercased(rightBytes[index]) {
-                    return false
-                }
-                return true
+                ByteScan.equalsIgnoringCase(UnsafeRawBufferPointer(leftBytes), UnsafeRawBufferPointer(rightBytes))
             }
         }
         if let contiguous, let result = contiguous { return result }

@@ -53,10 +53,11 @@ struct HeaderIndex: Sendable {
     /// Calls `body` with the raw value of the first line named `name` (ASCII case ignored); `nil` when there is none.
     func firstValue<Result>(named name: String, _ body: (UnsafeRawBufferPointer) -> Result) -> Result? {
         var name = name
-        return name.withUTF8 { wanted in
-            bytes.withUnsafeReadableBytes { bytes in
+        return name.withUTF8 { utf8 in
+            let wanted = UnsafeRawBufferPointer(utf8)
+            return bytes.withUnsafeReadableBytes { bytes in
                 for span in spans where Int(span.nameLength) == wanted.count {
-                    if Self.namesMatch(UnsafeRawBufferPointer(rebasing: bytes[span.name]), wanted) {
+                    if ByteScan.equalsIgnoringCase(UnsafeRawBufferPointer(rebasing: bytes[span.name]), wanted) {
                         return body(UnsafeRawBufferPointer(rebasing: bytes[span.value]))
                     }
                 }
@@ -68,12 +69,13 @@ struct HeaderIndex: Sendable {
     /// Calls `body` with the raw values of every line named `name`, in order.
     func allValues<Result>(named name: String, _ body: (UnsafeRawBufferPointer) -> Result) -> [Result] {
         var name = name
-        return name.withUTF8 { wanted in
-            bytes.withUnsafeReadableBytes { bytes in
+        return name.withUTF8 { utf8 in
+            let wanted = UnsafeRawBufferPointer(utf8)
+            return bytes.withUnsafeReadableBytes { bytes in
                 spans.lazy
                     .filter {
                         Int($0.nameLength) == wanted.count
-                            && Self.namesMatch(UnsafeRawBufferPointer(rebasing: bytes[$0.name]), wanted)
+                            && ByteScan.equalsIgnoringCase(UnsafeRawBufferPointer(rebasing: bytes[$0.name]), wanted)
                     }
                     .map { body(UnsafeRawBufferPointer(rebasing: bytes[$0.value])) }
             }
@@ -90,13 +92,5 @@ struct HeaderIndex: Sendable {
                 )
             }
         }
-    }
-
-    private static func namesMatch(_ bytes: UnsafeRawBufferPointer, _ wanted: UnsafeBufferPointer<UInt8>) -> Bool {
-        for index in 0..<wanted.count
-        where EventSocketHeaders.asciiLowercased(bytes[index]) != EventSocketHeaders.asciiLowercased(wanted[index]) {
-            return false
-        }
-        return true
     }
 }

@@ -266,6 +266,16 @@ final class EventSocketChannelHandler: ChannelDuplexHandler {
     }
 }
 
+extension CommandRequest {
+    /// Fails whoever waits for this command when it could not be written.
+    @Sendable
+    func failUnsent(_ error: any Error) {
+        let failure = SwitchboardError(.disconnected, "could not send '\(command)': \(error)")
+        reply.fail(failure)
+        completion?.fail(failure)
+    }
+}
+
 extension CommandRequest.Completion {
     func fail(_ error: any Error) {
         switch self {

@@ -107,7 +107,7 @@ public final class EventSocketConnection: Sendable {
     ///
     /// - Parameter timeout: How long to wait for the reply; `nil` uses ``Options/commandTimeout``.
     public func send(_ command: EventSocketCommand, timeout: Duration? = nil) async throws -> CommandReply {
-        try await submit(command, timeout: timeout ?? options.commandTimeout, completion: nil).reply
+        try await submit(command, timeout: timeout ?? options.commandTimeout, completion: nil)
     }
 
     /// Sends a command and returns its reply; a `-ERR` reply throws ``EventSocket/EventSocketError/Code/commandFailed``.
@@ -144,13 +144,13 @@ public final class EventSocketConnection: Sendable {
         let jobUUID = UUIDString.random()
         let request = try EventSocketCommand.backgroundAPI(command, arguments: arguments, jobUUID: jobUUID)
         let promise = channel.eventLoop.makePromise(of: EventSocketEvent.self)
-        let submitted = try await submit(
+        let reply = try await submit(
             request,
             timeout: options.commandTimeout,
             completion: (.job(jobUUID, promise), timeout)
         )
-        if submitted.reply.isError { forgetCompletion(jobUUID) }
-        try submitted.reply.check(for: request)
+        if reply.isError { forgetCompletion(jobUUID) }
+        try reply.check(for: request)
         let event = try await awaitCompletion(jobUUID, promise)
         let output = event.body ?? ""
         if output.hasPrefix("-ERR") || output.hasPrefix("-USAGE") {
@@ -221,41 +221,21 @@ public final class EventSocketConnection: Sendable {
 
     // MARK: - Internals
 
-    struct Submitted {
-        var reply: CommandReply
-        var completion: EventLoopFuture<EventSocketEvent>?
-    }
-
     /// Writes a command and waits for its reply; a completion (job or application) is registered before the write.
     func submit(
         _ command: EventSocketCommand,
         timeout: Duration?,
         completion: (CommandRequest.Completion, Duration?)?
-    ) async throws -> Submitted {
-        let reply = channel.eventLoop.makePromise(of: CommandReply.self)
+    ) async throws -> CommandReply {
         let request = CommandRequest(
             command: command,
-            reply: reply,
+            reply: channel.eventLoop.makePromise(of: CommandReply.self),
             timeout: timeout.map { TimeAmount($0) },
             completion: completion?.0,
             completionTimeout: completion?.1.map { TimeAmount($0) }
         )
-        channel.writeAndFlush(request).whenFailure { error in
-            let failure = SwitchboardError(.disconnected, "could not send '\(command)': \(error)")
-            reply.fail(failure)
-            request.completion?.fail(failure)
-        }
-        let result = try await withTaskCancellationHandler {
-            try await reply.futureResult.get()
-        } onCancel: {
-            reply.fail(CancellationError())
-        }
-        switch completion?.0 {
-        case .job(_, let promise), .application(_, let promise):
-            return Submitted(reply: result, completion: promise.futureResult)
-        case nil:
-            return Submitted(reply: result, completion: nil)
-        }
+        channel.writeAndFlush(request).whenFailure(request.failUnsent)
+        return try await reply(to: request)
     }
 
     /// Writes several commands in one flush and returns their replies in order, `-ERR` ones included.
@@ -274,25 +254,21 @@ public final class EventSocketConnection: Sendable {
             )
         }
         channel.eventLoop.execute {
-            for request in requests {
-                channel.write(request).whenFailure { error in
-                    request.reply.fail(
-                        SwitchboardError(.disconnected, "could not send '\(request.command)': \(error)")
-                    )
-                }
-            }
+            for request in requests { channel.write(request).whenFailure(request.failUnsent) }
             channel.flush()
         }
         var replies: [CommandReply] = []
-        for request in requests {
-            let reply = try await withTaskCancellationHandler {
-                try await request.reply.futureResult.get()
-            } onCancel: {
-                request.reply.fail(CancellationError())
-            }
-            replies.append(reply)
-        }
+        for request in requests { replies.append(try await reply(to: request)) }
         return replies
+    }
+
+    /// Waits for a written command's reply; a cancelled caller fails it (the reply, when it comes, is dropped).
+    private func reply(to request: CommandRequest) async throws -> CommandReply {
+        try await withTaskCancellationHandler {
+            try await request.reply.futureResult.get()
+        } onCancel: {
+            request.reply.fail(CancellationError())
+        }
     }
 
     /// Waits for a job or application completion; a cancelled caller fails it and drops its waiter.

@@ -86,17 +86,17 @@ public final class OutboundSession: Sendable {
         let promise = connection.channel.eventLoop.makePromise(of: EventSocketEvent.self)
         // In static (not async) mode FreeSWITCH replies only after the application finished.
         let replyTimeout = socketMode.isAsync ? connection.options.commandTimeout : timeout
-        let submitted = try await connection.submit(
+        let reply = try await connection.submit(
             command,
             timeout: replyTimeout,
             completion: (.application(eventUUID, promise), timeout)
         )
-        if submitted.reply.isError {
+        if reply.isError {
             connection.forgetCompletion(eventUUID)
             if hasHungUp {
                 throw SwitchboardError(.callHungUp, "'\(application)' not run: the call \(uniqueID) has ended")
             }
-            try submitted.reply.check(for: command)
+            try reply.check(for: command)
         }
         let event = try await connection.awaitCompletion(eventUUID, promise)
         refresh(from: event)

@@ -29,6 +29,12 @@ struct ReplyCorrelation {
     private struct Waiter {
         let promise: EventLoopPromise<EventSocketEvent>
         var timeout: Scheduled<Void>?
+
+        /// Cancels the timeout of a waiter that is leaving without its event; returns its promise to fail.
+        func dismissed() -> EventLoopPromise<EventSocketEvent> {
+            timeout?.cancel()
+            return promise
+        }
     }
 
     private var pending = CircularBuffer<PendingCommand>()
@@ -76,9 +82,7 @@ struct ReplyCorrelation {
     /// Removes a job or application waiter (its command failed, its caller gave up, or it timed out) and cancels
     /// its timeout.
     mutating func forget(completion uuid: String) -> EventLoopPromise<EventSocketEvent>? {
-        guard let waiter = jobs.removeValue(forKey: uuid) ?? applications.removeValue(forKey: uuid) else { return nil }
-        waiter.timeout?.cancel()
-        return waiter.promise
+        (jobs.removeValue(forKey: uuid) ?? applications.removeValue(forKey: uuid))?.dismissed()
     }
 
     /// How many jobs and applications are waiting for their completion events.
@@ -128,10 +132,7 @@ struct ReplyCorrelation {
     mutating func callDidEnd() -> [EventLoopPromise<EventSocketEvent>] {
         callEnded = true
         defer { applications.removeAll() }
-        return applications.values.map { waiter in
-            waiter.timeout?.cancel()
-            return waiter.promise
-        }
+        return applications.values.map { $0.dismissed() }
     }
 
     /// The connection closed: every waiter fails.
@@ -143,10 +144,7 @@ struct ReplyCorrelation {
             entry.timeout?.cancel()
             return entry.promise
         }
-        let completions = (Array(jobs.values) + Array(applications.values)).map { waiter in
-            waiter.timeout?.cancel()
-            return waiter.promise
-        }
+        let completions = (Array(jobs.values) + Array(applications.values)).map { $0.dismissed() }
         pending.removeAll()
         jobs.removeAll()
         applications.removeAll()

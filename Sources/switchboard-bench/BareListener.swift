@@ -55,26 +55,22 @@ private final class BareCall: ChannelInboundHandler {
         } else {
             input.writeBuffer(&bytes)
         }
-        while let frame = nextFrame() {
+        while let frame = BareFraming.nextFrame(in: &input) {
             advance(on: frame, context: context)
         }
         input.discardReadBytes()
     }
 
-    private func nextFrame() -> (reply: Bool, notice: Bool, body: ByteBuffer)? {
-        BareFraming.nextFrame(in: &input).map {
-            ($0.type == "command/reply", $0.type == "text/disconnect-notice", $0.body)
-        }
-    }
-
-    private func advance(on frame: (reply: Bool, notice: Bool, body: ByteBuffer), context: ChannelHandlerContext) {
+    private func advance(on frame: (type: String, body: ByteBuffer), context: ChannelHandlerContext) {
+        let reply = frame.type == "command/reply"
+        let notice = frame.type == "text/disconnect-notice"
         switch step {
-        case .connecting where frame.reply:
+        case .connecting where reply:
             step = .subscribing
             send("myevents\n\nlinger\n\n", context: context)
-        case .subscribing where frame.reply:
+        case .subscribing where reply:
             step = .lingering
-        case .lingering where frame.reply:
+        case .lingering where reply:
             step = .answering
             send(Self.execute("answer", arguments: ""), context: context)
         case .answering where Self.isExecuteComplete(frame.body):
@@ -82,10 +78,10 @@ private final class BareCall: ChannelInboundHandler {
             send(Self.execute("hangup", arguments: "NORMAL_CLEARING"), context: context)
         case .hangingUp where Self.isExecuteComplete(frame.body):
             step = .waitingForNotice
-        case .hangingUp where frame.notice, .waitingForNotice where frame.notice:
+        case .hangingUp where notice, .waitingForNotice where notice:
             step = .exiting
             send("exit\n\n", context: context)
-        case .exiting where frame.notice:
+        case .exiting where notice:
             step = .done
             context.close(promise: nil)
         default:
@@ -107,11 +103,10 @@ private final class BareCall: ChannelInboundHandler {
     private static func isExecuteComplete(_ body: ByteBuffer) -> Bool {
         body.withUnsafeReadableBytes { BareFraming.value(after: "Event-Name: ", in: $0) == "CHANNEL_EXECUTE_COMPLETE" }
     }
-
 }
 
-/// Frame boundaries and single header values found with byte scans: just enough of the protocol for the bare
-/// ceilings, and nothing of the library.
+/// Frame boundaries and single header values found with byte scans: just enough of the protocol for the bench's
+/// bare ceilings and its lean switch, and nothing of the library.
 enum BareFraming {
     /// The Content-Type and body of the next complete frame, consumed from `input`; `nil` until one has arrived.
     static func nextFrame(in input: inout ByteBuffer) -> (type: String, body: ByteBuffer)? {
@@ -127,6 +122,7 @@ enum BareFraming {
         return (found.type, input.readSlice(length: found.length)!)
     }
 
+    /// The offset of the first "\n\n" in `bytes`, or `nil`.
     static func blankLine(in bytes: UnsafeRawBufferPointer) -> Int? {
         guard bytes.count >= 2 else { return nil }
         var index = 0

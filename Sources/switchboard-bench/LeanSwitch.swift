@@ -136,21 +136,13 @@ private final class LeanCall: ChannelInboundHandler {
         var output = context.channel.allocator.buffer(capacity: 4096)
         var close = false
         // A command is a block of lines ended by a blank line; the listener's commands here carry no body.
-        while let end = input.withUnsafeReadableBytes({ Self.blankLine(in: $0) }) {
+        while let end = input.withUnsafeReadableBytes({ BareFraming.blankLine(in: $0) }) {
             let block = input.readString(length: end + 2) ?? ""
             close = respond(to: block, into: &output) || close
         }
         input.discardReadBytes()
         if output.readableBytes > 0 { context.writeAndFlush(wrapOutboundOut(output), promise: nil) }
         if close { context.close(promise: nil) }
-    }
-
-    private static func blankLine(in bytes: UnsafeRawBufferPointer) -> Int? {
-        guard bytes.count >= 2 else { return nil }
-        for index in 0..<(bytes.count - 1) where bytes[index] == 0x0A && bytes[index + 1] == 0x0A {
-            return index
-        }
-        return nil
     }
 
     /// Appends the answer to one command; returns whether the socket closes after it.

@@ -57,17 +57,6 @@ struct MemoryBenchmark {
         return Result(sessions: sessions, baselineKiB: baseline, loadedKiB: loaded)
     }
 
-    private func waitUntil(
-        _ what: String,
-        timeout: Duration,
-        _ condition: () -> Bool
-    ) async throws {
-        let deadline = ContinuousClock.now + timeout
-        while !condition() {
-            guard ContinuousClock.now < deadline else { throw BenchFailure("\(what): not within \(timeout)") }
-            try await Task.sleep(for: .milliseconds(10))
-        }
-    }
 }
 
 /// The handler of (d): answer, then wait for the gate, then hang up.

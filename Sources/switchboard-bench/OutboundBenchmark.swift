@@ -43,7 +43,7 @@ struct OutboundBenchmark {
         } else {
             let listener = OutboundListener(
                 configuration: OutboundConfiguration(host: "127.0.0.1", port: 0, maxSessions: concurrency * 2),
-                handler: AnswerHangup(completed: Counter()),
+                handler: AnswerHangup(),
                 logger: logger
             )
             let listening = Task { try await listener.run() }
@@ -134,10 +134,15 @@ struct OutboundBenchmark {
 
 /// Waits until a listener has bound and returns its port.
 func boundPort(of listener: OutboundListener, timeout: Duration) async throws -> Int {
+    try await waitUntil("the outbound listener to bind", timeout: timeout) { listener.localAddress?.port != nil }
+    return listener.localAddress?.port ?? 0
+}
+
+/// Polls `condition` until it holds; throws a failure naming `what` after `timeout`.
+func waitUntil(_ what: String, timeout: Duration, _ condition: () -> Bool) async throws {
     let deadline = ContinuousClock.now + timeout
-    while true {
-        if let port = listener.localAddress?.port { return port }
-        guard ContinuousClock.now < deadline else { throw BenchFailure("the outbound listener did not bind") }
+    while !condition() {
+        guard ContinuousClock.now < deadline else { throw BenchFailure("\(what): not within \(timeout)") }
         try await Task.sleep(for: .milliseconds(1))
     }
 }
@@ -146,15 +151,10 @@ func boundPort(of listener: OutboundListener, timeout: Duration) async throws ->
 struct AnswerHangup: OutboundHandler {
     static let name = "bench-answer-hangup"
     static let summary = "Answers and hangs up"
-    let completed: Counter
-
-    init() { self.init(completed: Counter()) }
-    init(completed: Counter) { self.completed = completed }
 
     func run(_ session: OutboundSession) async throws {
         try await session.answer()
         try await session.hangup()
-        completed.increment()
     }
 }
 

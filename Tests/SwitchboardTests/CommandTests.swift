@@ -40,6 +40,26 @@ struct CommandTests {
         await fake.stop()
     }
 
+    @Test("a bgapi job that outlives its timeout fails with commandTimedOut; the socket goes on working")
+    func backgroundJobTimeout() async throws {
+        let fake = try await FakeFreeSWITCH.start()
+        fake.answer(api: "long", with: .delayed("never in time\n", .seconds(30)))
+        fake.answer(api: "quick", with: .delayed("+OK quick\n", .milliseconds(10)))
+        let socket = try await CommandSocket.connect(port: fake.port, logger: testLogger)
+        await #expect {
+            _ = try await socket.backgroundAPI("long", timeout: .milliseconds(200))
+        } throws: { error in
+            let failure = error as? SwitchboardError
+            return failure?.code == .commandTimedOut && failure?.message.contains("bgapi long") == true
+        }
+        // A job that completes in time is not failed later by its own (cancelled) timer.
+        #expect(try await socket.backgroundAPI("quick", timeout: .milliseconds(300)) == "+OK quick\n")
+        try await Task.sleep(for: .milliseconds(400))
+        #expect(try await socket.api("status").contains("is ready"))
+        await socket.close()
+        await fake.stop()
+    }
+
     @Test("a peer that disappears mid-command fails every pending command and job with disconnected")
     func disconnectMidCommand() async throws {
         let fake = try await FakeFreeSWITCH.start()
