@@ -3,28 +3,34 @@ import Logging
 import NIOCore
 import Synchronization
 
-/// A command on its way to FreeSWITCH, with the promises that its reply (and, for `bgapi` and `execute`, its
-/// completion event) will fulfil.
+/// A command on its way to FreeSWITCH, with the results that its reply (and, for `bgapi` and `execute`, its
+/// completion event) will deliver.
 struct CommandRequest: Sendable {
     /// What completes a command after its reply, when anything does.
     enum Completion: Sendable {
         /// The BACKGROUND_JOB with this Job-UUID.
-        case job(String, EventLoopPromise<EventSocketEvent>)
+        case job(String, AwaitedResult<EventSocketEvent>)
         /// The CHANNEL_EXECUTE_COMPLETE with this Application-UUID.
-        case application(String, EventLoopPromise<EventSocketEvent>)
+        case application(String, AwaitedResult<EventSocketEvent>)
     }
 
     var command: EventSocketCommand
-    var reply: EventLoopPromise<CommandReply>
+    var reply = AwaitedResult<CommandReply>()
     var timeout: TimeAmount?
     var completion: Completion?
     var completionTimeout: TimeAmount?
-}
 
-/// Tells the channel handler to drop a job or application waiter whose caller no longer waits (its command was
-/// refused, or its task was cancelled).
-struct ForgetCompletion: Sendable {
-    let uuid: String
+    init(
+        _ command: EventSocketCommand,
+        timeout: TimeAmount?,
+        completion: Completion? = nil,
+        completionTimeout: TimeAmount? = nil
+    ) {
+        self.command = command
+        self.timeout = timeout
+        self.completion = completion
+        self.completionTimeout = completionTimeout
+    }
 }
 
 /// State shared by a connection's channel handler (on the event loop) and its tasks.
@@ -52,13 +58,20 @@ final class ConnectionShared: Sendable {
 /// flight (``ReplyCorrelation``), and passes everything else to the read task's ordered stream. It never waits on
 /// user code.
 ///
+/// Commands do not travel through the pipeline: the connection's tasks hand them to ``submit(_:)`` on the event
+/// loop, which records them in the correlation and writes their bytes. So a command submitted after the channel
+/// closed still reaches the handler and fails at once, and no write promise is needed per command.
+///
 /// Inputs travel in batches, one per read from the socket (flushed on `channelReadComplete`): a 64 KiB read holds
 /// some twenty CHANNEL events, and waking the read task once per read rather than once per event is what lets a
 /// connection keep up with FreeSWITCH at full speed.
-final class EventSocketChannelHandler: ChannelDuplexHandler {
+///
+/// One timer per connection covers every deadline (replies, jobs, applications): it is armed for the earliest one
+/// and, when it fires, fails what is due and re-arms for the next. Replies do not cancel it; a timer with nothing
+/// left to fail simply finds nothing.
+final class EventSocketChannelHandler: ChannelInboundHandler {
     typealias InboundIn = EventSocketFrame
     typealias InboundOut = Never
-    typealias OutboundIn = CommandRequest
     typealias OutboundOut = ByteBuffer
 
     private var correlation = ReplyCorrelation()
@@ -67,6 +80,9 @@ final class EventSocketChannelHandler: ChannelDuplexHandler {
     private let shared: ConnectionShared
     private let logger: Logger
     private var backlogWarned = false
+    private var context: ChannelHandlerContext?
+    private var timer: Scheduled<Void>?
+    private var timerDeadline: NIODeadline?
 
     init(sink: AsyncStream<[ConnectionInput]>.Continuation, shared: ConnectionShared, logger: Logger) {
         self.sink = sink
@@ -74,70 +90,82 @@ final class EventSocketChannelHandler: ChannelDuplexHandler {
         self.logger = logger
     }
 
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+    }
+
     // MARK: Outbound: commands
 
-    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        let request = unwrapOutboundIn(data)
-        if correlation.isClosed {
-            let error = disconnectedError(waitingFor: request.command.description)
-            request.reply.fail(error)
-            request.completion?.fail(error)
-            promise?.fail(error)
+    /// Records and writes commands, in order, with one flush. Runs on the event loop.
+    func submit(_ requests: some Sequence<CommandRequest>) {
+        guard let context, !correlation.isClosed else {
+            for request in requests { request.fail(disconnectedError(waitingFor: request.command.description)) }
             return
         }
-        switch request.completion {
-        case .job(let uuid, let completion):
-            correlation.awaitJob(uuid, promise: completion)
-            scheduleCompletionTimeout(context: context, uuid: uuid, after: request.completionTimeout, what: request)
-        case .application(let uuid, let completion):
-            if correlation.callEnded {
-                let error = SwitchboardError(.callHungUp, "'\(request.command)' not sent: the call has ended")
-                request.reply.fail(error)
-                completion.fail(error)
-                promise?.fail(error)
-                return
-            }
-            correlation.awaitApplication(uuid, promise: completion)
-            scheduleCompletionTimeout(context: context, uuid: uuid, after: request.completionTimeout, what: request)
-        case nil:
-            break
+        let now = NIODeadline.now()
+        var buffer = context.channel.allocator.buffer(capacity: 256)
+        for request in requests where record(request, now: now) {
+            request.command.encode(into: &buffer)
         }
-        let id = correlation.commandWritten(request.command.description, promise: request.reply)
-        if let timeout = request.timeout {
-            let task = context.eventLoop.assumeIsolated().scheduleTask(in: timeout) { [self] in
-                perform(correlation.timedOut(id, after: timeout), context: context)
-            }
-            correlation.setTimeout(task, for: id)
+        if buffer.readableBytes > 0 {
+            context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
         }
-        var buffer = context.channel.allocator.buffer(capacity: 128)
-        request.command.encode(into: &buffer)
-        context.write(wrapOutboundOut(buffer), promise: promise)
     }
 
-    func triggerUserOutboundEvent(context: ChannelHandlerContext, event: Any, promise: EventLoopPromise<Void>?) {
-        if let forget = event as? ForgetCompletion {
-            correlation.forget(completion: forget.uuid)?.fail(CancellationError())
-            promise?.succeed()
-            return
-        }
-        context.triggerUserOutboundEvent(event, promise: promise)
-    }
-
-    private func scheduleCompletionTimeout(
-        context: ChannelHandlerContext,
-        uuid: String,
-        after timeout: TimeAmount?,
-        what request: CommandRequest
-    ) {
-        guard let timeout else { return }
+    /// Registers a request's waiters and arms the timer for their deadlines; `false` when the request must not be
+    /// written (it failed at once).
+    private func record(_ request: CommandRequest, now: NIODeadline) -> Bool {
         let description = request.command.description
-        let task = context.eventLoop.assumeIsolated().scheduleTask(in: timeout) { [self] in
-            let seconds = Double(timeout.nanoseconds) / 1e9
-            correlation.forget(completion: uuid)?.fail(
-                SwitchboardError(.commandTimedOut, "'\(description)' did not complete within \(seconds) s")
+        var completionDeadline: NIODeadline?
+        if let completion = request.completion {
+            if case .application = completion, correlation.callEnded {
+                request.fail(SwitchboardError(.callHungUp, "'\(description)' not sent: the call has ended"))
+                return false
+            }
+            completionDeadline = correlation.awaitCompletion(
+                completion,
+                of: description,
+                timeout: request.completionTimeout,
+                now: now
             )
         }
-        correlation.setCompletionTimeout(task, for: uuid)
+        let replyDeadline = correlation.commandWritten(
+            description,
+            reply: request.reply,
+            timeout: request.timeout,
+            now: now
+        )
+        if let replyDeadline { arm(at: replyDeadline) }
+        if let completionDeadline { arm(at: completionDeadline) }
+        return true
+    }
+
+    /// Drops the waiter of a job or application whose caller no longer waits. Runs on the event loop.
+    func forget(completion uuid: String) {
+        correlation.forget(completion: uuid)?.fail(CancellationError())
+    }
+
+    private func arm(at deadline: NIODeadline) {
+        guard let context else { return }
+        if let armed = timerDeadline, armed <= deadline { return }
+        timer?.cancel()
+        timerDeadline = deadline
+        timer = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [self] in
+            timer = nil
+            timerDeadline = nil
+            let expired = correlation.expire(now: .now())
+            for (reply, error) in expired.replies where reply.fail(error) {
+                logger.warning("\(error.message)", metadata: ["esl.error": "\(error.code)"])
+            }
+            for (completion, error) in expired.completions { completion.fail(error) }
+            if let next = expired.nextDeadline { arm(at: next) }
+        }
+    }
+
+    private func disarm() {
+        timer?.cancel()
+        timer = nil
+        timerDeadline = nil
     }
 
     // MARK: Inbound: frames
@@ -182,15 +210,10 @@ final class EventSocketChannelHandler: ChannelDuplexHandler {
         switch action {
         case .none:
             break
-        case .succeedReply(let promise, let reply, let timeout):
-            timeout?.cancel()
-            promise.succeed(reply)
-        case .succeedCompletion(let promise, let event, let timeout):
-            timeout?.cancel()
-            promise.succeed(event)
-        case .failReply(let promise, let error):
-            logger.warning("\(error.message)", metadata: ["esl.error": "\(error.code)"])
-            promise.fail(error)
+        case .succeedReply(let waiter, let reply):
+            waiter.succeed(reply)
+        case .succeedCompletion(let waiter, let event):
+            waiter.succeed(event)
         case .dropLateReply(let command):
             logger.debug("dropped the late reply to a command that timed out", metadata: ["esl.command": "\(command)"])
         case .unexpectedReply:
@@ -242,18 +265,24 @@ final class EventSocketChannelHandler: ChannelDuplexHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        let waiters = correlation.close()
-        if !waiters.replies.isEmpty || !waiters.completions.isEmpty {
-            let error = disconnectedError(waitingFor: nil)
-            for promise in waiters.replies { promise.fail(error) }
-            for promise in waiters.completions { promise.fail(error) }
-        }
-        flush()
-        sink.finish()
+        shutDown()
         context.fireChannelInactive()
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
+        shutDown()
+        self.context = nil
+    }
+
+    /// The connection is gone: the timer stops, every waiter fails, the read task gets what is left and its end.
+    private func shutDown() {
+        disarm()
+        let waiters = correlation.close()
+        if !waiters.replies.isEmpty || !waiters.completions.isEmpty {
+            let error = disconnectedError(waitingFor: nil)
+            for waiter in waiters.replies { waiter.fail(error) }
+            for waiter in waiters.completions { waiter.fail(error) }
+        }
         flush()
         sink.finish()
     }
@@ -267,19 +296,12 @@ final class EventSocketChannelHandler: ChannelDuplexHandler {
 }
 
 extension CommandRequest {
-    /// Fails whoever waits for this command when it could not be written.
-    @Sendable
-    func failUnsent(_ error: any Error) {
-        let failure = SwitchboardError(.disconnected, "could not send '\(command)': \(error)")
-        reply.fail(failure)
-        completion?.fail(failure)
-    }
-}
-
-extension CommandRequest.Completion {
+    /// Fails whoever waits for this command (its reply and its completion) when it could not be written.
     func fail(_ error: any Error) {
-        switch self {
-        case .job(_, let promise), .application(_, let promise): promise.fail(error)
+        reply.fail(error)
+        switch completion {
+        case .job(_, let result), .application(_, let result): result.fail(error)
+        case nil: break
         }
     }
 }

@@ -44,6 +44,8 @@ public final class EventSocketConnection: Sendable {
     public let options: Options
 
     let shared: ConnectionShared
+    /// The channel handler, which takes commands on the event loop.
+    private let handler: NIOLoopBound<EventSocketChannelHandler>
     /// What the channel handler passed on, one batch per read from the socket.
     let inputs: AsyncStream<[ConnectionInput]>
     private let subscriptions = Mutex(Subscriptions())
@@ -58,12 +60,14 @@ public final class EventSocketConnection: Sendable {
     private init(
         channel: any Channel,
         inputs: AsyncStream<[ConnectionInput]>,
+        handler: NIOLoopBound<EventSocketChannelHandler>,
         shared: ConnectionShared,
         options: Options,
         logger: Logger
     ) {
         self.channel = channel
         self.inputs = inputs
+        self.handler = handler
         self.shared = shared
         self.options = options
         self.logger = logger
@@ -75,11 +79,19 @@ public final class EventSocketConnection: Sendable {
         let shared = ConnectionShared(
             backlog: EventBacklog(warningThreshold: options.backlogWarningThreshold, limit: options.backlogLimit)
         )
+        let handler = EventSocketChannelHandler(sink: sink, shared: shared, logger: logger)
         try channel.pipeline.syncOperations.addHandlers(
             ByteToMessageHandler(EventSocketFrameDecoder(limits: options.frameLimits)),
-            EventSocketChannelHandler(sink: sink, shared: shared, logger: logger)
+            handler
         )
-        return EventSocketConnection(channel: channel, inputs: inputs, shared: shared, options: options, logger: logger)
+        return EventSocketConnection(
+            channel: channel,
+            inputs: inputs,
+            handler: NIOLoopBound(handler, eventLoop: channel.eventLoop),
+            shared: shared,
+            options: options,
+            logger: logger
+        )
     }
 
     /// Connects to FreeSWITCH's event socket without logging in; the caller reads the greeting.
@@ -107,7 +119,7 @@ public final class EventSocketConnection: Sendable {
     ///
     /// - Parameter timeout: How long to wait for the reply; `nil` uses ``Options/commandTimeout``.
     public func send(_ command: EventSocketCommand, timeout: Duration? = nil) async throws -> CommandReply {
-        try await submit(command, timeout: timeout ?? options.commandTimeout, completion: nil)
+        try await submit(CommandRequest(command, timeout: (timeout ?? options.commandTimeout).map(TimeAmount.init)))
     }
 
     /// Sends a command and returns its reply; a `-ERR` reply throws ``EventSocket/EventSocketError/Code/commandFailed``.
@@ -143,15 +155,18 @@ public final class EventSocketConnection: Sendable {
         try await ensureBackgroundJobSubscription()
         let jobUUID = UUIDString.random()
         let request = try EventSocketCommand.backgroundAPI(command, arguments: arguments, jobUUID: jobUUID)
-        let promise = channel.eventLoop.makePromise(of: EventSocketEvent.self)
+        let job = AwaitedResult<EventSocketEvent>()
         let reply = try await submit(
-            request,
-            timeout: options.commandTimeout,
-            completion: (.job(jobUUID, promise), timeout)
+            CommandRequest(
+                request,
+                timeout: options.commandTimeout.map(TimeAmount.init),
+                completion: .job(jobUUID, job),
+                completionTimeout: timeout.map(TimeAmount.init)
+            )
         )
         if reply.isError { forgetCompletion(jobUUID) }
         try reply.check(for: request)
-        let event = try await awaitCompletion(jobUUID, promise)
+        let event = try await awaitCompletion(jobUUID, job)
         let output = event.body ?? ""
         if output.hasPrefix("-ERR") || output.hasPrefix("-USAGE") {
             throw EventSocketError(.commandFailed, "'bgapi \(command)' failed: \(output.trimmingCharacters(in: "\n"))")
@@ -222,20 +237,9 @@ public final class EventSocketConnection: Sendable {
     // MARK: - Internals
 
     /// Writes a command and waits for its reply; a completion (job or application) is registered before the write.
-    func submit(
-        _ command: EventSocketCommand,
-        timeout: Duration?,
-        completion: (CommandRequest.Completion, Duration?)?
-    ) async throws -> CommandReply {
-        let request = CommandRequest(
-            command: command,
-            reply: channel.eventLoop.makePromise(of: CommandReply.self),
-            timeout: timeout.map { TimeAmount($0) },
-            completion: completion?.0,
-            completionTimeout: completion?.1.map { TimeAmount($0) }
-        )
-        channel.writeAndFlush(request).whenFailure(request.failUnsent)
-        return try await reply(to: request)
+    func submit(_ request: CommandRequest) async throws -> CommandReply {
+        enqueue(CollectionOfOne(request))
+        return try await request.reply.value()
     }
 
     /// Writes several commands in one flush and returns their replies in order, `-ERR` ones included.
@@ -243,52 +247,33 @@ public final class EventSocketConnection: Sendable {
     /// FreeSWITCH answers commands in the order it reads them, so commands that do not depend on each other's
     /// replies (an outbound call's `myevents` and `linger`) need not each wait a round trip.
     func sendPipelined(_ commands: [EventSocketCommand], timeout: Duration?) async throws -> [CommandReply] {
-        let channel = self.channel
-        let requests = commands.map { command in
-            CommandRequest(
-                command: command,
-                reply: channel.eventLoop.makePromise(of: CommandReply.self),
-                timeout: timeout.map { TimeAmount($0) },
-                completion: nil,
-                completionTimeout: nil
-            )
-        }
-        channel.eventLoop.execute {
-            for request in requests { channel.write(request).whenFailure(request.failUnsent) }
-            channel.flush()
-        }
+        let requests = commands.map { CommandRequest($0, timeout: timeout.map(TimeAmount.init)) }
+        enqueue(requests)
         var replies: [CommandReply] = []
-        for request in requests { replies.append(try await reply(to: request)) }
+        for request in requests { replies.append(try await request.reply.value()) }
         return replies
     }
 
-    /// Waits for a written command's reply; a cancelled caller fails it (the reply, when it comes, is dropped).
-    private func reply(to request: CommandRequest) async throws -> CommandReply {
-        try await withTaskCancellationHandler {
-            try await request.reply.futureResult.get()
-        } onCancel: {
-            request.reply.fail(CancellationError())
-        }
+    /// Hands commands to the channel handler on the event loop.
+    private func enqueue(_ requests: some Collection<CommandRequest> & Sendable) {
+        let handler = self.handler
+        channel.eventLoop.execute { handler.value.submit(requests) }
     }
 
     /// Waits for a job or application completion; a cancelled caller fails it and drops its waiter.
-    func awaitCompletion(
-        _ uuid: String,
-        _ promise: EventLoopPromise<EventSocketEvent>
-    ) async throws
-        -> EventSocketEvent
+    func awaitCompletion(_ uuid: String, _ completion: AwaitedResult<EventSocketEvent>) async throws -> EventSocketEvent
     {
         try await withTaskCancellationHandler {
-            try await promise.futureResult.get()
+            try await completion.value()
         } onCancel: {
-            promise.fail(CancellationError())
             forgetCompletion(uuid)
         }
     }
 
     /// Drops the waiter for a completion that will never be awaited.
     func forgetCompletion(_ uuid: String) {
-        channel.pipeline.triggerUserOutboundEvent(ForgetCompletion(uuid: uuid), promise: nil)
+        let handler = self.handler
+        channel.eventLoop.execute { handler.value.forget(completion: uuid) }
     }
 
     func setSubscriptionFormat(_ format: EventSocketEvent.Format, backgroundJobs: Bool) {

@@ -83,13 +83,16 @@ public final class OutboundSession: Sendable {
             eventUUID: eventUUID
         )
         let command = try EventSocketCommand.execute(execution)
-        let promise = connection.channel.eventLoop.makePromise(of: EventSocketEvent.self)
+        let completion = AwaitedResult<EventSocketEvent>()
         // In static (not async) mode FreeSWITCH replies only after the application finished.
         let replyTimeout = socketMode.isAsync ? connection.options.commandTimeout : timeout
         let reply = try await connection.submit(
-            command,
-            timeout: replyTimeout,
-            completion: (.application(eventUUID, promise), timeout)
+            CommandRequest(
+                command,
+                timeout: replyTimeout.map(TimeAmount.init),
+                completion: .application(eventUUID, completion),
+                completionTimeout: timeout.map(TimeAmount.init)
+            )
         )
         if reply.isError {
             connection.forgetCompletion(eventUUID)
@@ -98,7 +101,7 @@ public final class OutboundSession: Sendable {
             }
             try reply.check(for: command)
         }
-        let event = try await connection.awaitCompletion(eventUUID, promise)
+        let event = try await connection.awaitCompletion(eventUUID, completion)
         refresh(from: event)
         return ApplicationResult(event: event)
     }

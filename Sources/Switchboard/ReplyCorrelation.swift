@@ -2,112 +2,115 @@ import EventSocket
 import NIOCore
 
 /// Matches what FreeSWITCH sends back to what is waiting for it, with no I/O: command replies in order, BACKGROUND_JOB
-/// events by `Job-UUID`, CHANNEL_EXECUTE_COMPLETE events by `Application-UUID`.
+/// events by `Job-UUID`, CHANNEL_EXECUTE_COMPLETE events by `Application-UUID`; and says which waiters have
+/// outlived their deadlines.
 ///
 /// FreeSWITCH answers commands strictly in the order they were written, so replies are matched first-in first-out.
 /// A command that timed out keeps its place in the queue as *abandoned*: its late reply is consumed and dropped, so
 /// the next command still gets its own reply.
+///
+/// Deadlines are data, not timers: the channel handler keeps one timer per connection, armed for the earliest
+/// deadline it was told about, and asks ``expire(now:)`` what is due when it fires.
 struct ReplyCorrelation {
-    /// What the channel handler must do after an input.
+    /// What the channel handler must do after a reply or an event.
     enum Action {
         case none
-        case succeedReply(EventLoopPromise<CommandReply>, CommandReply, Scheduled<Void>?)
-        case succeedCompletion(EventLoopPromise<EventSocketEvent>, EventSocketEvent, Scheduled<Void>?)
-        case failReply(EventLoopPromise<CommandReply>, SwitchboardError)
+        case succeedReply(AwaitedResult<CommandReply>, CommandReply)
+        case succeedCompletion(AwaitedResult<EventSocketEvent>, EventSocketEvent)
         case dropLateReply(command: String)
         case unexpectedReply
     }
 
-    private struct PendingCommand {
-        let id: UInt64
-        let description: String
-        var promise: EventLoopPromise<CommandReply>?
-        var timeout: Scheduled<Void>?
+    /// The waiters whose deadlines passed, with the errors to fail them with, and the next deadline to wake up for.
+    struct Expired {
+        var replies: [(AwaitedResult<CommandReply>, SwitchboardError)] = []
+        var completions: [(AwaitedResult<EventSocketEvent>, SwitchboardError)] = []
+        var nextDeadline: NIODeadline?
     }
 
-    /// A job or application waiting for its completion event, with the task that fails it when it takes too long.
-    private struct Waiter {
-        let promise: EventLoopPromise<EventSocketEvent>
-        var timeout: Scheduled<Void>?
+    /// A deadline and what it applies to, for the error message.
+    private struct Deadline {
+        let at: NIODeadline
+        let timeout: TimeAmount
 
-        /// Cancels the timeout of a waiter that is leaving without its event; returns its promise to fail.
-        func dismissed() -> EventLoopPromise<EventSocketEvent> {
-            timeout?.cancel()
-            return promise
+        init?(_ timeout: TimeAmount?, from now: NIODeadline) {
+            guard let timeout else { return nil }
+            self.at = now + timeout
+            self.timeout = timeout
         }
+    }
+
+    private struct PendingCommand {
+        let description: String
+        /// `nil` once the command timed out: it only waits for its reply to be dropped.
+        var reply: AwaitedResult<CommandReply>?
+        var deadline: Deadline?
+    }
+
+    /// A job or application waiting for its completion event.
+    private struct Waiter {
+        let description: String
+        let result: AwaitedResult<EventSocketEvent>
+        let deadline: Deadline?
     }
 
     private var pending = CircularBuffer<PendingCommand>()
     private var jobs: [String: Waiter] = [:]
     private var applications: [String: Waiter] = [:]
-    private var nextID: UInt64 = 0
     private(set) var isClosed = false
     /// Set when a linger notice said the call ended: applications can no longer complete.
     private(set) var callEnded = false
 
-    /// Records a command about to be written; returns its id for ``timedOut(_:)``.
-    mutating func commandWritten(_ description: String, promise: EventLoopPromise<CommandReply>) -> UInt64 {
-        nextID &+= 1
-        pending.append(PendingCommand(id: nextID, description: description, promise: promise))
-        return nextID
+    /// Records a command about to be written; returns its deadline, for the connection's timer.
+    mutating func commandWritten(
+        _ description: String,
+        reply: AwaitedResult<CommandReply>,
+        timeout: TimeAmount?,
+        now: NIODeadline
+    ) -> NIODeadline? {
+        let deadline = Deadline(timeout, from: now)
+        pending.append(PendingCommand(description: description, reply: reply, deadline: deadline))
+        return deadline?.at
     }
 
-    /// Attaches the timeout task of a command, so that it is cancelled when the reply arrives.
-    mutating func setTimeout(_ task: Scheduled<Void>, for id: UInt64) {
-        if let index = pending.firstIndex(where: { $0.id == id }) { pending[index].timeout = task }
-    }
-
-    /// Registers a waiter for the BACKGROUND_JOB with this Job-UUID.
-    mutating func awaitJob(_ jobUUID: String, promise: EventLoopPromise<EventSocketEvent>) {
-        jobs[jobUUID] = Waiter(promise: promise)
-    }
-
-    /// Registers a waiter for the CHANNEL_EXECUTE_COMPLETE with this Application-UUID.
-    mutating func awaitApplication(_ uuid: String, promise: EventLoopPromise<EventSocketEvent>) {
-        applications[uuid] = Waiter(promise: promise)
-    }
-
-    /// Attaches the timeout task of a job or application waiter, so that it is cancelled when the waiter goes:
-    /// a timer left behind would hold the connection's handler until it fired, long after the call.
-    mutating func setCompletionTimeout(_ task: Scheduled<Void>, for uuid: String) {
-        if jobs[uuid] != nil {
-            jobs[uuid]?.timeout = task
-        } else if applications[uuid] != nil {
-            applications[uuid]?.timeout = task
-        } else {
-            task.cancel()
+    /// Registers a waiter for a job's BACKGROUND_JOB (by Job-UUID) or an application's CHANNEL_EXECUTE_COMPLETE (by
+    /// Application-UUID); returns its deadline, for the connection's timer.
+    mutating func awaitCompletion(
+        _ completion: CommandRequest.Completion,
+        of description: String,
+        timeout: TimeAmount?,
+        now: NIODeadline
+    ) -> NIODeadline? {
+        switch completion {
+        case .job(let uuid, let result):
+            jobs[uuid] = Waiter(description: description, result: result, deadline: Deadline(timeout, from: now))
+            return jobs[uuid]?.deadline?.at
+        case .application(let uuid, let result):
+            applications[uuid] = Waiter(
+                description: description,
+                result: result,
+                deadline: Deadline(timeout, from: now)
+            )
+            return applications[uuid]?.deadline?.at
         }
     }
 
-    /// Removes a job or application waiter (its command failed, its caller gave up, or it timed out) and cancels
-    /// its timeout.
-    mutating func forget(completion uuid: String) -> EventLoopPromise<EventSocketEvent>? {
-        (jobs.removeValue(forKey: uuid) ?? applications.removeValue(forKey: uuid))?.dismissed()
+    /// Removes a job or application waiter (its command failed, or its caller gave up); returns it to fail.
+    mutating func forget(completion uuid: String) -> AwaitedResult<EventSocketEvent>? {
+        (jobs.removeValue(forKey: uuid) ?? applications.removeValue(forKey: uuid))?.result
     }
 
     /// How many jobs and applications are waiting for their completion events.
     var waitingCompletions: Int { jobs.count + applications.count }
 
+    /// How many written commands wait for their replies, abandoned ones included.
+    var commandsInFlight: Int { pending.count }
+
     /// A `command/reply` or `api/response` arrived.
     mutating func replyReceived(_ reply: CommandReply) -> Action {
         guard let head = pending.popFirst() else { return .unexpectedReply }
-        guard let promise = head.promise else { return .dropLateReply(command: head.description) }
-        return .succeedReply(promise, reply, head.timeout)
-    }
-
-    /// The timeout of command `id` fired: fail its caller, keep its place for the late reply.
-    mutating func timedOut(_ id: UInt64, after timeout: TimeAmount) -> Action {
-        guard let index = pending.firstIndex(where: { $0.id == id }), let promise = pending[index].promise else {
-            return .none
-        }
-        pending[index].promise = nil
-        pending[index].timeout = nil
-        let seconds = Double(timeout.nanoseconds) / 1e9
-        let error = SwitchboardError(
-            .commandTimedOut,
-            "no reply to '\(pending[index].description)' within \(seconds) s"
-        )
-        return .failReply(promise, error)
+        guard let waiter = head.reply else { return .dropLateReply(command: head.description) }
+        return .succeedReply(waiter, reply)
     }
 
     /// An event arrived; returns the waiter it completes, if any.
@@ -116,11 +119,11 @@ struct ReplyCorrelation {
         switch event.name {
         case "BACKGROUND_JOB":
             if let uuid = event.jobUUID, let waiter = jobs.removeValue(forKey: uuid) {
-                return .succeedCompletion(waiter.promise, event, waiter.timeout)
+                return .succeedCompletion(waiter.result, event)
             }
         case "CHANNEL_EXECUTE_COMPLETE":
             if let uuid = event.applicationUUID, let waiter = applications.removeValue(forKey: uuid) {
-                return .succeedCompletion(waiter.promise, event, waiter.timeout)
+                return .succeedCompletion(waiter.result, event)
             }
         default:
             break
@@ -128,26 +131,58 @@ struct ReplyCorrelation {
         return .none
     }
 
+    /// The connection's timer fired: every waiter whose deadline is past fails. A command that timed out keeps its
+    /// place for its late reply; a job or application that timed out is forgotten.
+    mutating func expire(now: NIODeadline) -> Expired {
+        var expired = Expired()
+        func keepEarliest(_ deadline: NIODeadline) {
+            if expired.nextDeadline.map({ deadline < $0 }) ?? true { expired.nextDeadline = deadline }
+        }
+        for index in pending.indices {
+            guard let deadline = pending[index].deadline, let reply = pending[index].reply else { continue }
+            guard deadline.at <= now else {
+                keepEarliest(deadline.at)
+                continue
+            }
+            pending[index].reply = nil
+            pending[index].deadline = nil
+            let message = "no reply to '\(pending[index].description)' within \(Self.seconds(deadline.timeout)) s"
+            expired.replies.append((reply, SwitchboardError(.commandTimedOut, message)))
+        }
+        func expireWaiters(_ waiters: inout [String: Waiter]) {
+            for (uuid, waiter) in waiters {
+                guard let deadline = waiter.deadline else { continue }
+                guard deadline.at <= now else {
+                    keepEarliest(deadline.at)
+                    continue
+                }
+                waiters[uuid] = nil
+                let message = "'\(waiter.description)' did not complete within \(Self.seconds(deadline.timeout)) s"
+                expired.completions.append((waiter.result, SwitchboardError(.commandTimedOut, message)))
+            }
+        }
+        expireWaiters(&jobs)
+        expireWaiters(&applications)
+        return expired
+    }
+
     /// The call of an outbound socket ended (linger notice): no queued application can complete any more.
-    mutating func callDidEnd() -> [EventLoopPromise<EventSocketEvent>] {
+    mutating func callDidEnd() -> [AwaitedResult<EventSocketEvent>] {
         callEnded = true
         defer { applications.removeAll() }
-        return applications.values.map { $0.dismissed() }
+        return applications.values.map(\.result)
     }
 
     /// The connection closed: every waiter fails.
-    mutating func close() -> (
-        replies: [EventLoopPromise<CommandReply>], completions: [EventLoopPromise<EventSocketEvent>]
-    ) {
+    mutating func close() -> (replies: [AwaitedResult<CommandReply>], completions: [AwaitedResult<EventSocketEvent>]) {
         isClosed = true
-        let replies = pending.compactMap { entry -> EventLoopPromise<CommandReply>? in
-            entry.timeout?.cancel()
-            return entry.promise
-        }
-        let completions = (Array(jobs.values) + Array(applications.values)).map { $0.dismissed() }
+        let replies = pending.compactMap(\.reply)
+        let completions = jobs.values.map(\.result) + applications.values.map(\.result)
         pending.removeAll()
         jobs.removeAll()
         applications.removeAll()
         return (replies, completions)
     }
+
+    private static func seconds(_ timeout: TimeAmount) -> Double { Double(timeout.nanoseconds) / 1e9 }
 }

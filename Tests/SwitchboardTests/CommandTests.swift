@@ -40,6 +40,29 @@ struct CommandTests {
         await fake.stop()
     }
 
+    @Test("a short timeout behind a long one fires on its own deadline, not the earlier command's")
+    func shortTimeoutBehindLongOne() async throws {
+        let fake = try await FakeFreeSWITCH.start()
+        fake.answer(api: "slow", with: .delayed("slow result\n", .seconds(2)))
+        let socket = try await CommandSocket.connect(port: fake.port, logger: testLogger)
+        let slow = Task { try await socket.api("slow", timeout: .seconds(30)) }
+        try await Task.sleep(for: .milliseconds(50))
+        // The connection's one timer is armed for the slow command's 30 s; this deadline is earlier and must win.
+        await #expect {
+            _ = try await socket.api("status", timeout: .milliseconds(150))
+        } throws: { error in
+            let failure = error as? SwitchboardError
+            return failure?.code == .commandTimedOut && failure?.message.contains("api status") == true
+        }
+        // Had the timer stayed on the 30 s deadline, the status reply (held back behind the slow one, 2 s) would have
+        // arrived in time and the call above would have succeeded. The slow reply still goes to its own command; the
+        // late status reply after it is dropped.
+        #expect(try await slow.value == "slow result\n")
+        #expect(try await socket.api("version").contains("1.10.12"))
+        await socket.close()
+        await fake.stop()
+    }
+
     @Test("a bgapi job that outlives its timeout fails with commandTimedOut; the socket goes on working")
     func backgroundJobTimeout() async throws {
         let fake = try await FakeFreeSWITCH.start()

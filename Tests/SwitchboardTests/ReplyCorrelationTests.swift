@@ -1,15 +1,11 @@
 import EventSocket
-import NIOConcurrencyHelpers
 import NIOCore
-import NIOEmbedded
 import Testing
 
 @testable import Switchboard
 
 @Suite("Reply correlation, without a channel")
 struct ReplyCorrelationTests {
-    let loop = EmbeddedEventLoop()
-
     func reply(_ text: String) -> CommandReply {
         CommandReply(EventSocketFrame(headers: ["Content-Type": "command/reply", "Reply-Text": text]))
     }
@@ -18,69 +14,82 @@ struct ReplyCorrelationTests {
         EventSocketEvent(headers: ["Event-Name": name, header: uuid])
     }
 
+    let start = NIODeadline.uptimeNanoseconds(1_000_000_000)
+
     @Test("replies go to commands first-in first-out")
     func inOrder() throws {
         var correlation = ReplyCorrelation()
-        let first = loop.makePromise(of: CommandReply.self)
-        let second = loop.makePromise(of: CommandReply.self)
-        _ = correlation.commandWritten("api a", promise: first)
-        _ = correlation.commandWritten("api b", promise: second)
-        guard case .succeedReply(let promise, let value, _) = correlation.replyReceived(reply("+OK a")) else {
+        let first = AwaitedResult<CommandReply>()
+        let second = AwaitedResult<CommandReply>()
+        _ = correlation.commandWritten("api a", reply: first, timeout: nil, now: start)
+        _ = correlation.commandWritten("api b", reply: second, timeout: nil, now: start)
+        guard case .succeedReply(let waiter, let value) = correlation.replyReceived(reply("+OK a")) else {
             Issue.record("expected a reply for the first command")
             return
         }
-        #expect(promise.futureResult === first.futureResult)
+        #expect(waiter === first)
         #expect(value.text == "+OK a")
-        guard case .succeedReply(let next, _, _) = correlation.replyReceived(reply("+OK b")) else {
+        guard case .succeedReply(let next, _) = correlation.replyReceived(reply("+OK b")) else {
             Issue.record("expected a reply for the second command")
             return
         }
-        #expect(next.futureResult === second.futureResult)
+        #expect(next === second)
         guard case .unexpectedReply = correlation.replyReceived(reply("+OK stray")) else {
             Issue.record("a reply with no command waiting must be reported")
             return
         }
-        first.succeed(reply(""))
-        second.succeed(reply(""))
     }
 
     @Test("a timed-out command keeps its place: its late reply is dropped, the next command gets its own")
     func timeoutKeepsMatching() throws {
         var correlation = ReplyCorrelation()
-        let slow = loop.makePromise(of: CommandReply.self)
-        let next = loop.makePromise(of: CommandReply.self)
-        let slowID = correlation.commandWritten("api slow", promise: slow)
-        _ = correlation.commandWritten("api next", promise: next)
-        guard case .failReply(let failed, let error) = correlation.timedOut(slowID, after: .milliseconds(100)) else {
-            Issue.record("expected the timeout to fail the slow command")
-            return
-        }
-        #expect(error.code == .commandTimedOut)
-        #expect(error.message.contains("api slow"))
-        failed.fail(error)
+        let slow = AwaitedResult<CommandReply>()
+        let next = AwaitedResult<CommandReply>()
+        let slowDeadline = correlation.commandWritten("api slow", reply: slow, timeout: .milliseconds(100), now: start)
+        let nextDeadline = correlation.commandWritten(
+            "api next",
+            reply: next,
+            timeout: .seconds(5),
+            now: start + .milliseconds(10)
+        )
+        #expect(slowDeadline == start + .milliseconds(100))
+        #expect(nextDeadline == start + .milliseconds(5010))
+
+        // Nothing is due before the first deadline; the timer is told to wake up for it.
+        #expect(correlation.expire(now: start + .milliseconds(99)).replies.isEmpty)
+        let expired = correlation.expire(now: start + .milliseconds(100))
+        #expect(expired.replies.count == 1)
+        #expect(expired.replies.first?.0 === slow)
+        #expect(expired.replies.first?.1.code == .commandTimedOut)
+        #expect(expired.replies.first?.1.message == "no reply to 'api slow' within 0.1 s")
+        #expect(expired.nextDeadline == nextDeadline)
+        // A second expiry at the same moment finds nothing more: the slow command no longer has a deadline.
+        #expect(correlation.expire(now: start + .milliseconds(200)).replies.isEmpty)
+
         guard case .dropLateReply(let command) = correlation.replyReceived(reply("slow output")) else {
             Issue.record("the late reply must be dropped")
             return
         }
         #expect(command == "api slow")
-        guard case .succeedReply(let promise, let value, _) = correlation.replyReceived(reply("+OK next")) else {
+        guard case .succeedReply(let waiter, let value) = correlation.replyReceived(reply("+OK next")) else {
             Issue.record("the next command must get the next reply")
             return
         }
-        #expect(promise.futureResult === next.futureResult)
+        #expect(waiter === next)
         #expect(value.text == "+OK next")
-        next.succeed(value)
+        #expect(correlation.commandsInFlight == 0)
+        #expect(correlation.expire(now: start + .seconds(10)).nextDeadline == nil)
     }
 
     @Test("application completions match by Application-UUID, never 'the next one'; jobs by Job-UUID")
     func completionsById() throws {
         var correlation = ReplyCorrelation()
-        let answer = loop.makePromise(of: EventSocketEvent.self)
-        let playback = loop.makePromise(of: EventSocketEvent.self)
-        let job = loop.makePromise(of: EventSocketEvent.self)
-        correlation.awaitApplication("app-1", promise: answer)
-        correlation.awaitApplication("app-2", promise: playback)
-        correlation.awaitJob("job-1", promise: job)
+        let answer = AwaitedResult<EventSocketEvent>()
+        let playback = AwaitedResult<EventSocketEvent>()
+        let job = AwaitedResult<EventSocketEvent>()
+        _ = correlation.awaitCompletion(.application("app-1", answer), of: "answer", timeout: nil, now: start)
+        _ = correlation.awaitCompletion(.application("app-2", playback), of: "playback", timeout: nil, now: start)
+        _ = correlation.awaitCompletion(.job("job-1", job), of: "bgapi status", timeout: nil, now: start)
         // Another application's completion (e.g. the socket app itself) must not complete ours.
         guard case .none = correlation.eventReceived(completion("CHANNEL_EXECUTE_COMPLETE", "Application-UUID", "x"))
         else {
@@ -92,92 +101,100 @@ struct ReplyCorrelationTests {
             return
         }
         guard
-            case .succeedCompletion(let second, _, _) = correlation.eventReceived(
+            case .succeedCompletion(let second, _) = correlation.eventReceived(
                 completion("CHANNEL_EXECUTE_COMPLETE", "Application-UUID", "app-2")
             )
         else {
             Issue.record("app-2 did not match")
             return
         }
-        #expect(second.futureResult === playback.futureResult)
+        #expect(second === playback)
         guard
-            case .succeedCompletion(let jobPromise, _, _) = correlation.eventReceived(
+            case .succeedCompletion(let jobWaiter, _) = correlation.eventReceived(
                 completion("BACKGROUND_JOB", "Job-UUID", "job-1")
             )
         else {
             Issue.record("job-1 did not match")
             return
         }
-        #expect(jobPromise.futureResult === job.futureResult)
+        #expect(jobWaiter === job)
         // The call ends: the application still waiting fails; nothing else is left.
         let stranded = correlation.callDidEnd()
         #expect(stranded.count == 1)
-        #expect(stranded.first?.futureResult === answer.futureResult)
+        #expect(stranded.first === answer)
         #expect(correlation.close().completions.isEmpty)
-        for promise in [answer, playback, job] { promise.fail(CancellationError()) }
     }
 
-    @Test("a completion's timeout goes with its waiter: handed back on success, cancelled when forgotten or ended")
-    func completionTimeoutsGoWithTheirWaiters() {
+    @Test("completion deadlines: only due waiters fail and are forgotten; the next deadline is reported")
+    func completionDeadlines() {
         var correlation = ReplyCorrelation()
-        func timer() -> Scheduled<Void> { loop.scheduleTask(in: .seconds(30)) {} }
-        func isCancelled(_ task: Scheduled<Void>) -> Bool {
-            let cancelled = NIOLockedValueBox(false)
-            task.futureResult.whenFailure { error in
-                cancelled.withLockedValue { $0 = (error as? EventLoopError) == .cancelled }
-            }
-            return cancelled.withLockedValue { $0 }
-        }
-        let promises = (0..<4).map { _ in loop.makePromise(of: EventSocketEvent.self) }
-        let timers = (0..<4).map { _ in timer() }
-        correlation.awaitApplication("done", promise: promises[0])
-        correlation.awaitJob("forgotten", promise: promises[1])
-        correlation.awaitApplication("stranded", promise: promises[2])
-        correlation.awaitJob("closed", promise: promises[3])
-        for (uuid, task) in zip(["done", "forgotten", "stranded", "closed"], timers) {
-            correlation.setCompletionTimeout(task, for: uuid)
-        }
-        #expect(correlation.waitingCompletions == 4)
+        let quick = AwaitedResult<EventSocketEvent>()
+        let slow = AwaitedResult<EventSocketEvent>()
+        let patient = AwaitedResult<EventSocketEvent>()
+        let command = AwaitedResult<CommandReply>()
+        _ = correlation.awaitCompletion(.job("quick", quick), of: "bgapi quick", timeout: .seconds(1), now: start)
+        let slowDeadline = correlation.awaitCompletion(
+            .application("slow", slow),
+            of: "playback long.wav",
+            timeout: .seconds(3),
+            now: start
+        )
+        _ = correlation.awaitCompletion(.application("patient", patient), of: "park", timeout: nil, now: start)
+        let commandDeadline = correlation.commandWritten("api status", reply: command, timeout: .seconds(2), now: start)
+        #expect(correlation.waitingCompletions == 3)
 
-        guard
-            case .succeedCompletion(_, _, let handedBack) = correlation.eventReceived(
-                completion("CHANNEL_EXECUTE_COMPLETE", "Application-UUID", "done")
-            )
-        else {
-            Issue.record("the application did not complete")
-            return
-        }
-        #expect(handedBack?.futureResult === timers[0].futureResult)
-        #expect(correlation.forget(completion: "forgotten")?.futureResult === promises[1].futureResult)
-        #expect(isCancelled(timers[1]))
-        #expect(correlation.callDidEnd().count == 1)
-        #expect(isCancelled(timers[2]))
-        #expect(!isCancelled(timers[3]))
-        #expect(correlation.close().completions.count == 1)
-        #expect(isCancelled(timers[3]))
+        let first = correlation.expire(now: start + .seconds(1))
+        #expect(first.completions.count == 1)
+        #expect(first.completions.first?.0 === quick)
+        #expect(first.completions.first?.1.message == "'bgapi quick' did not complete within 1.0 s")
+        #expect(first.replies.isEmpty)
+        #expect(first.nextDeadline == commandDeadline)
+        #expect(correlation.waitingCompletions == 2)
+        // A waiter that went (its caller gave up) no longer counts for deadlines.
+        #expect(correlation.forget(completion: "slow") === slow)
+        let second = correlation.expire(now: start + .seconds(2))
+        #expect(second.replies.count == 1)
+        #expect(second.replies.first?.0 === command)
+        #expect(second.nextDeadline == nil)
+        #expect(slowDeadline == start + .seconds(3))
+        #expect(correlation.waitingCompletions == 1)
+        let left = correlation.close().completions
+        #expect(left.count == 1)
+        #expect(left.first === patient)
         #expect(correlation.waitingCompletions == 0)
-
-        // A timeout for a waiter that is already gone is cancelled at once.
-        let late = timer()
-        correlation.setCompletionTimeout(late, for: "done")
-        #expect(isCancelled(late))
-        timers[0].cancel()
-        for promise in promises { promise.fail(CancellationError()) }
     }
 
     @Test("closing fails every pending command, job and application")
     func closeFailsAll() {
         var correlation = ReplyCorrelation()
-        let command = loop.makePromise(of: CommandReply.self)
-        let job = loop.makePromise(of: EventSocketEvent.self)
-        _ = correlation.commandWritten("api status", promise: command)
-        correlation.awaitJob("j", promise: job)
+        _ = correlation.commandWritten("api status", reply: AwaitedResult(), timeout: .seconds(1), now: start)
+        _ = correlation.awaitCompletion(.job("j", AwaitedResult()), of: "bgapi status", timeout: nil, now: start)
         let waiters = correlation.close()
         #expect(waiters.replies.count == 1)
         #expect(waiters.completions.count == 1)
         #expect(correlation.isClosed)
-        command.fail(CancellationError())
-        job.fail(CancellationError())
+        #expect(correlation.expire(now: start + .seconds(5)).replies.isEmpty)
+    }
+
+    @Test("an awaited result is delivered once, to a waiter that came before or after it")
+    func awaitedResultDeliversOnce() async throws {
+        let early = AwaitedResult<Int>()
+        #expect(early.succeed(1))
+        #expect(!early.fail(CancellationError()))
+        #expect(try await early.value() == 1)
+
+        let late = AwaitedResult<Int>()
+        async let waited = late.value()
+        try await Task.sleep(for: .milliseconds(10))
+        #expect(late.succeed(2))
+        #expect(!late.succeed(3))
+        #expect(try await waited == 2)
+
+        let cancelled = AwaitedResult<Int>()
+        let task = Task { try await cancelled.value() }
+        task.cancel()
+        await #expect(throws: CancellationError.self) { try await task.value }
+        #expect(!cancelled.succeed(4))
     }
 
     @Test("reconnect backoff grows exponentially to the maximum, with jitter below the nominal delay")
