@@ -64,7 +64,8 @@ public final class OutboundListener: Service, Sendable {
         let initializer: @Sendable (any Channel) -> EventLoopFuture<EventSocketConnection> = { channel in
             channel.eventLoop.makeCompletedFuture {
                 var sessionLogger = logger
-                sessionLogger[metadataKey: "esl.peer"] = "\(channel.remoteAddress.map { "\($0)" } ?? "?")"
+                // Rendered only if something is logged: most calls log nothing.
+                sessionLogger[metadataKey: "esl.peer"] = channel.remoteAddress.map { .stringConvertible($0) } ?? "?"
                 return try EventSocketConnection.install(on: channel, options: options, logger: sessionLogger)
             }
         }
@@ -148,43 +149,40 @@ public final class OutboundListener: Service, Sendable {
         }
     }
 
-    /// One call: the read task and the session task.
+    /// One call: this task reads (events, replies), a child task runs the handler.
     private func runSession(_ connection: EventSocketConnection) async {
         let lanes = EventLanes()
         let sessionBox = SessionSlot()
         let handler = self.handler
-        await withTaskGroup(of: Void.self) { tasks in
-            tasks.addTask {
-                await connection.runReadLoop(lanes: lanes) { input in
-                    switch input {
-                    case .event(let event):
-                        sessionBox.session?.refresh(from: event)
-                    case .disconnectNotice(let notice):
-                        if let session = sessionBox.session {
-                            session.markHungUp()
-                            session.logger.debug("call ended", metadata: ["esl.linger": "\(notice.isLinger)"])
-                        }
-                    case .unrecognized(let frame, let reason):
-                        connection.logger.warning(
-                            "ignored a frame: \(reason)",
-                            metadata: ["esl.content-type": "\(frame.contentType)"]
-                        )
-                    case .authRequest, .log:
-                        break
-                    }
-                } handle: { event in
-                    guard let session = sessionBox.session else { return }
-                    do {
-                        try await handler.handle(event, in: session)
-                    } catch {
-                        session.logger.error("handler failed on \(event.name): \(error)")
-                    }
-                }
-            }
+        await withDiscardingTaskGroup { tasks in
             tasks.addTask {
                 await self.runHandler(connection, lanes: lanes, sessionBox: sessionBox)
             }
-            await tasks.waitForAll()
+            await connection.runReadLoop(lanes: lanes) { input in
+                switch input {
+                case .event(let event):
+                    sessionBox.session?.refresh(from: event)
+                case .disconnectNotice(let notice):
+                    if let session = sessionBox.session {
+                        session.markHungUp()
+                        session.logger.debug("call ended", metadata: ["esl.linger": "\(notice.isLinger)"])
+                    }
+                case .unrecognized(let frame, let reason):
+                    connection.logger.warning(
+                        "ignored a frame: \(reason)",
+                        metadata: ["esl.content-type": "\(frame.contentType)"]
+                    )
+                case .authRequest, .log:
+                    break
+                }
+            } handle: { event in
+                guard let session = sessionBox.session else { return }
+                do {
+                    try await handler.handle(event, in: session)
+                } catch {
+                    session.logger.error("handler failed on \(event.name): \(error)")
+                }
+            }
         }
     }
 

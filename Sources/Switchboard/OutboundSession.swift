@@ -121,7 +121,8 @@ public final class OutboundSession: Sendable {
     }
 
     func refresh(from event: EventSocketEvent) {
-        guard event.name == "CHANNEL_EXECUTE_COMPLETE" || event.name == "CHANNEL_DATA" else { return }
+        let name = event.name
+        guard name == "CHANNEL_EXECUTE_COMPLETE" || name == "CHANNEL_DATA" else { return }
         state.withLock { $0.channelData = event }
     }
 
