@@ -36,10 +36,15 @@ public struct EventSocketCommand: Sendable, Hashable, CustomStringConvertible {
         self.body = body
     }
 
-    /// What is sent, for logs: the command line only (passwords are masked).
+    /// What is sent, for logs and errors: the command line (passwords masked) and, for `sendmsg`, what it asks for
+    /// (`sendmsg execute playback`, `sendmsg hangup`), never argument values.
     public var description: String {
         if line.hasPrefix("auth ") { return "auth ******" }
         if line.hasPrefix("userauth ") { return "userauth ******" }
+        if line.hasPrefix("sendmsg"), let callCommand = headers["call-command"] {
+            guard let application = headers["execute-app-name"] else { return "\(line) \(callCommand)" }
+            return "\(line) \(callCommand) \(application)"
+        }
         return line
     }
 

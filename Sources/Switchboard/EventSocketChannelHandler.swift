@@ -115,22 +115,21 @@ final class EventSocketChannelHandler: ChannelInboundHandler {
     /// Registers a request's waiters and arms the timer for their deadlines; `false` when the request must not be
     /// written (it failed at once).
     private func record(_ request: CommandRequest, now: NIODeadline) -> Bool {
-        let description = request.command.description
         var completionDeadline: NIODeadline?
         if let completion = request.completion {
             if case .application = completion, correlation.callEnded {
-                request.fail(SwitchboardError(.callHungUp, "'\(description)' not sent: the call has ended"))
+                request.fail(SwitchboardError(.callHungUp, "'\(request.command)' not sent: the call has ended"))
                 return false
             }
             completionDeadline = correlation.awaitCompletion(
                 completion,
-                of: description,
+                of: request.command,
                 timeout: request.completionTimeout,
                 now: now
             )
         }
         let replyDeadline = correlation.commandWritten(
-            description,
+            request.command,
             reply: request.reply,
             timeout: request.timeout,
             now: now

@@ -41,7 +41,8 @@ struct ReplyCorrelation {
     }
 
     private struct PendingCommand {
-        let description: String
+        /// Kept for its description, which is built only for a log line or an error.
+        let command: EventSocketCommand
         /// `nil` once the command timed out: it only waits for its reply to be dropped.
         var reply: AwaitedResult<CommandReply>?
         var deadline: Deadline?
@@ -49,7 +50,7 @@ struct ReplyCorrelation {
 
     /// A job or application waiting for its completion event.
     private struct Waiter {
-        let description: String
+        let command: EventSocketCommand
         let result: AwaitedResult<EventSocketEvent>
         let deadline: Deadline?
     }
@@ -63,13 +64,13 @@ struct ReplyCorrelation {
 
     /// Records a command about to be written; returns its deadline, for the connection's timer.
     mutating func commandWritten(
-        _ description: String,
+        _ command: EventSocketCommand,
         reply: AwaitedResult<CommandReply>,
         timeout: TimeAmount?,
         now: NIODeadline
     ) -> NIODeadline? {
         let deadline = Deadline(timeout, from: now)
-        pending.append(PendingCommand(description: description, reply: reply, deadline: deadline))
+        pending.append(PendingCommand(command: command, reply: reply, deadline: deadline))
         return deadline?.at
     }
 
@@ -77,21 +78,19 @@ struct ReplyCorrelation {
     /// Application-UUID); returns its deadline, for the connection's timer.
     mutating func awaitCompletion(
         _ completion: CommandRequest.Completion,
-        of description: String,
+        of command: EventSocketCommand,
         timeout: TimeAmount?,
         now: NIODeadline
     ) -> NIODeadline? {
         switch completion {
         case .job(let uuid, let result):
-            jobs[uuid] = Waiter(description: description, result: result, deadline: Deadline(timeout, from: now))
-            return jobs[uuid]?.deadline?.at
+            let waiter = Waiter(command: command, result: result, deadline: Deadline(timeout, from: now))
+            jobs[uuid] = waiter
+            return waiter.deadline?.at
         case .application(let uuid, let result):
-            applications[uuid] = Waiter(
-                description: description,
-                result: result,
-                deadline: Deadline(timeout, from: now)
-            )
-            return applications[uuid]?.deadline?.at
+            let waiter = Waiter(command: command, result: result, deadline: Deadline(timeout, from: now))
+            applications[uuid] = waiter
+            return waiter.deadline?.at
         }
     }
 
@@ -109,7 +108,7 @@ struct ReplyCorrelation {
     /// A `command/reply` or `api/response` arrived.
     mutating func replyReceived(_ reply: CommandReply) -> Action {
         guard let head = pending.popFirst() else { return .unexpectedReply }
-        guard let waiter = head.reply else { return .dropLateReply(command: head.description) }
+        guard let waiter = head.reply else { return .dropLateReply(command: head.command.description) }
         return .succeedReply(waiter, reply)
     }
 
@@ -146,7 +145,7 @@ struct ReplyCorrelation {
             }
             pending[index].reply = nil
             pending[index].deadline = nil
-            let message = "no reply to '\(pending[index].description)' within \(Self.seconds(deadline.timeout)) s"
+            let message = "no reply to '\(pending[index].command)' within \(Self.seconds(deadline.timeout)) s"
             expired.replies.append((reply, SwitchboardError(.commandTimedOut, message)))
         }
         func expireWaiters(_ waiters: inout [String: Waiter]) {
@@ -157,7 +156,7 @@ struct ReplyCorrelation {
                     continue
                 }
                 waiters[uuid] = nil
-                let message = "'\(waiter.description)' did not complete within \(Self.seconds(deadline.timeout)) s"
+                let message = "'\(waiter.command)' did not complete within \(Self.seconds(deadline.timeout)) s"
                 expired.completions.append((waiter.result, SwitchboardError(.commandTimedOut, message)))
             }
         }

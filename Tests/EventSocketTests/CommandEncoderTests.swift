@@ -332,6 +332,13 @@ struct CommandCaptureTests {
         #expect("\(try EventSocketCommand.api("status"))" == "api status")
     }
 
+    @Test func sendmsgDescriptionsNameWhatTheyAskFor() throws {
+        let playback = ApplicationExecution("playback", argument: "/tmp/secret-name.wav", eventUUID: "e-1")
+        #expect("\(try EventSocketCommand.execute(playback))" == "sendmsg execute playback")
+        #expect("\(try EventSocketCommand.execute(playback, uuid: "u-1"))" == "sendmsg u-1 execute playback")
+        #expect("\(try EventSocketCommand.hangup(cause: "USER_BUSY"))" == "sendmsg hangup")
+    }
+
     @Test(arguments: InjectionCase.all, ["a\nb", "a\rb", "\r\n", "tail\n"])
     func crOrLFInAnyValueIsRejected(_ injection: InjectionCase, _ value: String) {
         let error = #expect(throws: EventSocketError.self) { try injection.build(value) }

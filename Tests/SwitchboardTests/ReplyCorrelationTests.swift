@@ -21,8 +21,18 @@ struct ReplyCorrelationTests {
         var correlation = ReplyCorrelation()
         let first = AwaitedResult<CommandReply>()
         let second = AwaitedResult<CommandReply>()
-        _ = correlation.commandWritten("api a", reply: first, timeout: nil, now: start)
-        _ = correlation.commandWritten("api b", reply: second, timeout: nil, now: start)
+        _ = correlation.commandWritten(
+            try EventSocketCommand(line: "api a"),
+            reply: first,
+            timeout: nil,
+            now: start
+        )
+        _ = correlation.commandWritten(
+            try EventSocketCommand(line: "api b"),
+            reply: second,
+            timeout: nil,
+            now: start
+        )
         guard case .succeedReply(let waiter, let value) = correlation.replyReceived(reply("+OK a")) else {
             Issue.record("expected a reply for the first command")
             return
@@ -45,9 +55,14 @@ struct ReplyCorrelationTests {
         var correlation = ReplyCorrelation()
         let slow = AwaitedResult<CommandReply>()
         let next = AwaitedResult<CommandReply>()
-        let slowDeadline = correlation.commandWritten("api slow", reply: slow, timeout: .milliseconds(100), now: start)
+        let slowDeadline = correlation.commandWritten(
+            try EventSocketCommand(line: "api slow"),
+            reply: slow,
+            timeout: .milliseconds(100),
+            now: start
+        )
         let nextDeadline = correlation.commandWritten(
-            "api next",
+            try EventSocketCommand(line: "api next"),
             reply: next,
             timeout: .seconds(5),
             now: start + .milliseconds(10)
@@ -87,9 +102,24 @@ struct ReplyCorrelationTests {
         let answer = AwaitedResult<EventSocketEvent>()
         let playback = AwaitedResult<EventSocketEvent>()
         let job = AwaitedResult<EventSocketEvent>()
-        _ = correlation.awaitCompletion(.application("app-1", answer), of: "answer", timeout: nil, now: start)
-        _ = correlation.awaitCompletion(.application("app-2", playback), of: "playback", timeout: nil, now: start)
-        _ = correlation.awaitCompletion(.job("job-1", job), of: "bgapi status", timeout: nil, now: start)
+        _ = correlation.awaitCompletion(
+            .application("app-1", answer),
+            of: try EventSocketCommand(line: "answer"),
+            timeout: nil,
+            now: start
+        )
+        _ = correlation.awaitCompletion(
+            .application("app-2", playback),
+            of: try EventSocketCommand(line: "playback"),
+            timeout: nil,
+            now: start
+        )
+        _ = correlation.awaitCompletion(
+            .job("job-1", job),
+            of: try EventSocketCommand(line: "bgapi status"),
+            timeout: nil,
+            now: start
+        )
         // Another application's completion (e.g. the socket app itself) must not complete ours.
         guard case .none = correlation.eventReceived(completion("CHANNEL_EXECUTE_COMPLETE", "Application-UUID", "x"))
         else {
@@ -126,21 +156,36 @@ struct ReplyCorrelationTests {
     }
 
     @Test("completion deadlines: only due waiters fail and are forgotten; the next deadline is reported")
-    func completionDeadlines() {
+    func completionDeadlines() throws {
         var correlation = ReplyCorrelation()
         let quick = AwaitedResult<EventSocketEvent>()
         let slow = AwaitedResult<EventSocketEvent>()
         let patient = AwaitedResult<EventSocketEvent>()
         let command = AwaitedResult<CommandReply>()
-        _ = correlation.awaitCompletion(.job("quick", quick), of: "bgapi quick", timeout: .seconds(1), now: start)
+        _ = correlation.awaitCompletion(
+            .job("quick", quick),
+            of: try EventSocketCommand(line: "bgapi quick"),
+            timeout: .seconds(1),
+            now: start
+        )
         let slowDeadline = correlation.awaitCompletion(
             .application("slow", slow),
-            of: "playback long.wav",
+            of: try EventSocketCommand(line: "playback long.wav"),
             timeout: .seconds(3),
             now: start
         )
-        _ = correlation.awaitCompletion(.application("patient", patient), of: "park", timeout: nil, now: start)
-        let commandDeadline = correlation.commandWritten("api status", reply: command, timeout: .seconds(2), now: start)
+        _ = correlation.awaitCompletion(
+            .application("patient", patient),
+            of: try EventSocketCommand(line: "park"),
+            timeout: nil,
+            now: start
+        )
+        let commandDeadline = correlation.commandWritten(
+            try EventSocketCommand(line: "api status"),
+            reply: command,
+            timeout: .seconds(2),
+            now: start
+        )
         #expect(correlation.waitingCompletions == 3)
 
         let first = correlation.expire(now: start + .seconds(1))
@@ -165,10 +210,20 @@ struct ReplyCorrelationTests {
     }
 
     @Test("closing fails every pending command, job and application")
-    func closeFailsAll() {
+    func closeFailsAll() throws {
         var correlation = ReplyCorrelation()
-        _ = correlation.commandWritten("api status", reply: AwaitedResult(), timeout: .seconds(1), now: start)
-        _ = correlation.awaitCompletion(.job("j", AwaitedResult()), of: "bgapi status", timeout: nil, now: start)
+        _ = correlation.commandWritten(
+            try EventSocketCommand(line: "api status"),
+            reply: AwaitedResult(),
+            timeout: .seconds(1),
+            now: start
+        )
+        _ = correlation.awaitCompletion(
+            .job("j", AwaitedResult()),
+            of: try EventSocketCommand(line: "bgapi status"),
+            timeout: nil,
+            now: start
+        )
         let waiters = correlation.close()
         #expect(waiters.replies.count == 1)
         #expect(waiters.completions.count == 1)
