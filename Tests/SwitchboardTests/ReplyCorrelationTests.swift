@@ -16,6 +16,17 @@ struct ReplyCorrelationTests {
 
     let start = NIODeadline.uptimeNanoseconds(1_000_000_000)
 
+    /// Registers a job or application waiter for the command `line`, at ``start``; returns its deadline.
+    @discardableResult
+    func register(
+        _ correlation: inout ReplyCorrelation,
+        _ completion: CommandRequest.Completion,
+        _ line: String,
+        timeout: TimeAmount? = nil
+    ) throws -> NIODeadline? {
+        correlation.awaitCompletion(completion, of: try EventSocketCommand(line: line), timeout: timeout, now: start)
+    }
+
     @Test("replies go to commands first-in first-out")
     func inOrder() throws {
         var correlation = ReplyCorrelation()
@@ -102,24 +113,9 @@ struct ReplyCorrelationTests {
         let answer = AwaitedResult<EventSocketEvent>()
         let playback = AwaitedResult<EventSocketEvent>()
         let job = AwaitedResult<EventSocketEvent>()
-        _ = correlation.awaitCompletion(
-            .application("app-1", answer),
-            of: try EventSocketCommand(line: "answer"),
-            timeout: nil,
-            now: start
-        )
-        _ = correlation.awaitCompletion(
-            .application("app-2", playback),
-            of: try EventSocketCommand(line: "playback"),
-            timeout: nil,
-            now: start
-        )
-        _ = correlation.awaitCompletion(
-            .job("job-1", job),
-            of: try EventSocketCommand(line: "bgapi status"),
-            timeout: nil,
-            now: start
-        )
+        try register(&correlation, .application("app-1", answer), "answer")
+        try register(&correlation, .application("app-2", playback), "playback")
+        try register(&correlation, .job("job-1", job), "bgapi status")
         // Another application's completion (e.g. the socket app itself) must not complete ours.
         guard case .none = correlation.eventReceived(completion("CHANNEL_EXECUTE_COMPLETE", "Application-UUID", "x"))
         else {
@@ -162,24 +158,14 @@ struct ReplyCorrelationTests {
         let slow = AwaitedResult<EventSocketEvent>()
         let patient = AwaitedResult<EventSocketEvent>()
         let command = AwaitedResult<CommandReply>()
-        _ = correlation.awaitCompletion(
-            .job("quick", quick),
-            of: try EventSocketCommand(line: "bgapi quick"),
-            timeout: .seconds(1),
-            now: start
-        )
-        let slowDeadline = correlation.awaitCompletion(
+        try register(&correlation, .job("quick", quick), "bgapi quick", timeout: .seconds(1))
+        let slowDeadline = try register(
+            &correlation,
             .application("slow", slow),
-            of: try EventSocketCommand(line: "playback long.wav"),
-            timeout: .seconds(3),
-            now: start
+            "playback long.wav",
+            timeout: .seconds(3)
         )
-        _ = correlation.awaitCompletion(
-            .application("patient", patient),
-            of: try EventSocketCommand(line: "park"),
-            timeout: nil,
-            now: start
-        )
+        try register(&correlation, .application("patient", patient), "park")
         let commandDeadline = correlation.commandWritten(
             try EventSocketCommand(line: "api status"),
             reply: command,
