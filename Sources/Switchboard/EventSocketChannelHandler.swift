@@ -75,16 +75,18 @@ final class EventSocketChannelHandler: ChannelInboundHandler {
     typealias OutboundOut = ByteBuffer
 
     private var correlation = ReplyCorrelation()
-    private let sink: AsyncStream<[ConnectionInput]>.Continuation
-    private var pending: [ConnectionInput] = []
+    private let sink: AsyncStream<[HandlerDelivery]>.Continuation
+    private var pending: [HandlerDelivery] = []
     private let shared: ConnectionShared
     private let logger: Logger
     private var backlogWarned = false
     private var context: ChannelHandlerContext?
     private var timer: Scheduled<Void>?
     private var timerDeadline: NIODeadline?
+    /// Events waiting for the handler beyond which the event loop parses events itself instead of the read task.
+    static let unparsedBacklogLimit = 1_000
 
-    init(sink: AsyncStream<[ConnectionInput]>.Continuation, shared: ConnectionShared, logger: Logger) {
+    init(sink: AsyncStream<[HandlerDelivery]>.Continuation, shared: ConnectionShared, logger: Logger) {
         self.sink = sink
         self.shared = shared
         self.logger = logger
@@ -175,13 +177,16 @@ final class EventSocketChannelHandler: ChannelInboundHandler {
         case .commandReply, .apiResponse:
             perform(correlation.replyReceived(CommandReply(frame)), context: context)
         case .eventPlain, .eventJSON, .eventXML:
-            do {
-                let event = try EventSocketEvent(frame: frame)
-                perform(correlation.eventReceived(event), context: context)
-                deliver(.event(event), context: context)
-            } catch {
-                deliver(.unrecognized(frame, reason: "\(error)"), context: context)
+            // While the read task keeps up, it parses events (on another core) and this thread only frames them. When
+            // events pile up, this thread parses again: that slows its reading to the consumer's pace, and the
+            // backlog stays bounded, instead of growing until the slow-consumer limit closes the connection.
+            if !correlation.awaitsEvents, shared.backlog.current < Self.unparsedBacklogLimit {
+                deliver(.eventFrame(frame), context: context)
+                return
             }
+            let input = ConnectionInput(eventFrame: frame)
+            if case .event(let event) = input { perform(correlation.eventReceived(event), context: context) }
+            deliver(input, context: context)
         case .authRequest:
             deliver(.authRequest, context: context)
         case .disconnectNotice:
@@ -221,6 +226,10 @@ final class EventSocketChannelHandler: ChannelInboundHandler {
     }
 
     private func deliver(_ input: ConnectionInput, context: ChannelHandlerContext) {
+        deliver(.input(input), context: context)
+    }
+
+    private func deliver(_ delivery: HandlerDelivery, context: ChannelHandlerContext) {
         let waiting = shared.backlog.added()
         if waiting > shared.backlog.limit {
             shared.reason = SwitchboardError(
@@ -240,7 +249,7 @@ final class EventSocketChannelHandler: ChannelInboundHandler {
         } else if backlogWarned, waiting < shared.backlog.warningThreshold / 2 {
             backlogWarned = false
         }
-        pending.append(input)
+        pending.append(delivery)
     }
 
     /// Hands the inputs of this read to the read task in one go.

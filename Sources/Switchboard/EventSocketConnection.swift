@@ -47,7 +47,7 @@ public final class EventSocketConnection: Sendable {
     /// The channel handler, which takes commands on the event loop.
     private let handler: NIOLoopBound<EventSocketChannelHandler>
     /// What the channel handler passed on, one batch per read from the socket.
-    let inputs: AsyncStream<[ConnectionInput]>
+    let inputs: AsyncStream<[HandlerDelivery]>
     private let subscriptions = Mutex(Subscriptions())
 
     private struct Subscriptions {
@@ -59,7 +59,7 @@ public final class EventSocketConnection: Sendable {
 
     private init(
         channel: any Channel,
-        inputs: AsyncStream<[ConnectionInput]>,
+        inputs: AsyncStream<[HandlerDelivery]>,
         handler: NIOLoopBound<EventSocketChannelHandler>,
         shared: ConnectionShared,
         options: Options,
@@ -75,7 +75,7 @@ public final class EventSocketConnection: Sendable {
 
     /// Installs the decoder and the channel handler on a fresh channel and wraps it. Runs on the channel's loop.
     static func install(on channel: any Channel, options: Options, logger: Logger) throws -> EventSocketConnection {
-        let (inputs, sink) = AsyncStream<[ConnectionInput]>.makeStream()
+        let (inputs, sink) = AsyncStream<[HandlerDelivery]>.makeStream()
         let shared = ConnectionShared(
             backlog: EventBacklog(warningThreshold: options.backlogWarningThreshold, limit: options.backlogLimit)
         )

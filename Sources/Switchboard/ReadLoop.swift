@@ -2,8 +2,9 @@ import EventSocket
 import NIOCore
 
 extension EventSocketConnection {
-    /// The read task of a connection: takes everything the channel handler passed on, in order, and hands events to
-    /// per-channel lanes (``EventLanes``) without waiting for any handler. Returns when the connection has closed and
+    /// The read task of a connection: takes everything the channel handler passed on, in order, parses the event
+    /// frames it passed unparsed, and hands events to per-channel lanes (``EventLanes``) without waiting for any
+    /// handler. Returns when the connection has closed and
     /// every lane has drained.
     ///
     /// - Parameters:
@@ -20,7 +21,8 @@ extension EventSocketConnection {
             for await batch in inputs {
                 // Queue the whole batch first, then start the idle lanes: a lane's worker takes all its events of
                 // this read at once, rather than one task per event.
-                for input in batch {
+                for delivery in batch {
+                    let input = delivery.input
                     observe(input)
                     guard case .event(let event) = input else {
                         backlog.handled()

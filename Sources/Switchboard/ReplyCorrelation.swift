@@ -99,6 +99,9 @@ struct ReplyCorrelation {
         (jobs.removeValue(forKey: uuid) ?? applications.removeValue(forKey: uuid))?.result
     }
 
+    /// Whether any job or application waits for an event: only then must events be looked into on arrival.
+    var awaitsEvents: Bool { !jobs.isEmpty || !applications.isEmpty }
+
     /// How many jobs and applications are waiting for their completion events.
     var waitingCompletions: Int { jobs.count + applications.count }
 
@@ -114,7 +117,7 @@ struct ReplyCorrelation {
 
     /// An event arrived; returns the waiter it completes, if any.
     mutating func eventReceived(_ event: EventSocketEvent) -> Action {
-        if jobs.isEmpty && applications.isEmpty { return .none }
+        guard awaitsEvents else { return .none }
         switch event.name {
         case "BACKGROUND_JOB":
             if let uuid = event.jobUUID, let waiter = jobs.removeValue(forKey: uuid) {

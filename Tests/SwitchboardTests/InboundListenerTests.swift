@@ -23,22 +23,53 @@ struct RecordingInboundHandler: InboundHandler {
     }
 }
 
+/// An inbound handler that waits on its first event until released, as a handler stuck on a slow database would.
+struct StuckInboundHandler: InboundHandler {
+    static let name = "test-stuck"
+    static let summary = "waits on the first event until released"
+    let gate = Collector<Int>()
+    let handled = Collector<Int>()
+    let disconnects = Collector<String>()
+
+    init() {}
+
+    func handle(_ event: EventSocketEvent, on connection: EventSocketConnection) async throws {
+        handled.append(1)
+        _ = try? await gate.wait(for: 1, timeout: .seconds(20))
+    }
+
+    func disconnected(from connection: EventSocketConnection, error: (any Error)?) async {
+        disconnects.append(error.map { "\($0)" } ?? "clean")
+    }
+}
+
 @Suite("Inbound listener against the simulated switch")
 struct InboundListenerTests {
     static let fastReconnect = ReconnectPolicy(initialDelay: .milliseconds(10), maxDelay: .milliseconds(50))
 
-    @Test("logs in, subscribes with BACKGROUND_JOB and HEARTBEAT added, delivers only subscribed events")
-    func loginAndSubscribe() async throws {
-        let fake = try await FakeFreeSWITCH.start()
+    /// Runs `body` while a listener with a recording handler, subscribed to `events`, is connected to `fake`.
+    func withConnectedListener(
+        on fake: FakeFreeSWITCH,
+        events: [String],
+        _ body: (RecordingInboundHandler, InboundListener) async throws -> Void
+    ) async throws {
         let handler = RecordingInboundHandler()
         let listener = InboundListener(
-            configuration: InboundConfiguration(port: fake.port, events: ["CHANNEL_ANSWER"]),
+            configuration: InboundConfiguration(port: fake.port, events: events),
             handler: handler,
             logger: testLogger
         )
         try await withRunning(listener) {
             try await fake.waitForSubscribers()
             try await handler.connects.wait(for: 1)
+            try await body(handler, listener)
+        }
+    }
+
+    @Test("logs in, subscribes with BACKGROUND_JOB and HEARTBEAT added, delivers only subscribed events")
+    func loginAndSubscribe() async throws {
+        let fake = try await FakeFreeSWITCH.start()
+        try await withConnectedListener(on: fake, events: ["CHANNEL_ANSWER"]) { handler, listener in
             let lines = fake.commands.map(\.line)
             #expect(lines == ["auth ClueCon", "event plain CHANNEL_ANSWER BACKGROUND_JOB HEARTBEAT"])
 
@@ -223,6 +254,69 @@ struct InboundListenerTests {
             }
             let reply = try await replies.wait(for: 1)
             #expect(reply[0].contains("is ready"))
+        }
+        await fake.stop()
+    }
+
+    @Test(
+        "a malformed event is skipped and the connection lives on; events keep their order whether the read task or the event loop parses them",
+        arguments: [false, true]
+    )
+    func malformedEventIsSkipped(jobWaiting: Bool) async throws {
+        let fake = try await FakeFreeSWITCH.start()
+        fake.answer(api: "slow", with: .delayed("done\n", .seconds(1)))
+        try await withConnectedListener(on: fake, events: ["CHANNEL_ANSWER"]) { handler, listener in
+            let connection = try #require(listener.connection)
+            // With a job waiting, the event loop must look into every event (it could be the job's result).
+            let job = Task { jobWaiting ? try await connection.backgroundAPI("slow") : "" }
+            if jobWaiting { try await fake.waitForCommand("bgapi slow") }
+            for sequence in 0..<200 {
+                if sequence == 100 {
+                    // A header line without a colon: the body cannot be parsed.
+                    fake.emit(
+                        FakeEvent(headers: [("Event-Name", "CHANNEL_ANSWER"), ("Unique-ID", "c"), ("no colon\nX", "1")])
+                    )
+                }
+                fake.emit(.channel("CHANNEL_ANSWER", uuid: "c", variables: ["seq": "\(sequence)"]))
+            }
+            let events = try await handler.events.wait(for: 200)
+            #expect(events.map { $0.variable("seq") } == (0..<200).map { "\($0)" })
+            #expect(try await job.value == (jobWaiting ? "done\n" : ""))
+            try await Task.sleep(for: .milliseconds(50))
+            #expect(handler.events.all.count == 200)
+            #expect(handler.disconnects.all.isEmpty)
+            #expect(handler.connects.all.count == 1)
+        }
+        await fake.stop()
+    }
+
+    @Test("a handler that falls behind past the backlog limit gets its connection closed with slowConsumer")
+    func slowConsumerLimit() async throws {
+        let fake = try await FakeFreeSWITCH.start()
+        let stuck = StuckInboundHandler()
+        let listener = InboundListener(
+            configuration: InboundConfiguration(
+                port: fake.port,
+                events: ["CHANNEL_ANSWER"],
+                // No reconnect within the test: the events still being written must not reach a second connection.
+                reconnect: ReconnectPolicy(initialDelay: .seconds(60), maxDelay: .seconds(60)),
+                heartbeatTimeout: .seconds(2),
+                connection: .init(backlogWarningThreshold: 100, backlogLimit: 500)
+            ),
+            handler: stuck,
+            logger: testLogger
+        )
+        try await withRunning(listener) {
+            try await fake.waitForSubscribers()
+            for sequence in 0..<2_000 {
+                fake.emit(.channel("CHANNEL_ANSWER", uuid: "c", variables: ["seq": "\(sequence)"]))
+            }
+            let reasons = try await stuck.disconnects.wait(for: 1)
+            #expect(reasons[0].contains("slowConsumer") || reasons[0].contains("events waiting for the handler"))
+            stuck.gate.append(1)
+            // What was queued before the close still reaches the handler, and nothing past the limit was queued.
+            try await eventually("the queued events to drain") { stuck.handled.all.count >= 500 }
+            #expect(stuck.handled.all.count <= 501)
         }
         await fake.stop()
     }
