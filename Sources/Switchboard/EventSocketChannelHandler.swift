@@ -20,16 +20,19 @@ struct CommandRequest: Sendable {
     var completion: Completion?
     var completionTimeout: TimeAmount?
 
+    /// - Parameters:
+    ///   - timeout: How long to wait for the reply; `nil` waits as long as the connection lives.
+    ///   - completionTimeout: How long to wait for the completion event; `nil` waits as long as the connection lives.
     init(
         _ command: EventSocketCommand,
-        timeout: TimeAmount?,
+        timeout: Duration?,
         completion: Completion? = nil,
-        completionTimeout: TimeAmount? = nil
+        completionTimeout: Duration? = nil
     ) {
         self.command = command
-        self.timeout = timeout
+        self.timeout = timeout.map(TimeAmount.init)
         self.completion = completion
-        self.completionTimeout = completionTimeout
+        self.completionTimeout = completionTimeout.map(TimeAmount.init)
     }
 }
 

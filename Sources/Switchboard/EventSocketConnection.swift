@@ -119,7 +119,7 @@ public final class EventSocketConnection: Sendable {
     ///
     /// - Parameter timeout: How long to wait for the reply; `nil` uses ``Options/commandTimeout``.
     public func send(_ command: EventSocketCommand, timeout: Duration? = nil) async throws -> CommandReply {
-        try await submit(CommandRequest(command, timeout: (timeout ?? options.commandTimeout).map(TimeAmount.init)))
+        try await submit(CommandRequest(command, timeout: timeout ?? options.commandTimeout))
     }
 
     /// Sends a command and returns its reply; a `-ERR` reply throws ``EventSocket/EventSocketError/Code/commandFailed``.
@@ -159,9 +159,9 @@ public final class EventSocketConnection: Sendable {
         let reply = try await submit(
             CommandRequest(
                 request,
-                timeout: options.commandTimeout.map(TimeAmount.init),
+                timeout: options.commandTimeout,
                 completion: .job(jobUUID, job),
-                completionTimeout: timeout.map(TimeAmount.init)
+                completionTimeout: timeout
             )
         )
         if reply.isError { forgetCompletion(jobUUID) }
@@ -247,7 +247,7 @@ public final class EventSocketConnection: Sendable {
     /// FreeSWITCH answers commands in the order it reads them, so commands that do not depend on each other's
     /// replies (an outbound call's `myevents` and `linger`) need not each wait a round trip.
     func sendPipelined(_ commands: [EventSocketCommand], timeout: Duration?) async throws -> [CommandReply] {
-        let requests = commands.map { CommandRequest($0, timeout: timeout.map(TimeAmount.init)) }
+        let requests = commands.map { CommandRequest($0, timeout: timeout) }
         enqueue(requests)
         var replies: [CommandReply] = []
         for request in requests { replies.append(try await request.reply.value()) }

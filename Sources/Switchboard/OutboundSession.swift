@@ -89,9 +89,9 @@ public final class OutboundSession: Sendable {
         let reply = try await connection.submit(
             CommandRequest(
                 command,
-                timeout: replyTimeout.map(TimeAmount.init),
+                timeout: replyTimeout,
                 completion: .application(eventUUID, completion),
-                completionTimeout: timeout.map(TimeAmount.init)
+                completionTimeout: timeout
             )
         )
         if reply.isError {

@@ -46,7 +46,7 @@ struct CommandTests {
         fake.answer(api: "slow", with: .delayed("slow result\n", .seconds(2)))
         let socket = try await CommandSocket.connect(port: fake.port, logger: testLogger)
         let slow = Task { try await socket.api("slow", timeout: .seconds(30)) }
-        try await Task.sleep(for: .milliseconds(50))
+        try await fake.waitForCommand("api slow")
         // The connection's one timer is armed for the slow command's 30 s; this deadline is earlier and must win.
         await #expect {
             _ = try await socket.api("status", timeout: .milliseconds(150))
