@@ -10,6 +10,8 @@ let nioCore = Target.Dependency.product(name: "NIOCore", package: "swift-nio")
 let nioPosix = Target.Dependency.product(name: "NIOPosix", package: "swift-nio")
 let logging = Target.Dependency.product(name: "Logging", package: "swift-log")
 let serviceLifecycle = Target.Dependency.product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
+let crypto = Target.Dependency.product(name: "Crypto", package: "swift-crypto")
+let nioSSL = Target.Dependency.product(name: "NIOSSL", package: "swift-nio-ssl")
 
 let package = Package(
     name: "switchboard",
@@ -19,6 +21,10 @@ let package = Package(
         .library(name: "Switchboard", targets: ["Switchboard"]),
         .library(name: "SwitchboardTesting", targets: ["SwitchboardTesting"]),
         .library(name: "Handlers", targets: ["Handlers"]),
+        .library(name: "XMPP", targets: ["XMPP"]),
+        .library(name: "XMPPServer", targets: ["XMPPServer"]),
+        .library(name: "Rayo", targets: ["Rayo"]),
+        .library(name: "RayoServer", targets: ["RayoServer"]),
         .executable(name: "switchboard", targets: ["switchboard"]),
         .executable(name: "switchboard-bench", targets: ["switchboard-bench"]),
     ],
@@ -27,6 +33,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
     ],
     targets: [
         // Layer 1: the Event Socket wire protocol (frames, events, commands). Pure: no I/O.
@@ -49,6 +57,33 @@ let package = Package(
         // The example handlers the daemon ships (event-logger, demo-ivr).
         .target(name: "Handlers", dependencies: ["Switchboard", logging], swiftSettings: swiftSettings),
 
+        // libexpat, the XML parser ejabberd and Prosody use (Debian: libexpat1-dev).
+        .systemLibrary(name: "CExpat", pkgConfig: "expat", providers: [.apt(["libexpat1-dev"])]),
+
+        // Layer 2x: XMPP without I/O: streaming XML parser (expat), elements, JIDs, stanzas, SASL state machines.
+        .target(name: "XMPP", dependencies: ["CExpat", crypto], swiftSettings: swiftSettings),
+
+        // Layer 3x: an XMPP c2s server on SwiftNIO (STARTTLS, SASL, bind, presence, ping) that routes stanzas to a
+        // local service.
+        .target(
+            name: "XMPPServer",
+            dependencies: ["XMPP", nioCore, nioPosix, nioSSL, logging, serviceLifecycle],
+            swiftSettings: swiftSettings
+        ),
+
+        // An XMPP client over real sockets, for tests and benchmarks.
+        .target(name: "XMPPTesting", dependencies: ["XMPP", nioCore, nioPosix, nioSSL], swiftSettings: swiftSettings),
+
+        // Layer 3r: Rayo (XEP-0327) without I/O: the protocol model and the call, mixer and component state machines.
+        .target(name: "Rayo", dependencies: ["XMPP", "EventSocket"], swiftSettings: swiftSettings),
+
+        // Layer 4r: the Rayo service: binds the state machines to FreeSWITCH's event socket and to XMPP sessions.
+        .target(
+            name: "RayoServer",
+            dependencies: ["Rayo", "XMPP", "XMPPServer", "Switchboard", "EventSocket", nioCore, logging, serviceLifecycle],
+            swiftSettings: swiftSettings
+        ),
+
         // libsystemd's sd_notify and sd_listen_fds_with_names.
         .systemLibrary(
             name: "CSystemd",
@@ -60,7 +95,8 @@ let package = Package(
         .target(
             name: "SwitchboardDaemon",
             dependencies: [
-                "Switchboard", "EventSocket", "SwitchboardTesting", "CSystemd", logging, serviceLifecycle, nioCore,
+                "Switchboard", "EventSocket", "SwitchboardTesting", "CSystemd", "RayoServer", "XMPP", "XMPPServer",
+                logging, serviceLifecycle, nioCore,
                 nioPosix, .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
@@ -103,6 +139,25 @@ let package = Package(
             name: "DaemonTests",
             dependencies: [
                 "SwitchboardDaemon", "Switchboard", "SwitchboardTesting", "EventSocket", nioCore, nioPosix, logging,
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "XMPPTests",
+            dependencies: ["XMPP", nioCore],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "XMPPServerTests",
+            dependencies: ["XMPPServer", "XMPPTesting", "XMPP", nioCore, nioPosix, nioSSL, logging, crypto],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(name: "RayoTests", dependencies: ["Rayo", "XMPP", "EventSocket"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "RayoServerTests",
+            dependencies: [
+                "RayoServer", "Rayo", "XMPP", "XMPPServer", "XMPPTesting", "Switchboard", "SwitchboardTesting",
+                "EventSocket", nioCore, nioPosix, logging,
             ],
             swiftSettings: swiftSettings
         ),

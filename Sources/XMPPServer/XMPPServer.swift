@@ -1,0 +1,1 @@
+// The c2s server lands here (issue 9).
