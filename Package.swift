@@ -80,7 +80,9 @@ let package = Package(
         // Layer 4r: the Rayo service: binds the state machines to FreeSWITCH's event socket and to XMPP sessions.
         .target(
             name: "RayoServer",
-            dependencies: ["Rayo", "XMPP", "XMPPServer", "Switchboard", "EventSocket", nioCore, logging, serviceLifecycle],
+            dependencies: [
+                "Rayo", "XMPP", "XMPPServer", "Switchboard", "EventSocket", nioCore, logging, serviceLifecycle,
+            ],
             swiftSettings: swiftSettings
         ),
 

@@ -91,7 +91,9 @@ public struct JID: Sendable, Hashable, CustomStringConvertible {
         }
         return part.split(separator: ".", omittingEmptySubsequences: false).allSatisfy { label in
             !label.isEmpty && label.utf8.count <= 63
-                && label.unicodeScalars.allSatisfy { !isControlOrSpace($0) && !"@/:<>\"&'[]".unicodeScalars.contains($0) }
+                && label.unicodeScalars.allSatisfy {
+                    !isControlOrSpace($0) && !"@/:<>\"&'[]".unicodeScalars.contains($0)
+                }
         }
     }
 
