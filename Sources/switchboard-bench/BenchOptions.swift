@@ -16,7 +16,7 @@ struct BenchOptions: Sendable {
     var apiCalls = 20_000
     /// Idle outbound sessions held in (d).
     var idleSessions = 1000
-    /// The fixtures folder; `nil` looks next to the package (`../shared/fixtures`).
+    /// The fixtures folder; `nil` uses the package's own (`Tests/Fixtures`).
     var fixtures: String?
     /// The longest any one benchmark may run before it is abandoned and reported as failed.
     var timeoutSeconds = 120

@@ -67,13 +67,13 @@ struct EventCorpus: Sendable {
     /// The capture the corpus comes from, inside the fixtures folder.
     static let capture = "esl/inbound-auth-ok-events-plain/from-freeswitch.bin"
 
-    /// The fixtures folder next to this package (`<package>/../shared/fixtures`).
+    /// The fixtures folder of this package (`<package>/Tests/Fixtures`).
     static var defaultFixturesFolder: String {
         URL(fileURLWithPath: #filePath)
             .deletingLastPathComponent()  // switchboard-bench
             .deletingLastPathComponent()  // Sources
             .deletingLastPathComponent()  // the package
-            .appendingPathComponent("../shared/fixtures")
+            .appendingPathComponent("Tests/Fixtures")
             .standardizedFileURL.path
     }
 

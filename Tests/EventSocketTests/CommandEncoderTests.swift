@@ -3,7 +3,7 @@ import NIOCore
 import Testing
 
 /// The command factories reproduce, byte for byte, what the capture clients sent to FreeSWITCH.
-@Suite(.enabled(if: Fixtures.isAvailable, Fixtures.skipComment))
+@Suite
 struct CommandCaptureTests {
     @Test(arguments: Fixtures.eslCaptureNames)
     func factoriesReproduceToFreeSWITCH(_ name: String) throws {

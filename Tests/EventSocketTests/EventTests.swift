@@ -3,7 +3,7 @@ import NIOCore
 import Testing
 
 /// Events from the real captures: every event frame parses, and chosen values read back exactly.
-@Suite(.enabled(if: Fixtures.isAvailable, Fixtures.skipComment))
+@Suite
 struct EventCaptureTests {
     @Test(arguments: Fixtures.eslCaptureNames)
     func everyEventFrameParses(_ name: String) throws {

@@ -3,35 +3,24 @@ import Foundation
 import NIOCore
 import Testing
 
-/// The real FreeSWITCH captures in `../shared/fixtures`, beside the package root.
+/// The real FreeSWITCH captures in `Tests/Fixtures` (recorded traffic of FreeSWITCH 1.10.12; see its README).
 ///
-/// The captures are not part of the package: when the folder is absent, every suite that needs them is disabled with
-/// ``skipComment`` and the rest of the tests still run.
+/// They are part of the repository, so no test skips for want of them.
 enum Fixtures {
-    /// `<package root>/../shared/fixtures`, found from this file's path.
+    /// `<package root>/Tests/Fixtures`, found from this file's path.
     static let root: URL = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent()  // Tests/EventSocketTests
         .deletingLastPathComponent()  // Tests
-        .deletingLastPathComponent()  // the package root
-        .appendingPathComponent("../shared/fixtures")
+        .appendingPathComponent("Fixtures")
         .standardizedFileURL
 
-    /// Whether the captures are there.
-    static let isAvailable: Bool = FileManager.default.fileExists(
-        atPath: root.appendingPathComponent("index.json").path
-    )
-
-    /// The one line a disabled suite reports.
-    static let skipComment: Comment = "FreeSWITCH captures not found at ../shared/fixtures beside the package"
-
-    /// `index.json`, or `nil` when the fixtures are absent or unreadable (a test then fails in ``capture(_:)``).
+    /// `index.json`, or `nil` when it is unreadable (a test then fails in ``capture(_:)``).
     static let index: FixtureIndex? = {
-        guard isAvailable else { return nil }
         guard let data = try? Data(contentsOf: root.appendingPathComponent("index.json")) else { return nil }
         return try? JSONDecoder().decode(FixtureIndex.self, from: data)
     }()
 
-    /// The Event Socket capture names (`inbound-api-bgapi`, …) listed in `index.json`; empty without fixtures.
+    /// The Event Socket capture names (`inbound-api-bgapi`, …) listed in `index.json`; empty if index.json is unreadable.
     static let eslCaptureNames: [String] = (index?.captures ?? [])
         .filter { $0.folder.hasPrefix("esl/") }
         .map { String($0.folder.dropFirst("esl/".count)) }

@@ -4,7 +4,7 @@ import NIOTestUtils
 import Testing
 
 /// The frame decoder against every real Event Socket capture, under every chunking of its input.
-@Suite(.enabled(if: Fixtures.isAvailable, Fixtures.skipComment))
+@Suite
 struct FrameDecoderCaptureTests {
     @Test func indexListsTheKnownCaptures() {
         let names = Set(Fixtures.eslCaptureNames)

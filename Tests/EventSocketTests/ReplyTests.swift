@@ -3,7 +3,7 @@ import NIOCore
 import Testing
 
 /// Replies, channel data, disconnect notices and log lines as FreeSWITCH really sent them.
-@Suite(.enabled(if: Fixtures.isAvailable, Fixtures.skipComment))
+@Suite
 struct ReplyCaptureTests {
     // MARK: - ChannelData
 
