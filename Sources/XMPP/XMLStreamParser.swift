@@ -112,7 +112,7 @@ public final class XMLStreamParser {
         failure = nil
         events = []
         stack = []
-        text.removeAll(keepingCapacity: true)
+        clearText()
         openElements = 0
         streamEnded = false
         fedBytes = 0
@@ -278,7 +278,7 @@ public final class XMLStreamParser {
         }
         if !text.isEmpty {
             element.children.append(.text(String(decoding: text, as: UTF8.self)))
-            text.removeAll(keepingCapacity: true)
+            clearText()
         }
         if stack.isEmpty {
             boundary = currentEventEnd
@@ -300,7 +300,13 @@ public final class XMLStreamParser {
     private func flushText() {
         guard !text.isEmpty else { return }
         stack[stack.count - 1].children.append(.text(String(decoding: text, as: UTF8.self)))
-        text.removeAll(keepingCapacity: true)
+        clearText()
+    }
+
+    /// Empties the text buffer, keeping a small capacity only, so one large stanza does not pin memory for the
+    /// life of the connection.
+    private func clearText() {
+        text.removeAll(keepingCapacity: text.capacity <= 4096)
     }
 
     private var currentEventEnd: Int {
