@@ -1,0 +1,308 @@
+import Rayo
+import Testing
+import XMPP
+
+@Suite("Input component (urn:xmpp:rayo:input:1)")
+struct ComponentInputTests {
+    static let minimal = XMLElement(
+        "input",
+        namespace: RayoNamespace.input,
+        children: [
+            .element(XMLElement("grammar", ["content-type": "application/srgs+xml"], children: [.text("<grammar/>")]))
+        ]
+    )
+
+    @Test("defaults are those of XEP-0327 (mode any, as its table and mod_rayo say)")
+    func defaults() throws {
+        let input = try RayoInput(element: Self.minimal)
+        #expect(input.grammars == [.inline(contentType: "application/srgs+xml", body: "<grammar/>")])
+        #expect(input.mode == .any)
+        #expect(input.terminator == nil)
+        #expect(input.recognizer == nil)
+        #expect(input.language == "en-US")
+        #expect(input.initialTimeout == nil)
+        #expect(input.interDigitTimeout == nil)
+        #expect(input.recognitionTimeout == nil)
+        #expect(input.maxSilence == nil)
+        #expect(input.sensitivity == 0.5)
+        #expect(input.minConfidence == 0)
+        #expect(input.matchContentType == "application/nlsml+xml")
+        #expect(input.element.resolved() == Self.minimal.resolved())
+    }
+
+    @Test("every attribute parses")
+    func everyAttribute() throws {
+        var element = Self.minimal
+        element.attributes = [
+            XMLAttribute("mode", "voice"), XMLAttribute("terminator", "#"), XMLAttribute("recognizer", "unimrcp"),
+            XMLAttribute("language", "fr-FR"), XMLAttribute("initial-timeout", "3000"),
+            XMLAttribute("inter-digit-timeout", "-1"), XMLAttribute("recognition-timeout", "0"),
+            XMLAttribute("max-silence", "1500"), XMLAttribute("sensitivity", "0.25"),
+            XMLAttribute("min-confidence", "1"), XMLAttribute("match-content-type", "application/emma+xml"),
+        ]
+        let input = try RayoInput(element: element)
+        #expect(
+            input
+                == RayoInput(
+                    grammars: [.inline(contentType: "application/srgs+xml", body: "<grammar/>")],
+                    mode: .voice,
+                    terminator: "#",
+                    recognizer: "unimrcp",
+                    language: "fr-FR",
+                    initialTimeout: .seconds(3),
+                    interDigitTimeout: nil,
+                    recognitionTimeout: .zero,
+                    maxSilence: .milliseconds(1500),
+                    sensitivity: 0.25,
+                    minConfidence: 1,
+                    matchContentType: "application/emma+xml"
+                )
+        )
+        #expect(input.element[attribute: "sensitivity"] == "0.25")
+        #expect(input.element[attribute: "min-confidence"] == "1")
+        #expect(input.element[attribute: "inter-digit-timeout"] == nil)
+        #expect(try RayoInput(element: input.element) == input)
+        for digit in ["0", "9", "A", "d", "*", "#"] {
+            #expect(
+                try RayoInput(element: setting("terminator", digit, in: Self.minimal)).terminator == Character(digit)
+            )
+        }
+    }
+
+    static let badAttributes: [BadAttribute] = [
+        BadAttribute("mode", "telepathy", "input mode must be one of any, dtmf, voice, cpa; got 'telepathy'"),
+        BadAttribute("mode", "DTMF", "input mode must be one of any, dtmf, voice, cpa; got 'DTMF'"),
+        BadAttribute("terminator", "##", "input terminator must be one DTMF digit (0-9, A-D, * or #), got '##'"),
+        BadAttribute("terminator", "x", "input terminator must be one DTMF digit (0-9, A-D, * or #), got 'x'"),
+        BadAttribute("terminator", "", "input terminator must be one DTMF digit (0-9, A-D, * or #), got ''"),
+        BadAttribute("recognizer", "", "input recognizer must not be empty"),
+        BadAttribute("language", "", "input language must not be empty"),
+        BadAttribute(
+            "initial-timeout",
+            "-3",
+            "input initial-timeout must be -1 or a non-negative integer of milliseconds, got '-3'"
+        ),
+        BadAttribute(
+            "initial-timeout",
+            "ten",
+            "input initial-timeout must be -1 or a non-negative integer of milliseconds, got 'ten'"
+        ),
+        BadAttribute(
+            "inter-digit-timeout",
+            "5000ms",
+            "input inter-digit-timeout must be -1 or a non-negative integer of milliseconds, got '5000ms'"
+        ),
+        BadAttribute(
+            "recognition-timeout",
+            "1e3",
+            "input recognition-timeout must be -1 or a non-negative integer of milliseconds, got '1e3'"
+        ),
+        BadAttribute(
+            "max-silence",
+            "90000000",
+            "input max-silence must be at most 86400000 milliseconds, got '90000000'"
+        ),
+        BadAttribute("sensitivity", "1.5", "input sensitivity must be a decimal between 0 and 1, got '1.5'"),
+        BadAttribute("sensitivity", "nan", "input sensitivity must be a decimal between 0 and 1, got 'nan'"),
+        BadAttribute("sensitivity", "0x1p-1", "input sensitivity must be a decimal between 0 and 1, got '0x1p-1'"),
+        BadAttribute("sensitivity", ".", "input sensitivity must be a decimal between 0 and 1, got '.'"),
+        BadAttribute("min-confidence", "-0.1", "input min-confidence must be a decimal between 0 and 1, got '-0.1'"),
+        BadAttribute("min-confidence", "1e-1", "input min-confidence must be a decimal between 0 and 1, got '1e-1'"),
+        BadAttribute("match-content-type", "", "input match-content-type must not be empty"),
+    ]
+
+    @Test("a bad attribute value gives an error naming the element and attribute", arguments: badAttributes)
+    func badAttribute(_ bad: BadAttribute) {
+        expectParseError(bad.message, element: "input") {
+            _ = try RayoInput(element: setting(bad.attribute, bad.value, in: Self.minimal))
+        }
+        expectParseError(bad.message) {
+            _ = try RayoComponentRequest.parse(setting(bad.attribute, bad.value, in: Self.minimal))
+        }
+    }
+
+    @Test("decimals as XML Schema writes them")
+    func decimals() throws {
+        #expect(try RayoInput(element: setting("sensitivity", ".5", in: Self.minimal)).sensitivity == 0.5)
+        #expect(try RayoInput(element: setting("sensitivity", "1.000", in: Self.minimal)).sensitivity == 1)
+        #expect(try RayoInput(element: setting("min-confidence", "+0.75", in: Self.minimal)).minConfidence == 0.75)
+        #expect(try RayoInput(element: setting("min-confidence", " 0 ", in: Self.minimal)).minConfidence == 0)
+    }
+
+    @Test("grammars: several, inline or by URL, content type defaulting to SRGS, errors when neither or both")
+    func grammars() throws {
+        let element = XMLElement(
+            "input",
+            namespace: RayoNamespace.input,
+            children: [
+                .element(XMLElement("grammar", children: [.text("<grammar mode='dtmf'/>")])),
+                .element(XMLElement("grammar", ["url": "http://example.com/yesno.grxml"])),
+            ]
+        )
+        let input = try RayoInput(element: element)
+        #expect(
+            input.grammars == [
+                .inline(contentType: "application/srgs+xml", body: "<grammar mode='dtmf'/>"),
+                .url("http://example.com/yesno.grxml"),
+            ]
+        )
+        #expect(try RayoInput(element: input.element) == input)
+        expectParseError("input must contain at least one grammar", element: "input") {
+            _ = try RayoInput(element: XMLElement("input", namespace: RayoNamespace.input))
+        }
+        let empty = XMLElement("input", namespace: RayoNamespace.input, children: [.element(XMLElement("grammar"))])
+        expectParseError("input grammar needs a url attribute or inline content", element: "grammar") {
+            _ = try RayoInput(element: empty)
+        }
+        let both = XMLElement(
+            "input",
+            namespace: RayoNamespace.input,
+            children: [.element(XMLElement("grammar", ["url": "http://x/g.grxml"], children: [.text("<grammar/>")]))]
+        )
+        expectParseError("input grammar must have either a url or inline content, not both") {
+            _ = try RayoInput(element: both)
+        }
+        let emptyURL = XMLElement(
+            "input",
+            namespace: RayoNamespace.input,
+            children: [.element(XMLElement("grammar", ["url": ""]))]
+        )
+        expectParseError("input grammar url must not be empty") { _ = try RayoInput(element: emptyURL) }
+    }
+
+    @Test("a grammar in another namespace is not one of the input's")
+    func foreignGrammar() {
+        let element = XMLElement(
+            "input",
+            namespace: RayoNamespace.input,
+            children: [
+                .element(XMLElement("grammar", namespace: "http://www.w3.org/2001/06/grammar", children: [.text("x")]))
+            ]
+        )
+        expectParseError("input must contain at least one grammar") { _ = try RayoInput(element: element) }
+    }
+
+    @Test("start-timers command")
+    func startTimers() throws {
+        let element = XMLElement("start-timers", namespace: RayoNamespace.input)
+        #expect(RayoInputCommand.parse(element) == .startTimers)
+        #expect(try RayoComponentCommand.parse(element) == .input(.startTimers))
+        #expect(RayoInputCommand.startTimers.element == element)
+        #expect(RayoComponentCommand.input(.startTimers).acceptingKinds == [.input, .prompt])
+        #expect(RayoInputCommand.parse(XMLElement("start-timers", namespace: RayoNamespace.output)) == nil)
+    }
+
+    @Test("completion reasons match, nomatch, noinput round-trip")
+    func completions() throws {
+        let reasons: [RayoInputCompletion] = [
+            .match(RayoInputMatch(content: "<result/>")),
+            .match(RayoInputMatch(contentType: "application/emma+xml", content: "<emma:emma/>")),
+            .nomatch, .noinput,
+        ]
+        for reason in reasons {
+            #expect(try RayoInputCompletion(element: reason.element) == reason)
+            #expect(try RayoComponentCompletionReason.parse(reason.element) == .input(reason))
+        }
+        #expect(RayoInputCompletion.nomatch.element.serialized() == "<nomatch xmlns='urn:xmpp:rayo:input:complete:1'/>")
+    }
+
+    @Test("a match without content-type is NLSML; one carrying the result as markup keeps it as text")
+    func matchVariants() throws {
+        let bare = XMLElement("match", namespace: RayoNamespace.inputComplete, children: [.text("<result/>")])
+        #expect(try RayoInputCompletion(element: bare) == .match(RayoInputMatch(content: "<result/>")))
+        let result = XMLElement("result", namespace: "http://www.ietf.org/xml/ns/mrcpv2")
+        let markup = XMLElement("match", namespace: RayoNamespace.inputComplete, children: [.element(result)])
+        #expect(
+            try RayoInputCompletion(element: markup)
+                == .match(RayoInputMatch(content: "<result xmlns='http://www.ietf.org/xml/ns/mrcpv2'/>"))
+        )
+        expectParseError("match content-type must not be empty", element: "match") {
+            _ = try RayoInputCompletion(element: setting("content-type", "", in: bare))
+        }
+        expectParseError(
+            "expected a completion reason of input (match, nomatch, noinput) in urn:xmpp:rayo:input:complete:1, "
+                + "got <timeout xmlns='urn:xmpp:rayo:input:complete:1'>"
+        ) {
+            _ = try RayoComponentCompletionReason.parse(XMLElement("timeout", namespace: RayoNamespace.inputComplete))
+        }
+    }
+}
+
+@Suite("Prompt component (urn:xmpp:rayo:prompt:1)")
+struct ComponentPromptTests {
+    static var prompt: XMLElement {
+        XMLElement(
+            "prompt",
+            namespace: RayoNamespace.prompt,
+            children: [.element(RayoCallFixture.outputRequest), .element(RayoCallFixture.inputRequest)]
+        )
+    }
+
+    @Test("a prompt of the fixture's output and input, barge-in defaulting to true")
+    func parse() throws {
+        let prompt = try RayoPrompt(element: Self.prompt)
+        #expect(prompt.bargeIn)
+        #expect(try RayoOutput(element: RayoCallFixture.outputRequest) == prompt.output)
+        #expect(try RayoInput(element: RayoCallFixture.inputRequest) == prompt.input)
+        #expect(prompt.element.resolved() == Self.prompt.resolved())
+        #expect(try RayoComponentRequest.parse(Self.prompt) == .prompt(prompt))
+        #expect(try RayoPrompt(element: setting("barge-in", "false", in: Self.prompt)).bargeIn == false)
+        #expect(
+            try RayoPrompt(element: setting("barge-in", "0", in: Self.prompt)).element[attribute: "barge-in"] == "false"
+        )
+    }
+
+    @Test("round trip")
+    func roundTrip() throws {
+        let prompt = RayoPrompt(
+            output: RayoOutput(documents: [.url("http://x/menu.wav")], repeatTimes: 2),
+            input: RayoInput(grammars: [.url("http://x/menu.grxml")], mode: .dtmf, terminator: "*"),
+            bargeIn: false
+        )
+        #expect(try RayoPrompt(element: prompt.element) == prompt)
+        #expect(RayoComponentRequest.prompt(prompt).kind == .prompt)
+    }
+
+    @Test("errors: bad barge-in, a missing or doubled child, a bad nested attribute")
+    func errors() {
+        expectParseError("prompt barge-in must be true or false, got 'maybe'", element: "prompt") {
+            _ = try RayoPrompt(element: setting("barge-in", "maybe", in: Self.prompt))
+        }
+        var noOutput = Self.prompt
+        noOutput.children.removeFirst()
+        expectParseError("prompt must contain exactly one output (xmlns 'urn:xmpp:rayo:output:1'), found 0") {
+            _ = try RayoPrompt(element: noOutput)
+        }
+        var twoInputs = Self.prompt
+        twoInputs.append(RayoCallFixture.inputRequest)
+        expectParseError("prompt must contain exactly one input (xmlns 'urn:xmpp:rayo:input:1'), found 2") {
+            _ = try RayoPrompt(element: twoInputs)
+        }
+        var badOutput = Self.prompt
+        badOutput.children[0] = .element(setting("repeat-times", "x", in: RayoCallFixture.outputRequest))
+        expectParseError("output repeat-times must be a non-negative integer, got 'x'", element: "output") {
+            _ = try RayoComponentRequest.parse(badOutput)
+        }
+    }
+
+    @Test("input-timers-started event")
+    func inputTimersStarted() throws {
+        let element = XMLElement("input-timers-started", namespace: RayoNamespace.prompt)
+        #expect(try RayoComponentEvent.parse(element) == .inputTimersStarted)
+        #expect(RayoComponentEvent.inputTimersStarted.element == element)
+    }
+}
+
+@Suite("Input decimals serialize as XML Schema decimals")
+struct ComponentInputDecimalTests {
+    @Test(
+        "tiny and ordinary fractions round-trip without an exponent",
+        arguments: [0.0000001, 0.000015, 0.25, 0.999, 1, 0]
+    )
+    func fractions(_ value: Double) throws {
+        let input = RayoInput(grammars: [.url("http://x/g.grxml")], sensitivity: value, minConfidence: value)
+        let element = input.element
+        #expect(element[attribute: "min-confidence"].map { !$0.contains("e") } ?? true)
+        #expect(try RayoInput(element: element) == input)
+    }
+}
