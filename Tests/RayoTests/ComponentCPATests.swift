@@ -26,10 +26,10 @@ struct ComponentCPATests {
 
     @Test("XEP-0341's example request parses to detectors")
     func parse() throws {
-        let cpa = try RayoCPA(element: Self.request)
+        let cpa = try RayoCPARequest(element: Self.request)
         #expect(
             cpa.detectors == [
-                RayoCPA.Detector(
+                RayoCPARequest.Detector(
                     type: .speech,
                     terminate: true,
                     parameters: [
@@ -37,22 +37,24 @@ struct ComponentCPATests {
                         .init(name: "minVolume", value: "10"), .init(name: "finalSilence", value: "2000"),
                     ]
                 ),
-                RayoCPA.Detector(type: .dtmf),
+                RayoCPARequest.Detector(type: .dtmf),
             ]
         )
         let request = try #require(try RayoComponentRequest.parse(Self.request))
         #expect(request == .cpa(cpa))
         #expect(request.kind == .cpa)
         #expect(cpa.element.resolved() == Self.request.resolved())
-        #expect(try RayoCPA(element: cpa.element) == cpa)
+        #expect(try RayoCPARequest(element: cpa.element) == cpa)
     }
 
     @Test("every signal type's URN round-trips, with & separators and terminate=false accepted")
     func signalTypes() throws {
         for type in RayoCPASignalType.allCases {
-            let detector = try RayoCPA.Detector(url: type.rawValue + "?terminate=false&sensitivity=high")
-            #expect(detector == RayoCPA.Detector(type: type, parameters: [.init(name: "sensitivity", value: "high")]))
-            #expect(try RayoCPA.Detector(url: detector.url) == detector)
+            let detector = try RayoCPARequest.Detector(url: type.rawValue + "?terminate=false&sensitivity=high")
+            #expect(
+                detector == RayoCPARequest.Detector(type: type, parameters: [.init(name: "sensitivity", value: "high")])
+            )
+            #expect(try RayoCPARequest.Detector(url: detector.url) == detector)
         }
         #expect(RayoCPASignalType.faxCED.rawValue == "urn:xmpp:rayo:cpa:fax-ced:1")
     }
@@ -75,7 +77,7 @@ struct ComponentCPATests {
             _ = try RayoComponentRequest.parse(input([XMLElement("grammar", ["url": "urn:xmpp:rayo:cpa:laugh:1"])]))
         }
         expectParseError("input grammar for cpa names urn:xmpp:rayo:cpa:beep:1 more than once") {
-            _ = try RayoCPA(
+            _ = try RayoCPARequest(
                 element: input([
                     XMLElement("grammar", ["url": "urn:xmpp:rayo:cpa:beep:1"]),
                     XMLElement("grammar", ["url": "urn:xmpp:rayo:cpa:beep:1?terminate=true"]),
@@ -83,18 +85,18 @@ struct ComponentCPATests {
             )
         }
         expectParseError("input grammar url parameter terminate must be true or false, got 'maybe'") {
-            _ = try RayoCPA(
+            _ = try RayoCPARequest(
                 element: input([XMLElement("grammar", ["url": "urn:xmpp:rayo:cpa:beep:1?terminate=maybe"])])
             )
         }
         expectParseError("input grammar for cpa needs a url attribute") {
-            _ = try RayoCPA(element: input([XMLElement("grammar", children: [.text("<grammar/>")])]))
+            _ = try RayoCPARequest(element: input([XMLElement("grammar", children: [.text("<grammar/>")])]))
         }
         expectParseError("input grammar url has a parameter without a name: 'urn:xmpp:rayo:cpa:vad:1?=5'") {
-            _ = try RayoCPA(element: input([XMLElement("grammar", ["url": "urn:xmpp:rayo:cpa:vad:1?=5"])]))
+            _ = try RayoCPARequest(element: input([XMLElement("grammar", ["url": "urn:xmpp:rayo:cpa:vad:1?=5"])]))
         }
         expectParseError("input mode must be cpa for call progress analysis, got 'dtmf'") {
-            _ = try RayoCPA(element: RayoCallFixture.inputRequest)
+            _ = try RayoCPARequest(element: RayoCallFixture.inputRequest)
         }
     }
 

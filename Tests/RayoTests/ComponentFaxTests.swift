@@ -15,18 +15,18 @@ struct ComponentFaxTests {
     @Test("XEP-0342's sendfax example, and every document attribute")
     func sendFax() throws {
         let request = try #require(try RayoComponentRequest.parse(Self.sendfax))
-        #expect(request == .sendFax(RayoSendFax(documents: [.init(url: "http://shakespere.lit/my_fax.tiff")])))
+        #expect(request == .sendFax(RayoSendFaxRequest(documents: [.init(url: "http://shakespere.lit/my_fax.tiff")])))
         #expect(request.kind == .sendFax)
         #expect(request.element.resolved() == Self.sendfax.resolved())
 
-        let full = RayoSendFax(
+        let full = RayoSendFaxRequest(
             documents: [
                 .init(url: "http://x/a.tiff", identity: "+14155551212", header: "ACME Corp", pages: [1...3, 5...5]),
                 .init(url: "http://x/b.tiff"),
             ]
         )
         #expect(full.element.elements[0][attribute: "pages"] == "1-3,5")
-        #expect(try RayoSendFax(element: full.element) == full)
+        #expect(try RayoSendFaxRequest(element: full.element) == full)
     }
 
     @Test(
@@ -40,14 +40,14 @@ struct ComponentFaxTests {
             "sendfax document pages must be one-based page numbers or ranges like 1-3,5; got '\(pages)'",
             element: "document"
         ) {
-            _ = try RayoSendFax(element: element)
+            _ = try RayoSendFaxRequest(element: element)
         }
     }
 
     @Test("sendfax without a document or its url is refused")
     func missingDocument() {
         expectParseError("sendfax must contain at least one document", element: "sendfax") {
-            _ = try RayoSendFax(element: XMLElement("sendfax", namespace: RayoNamespace.fax))
+            _ = try RayoSendFaxRequest(element: XMLElement("sendfax", namespace: RayoNamespace.fax))
         }
         let noURL = XMLElement("sendfax", namespace: RayoNamespace.fax, children: [.element(XMLElement("document"))])
         expectParseError("missing sendfax document url attribute", element: "document") {
@@ -58,9 +58,9 @@ struct ComponentFaxTests {
     @Test("receivefax")
     func receiveFax() throws {
         let element = XMLElement("receivefax", namespace: RayoNamespace.fax)
-        #expect(try RayoComponentRequest.parse(element) == .receiveFax(RayoReceiveFax()))
-        #expect(RayoReceiveFax().element == element)
-        #expect(RayoComponentRequest.receiveFax(RayoReceiveFax()).kind == .receiveFax)
+        #expect(try RayoComponentRequest.parse(element) == .receiveFax(RayoReceiveFaxRequest()))
+        #expect(RayoReceiveFaxRequest().element == element)
+        #expect(RayoComponentRequest.receiveFax(RayoReceiveFaxRequest()).kind == .receiveFax)
     }
 
     @Test("XEP-0342's completion: finish, the fax and its metadata")

@@ -115,9 +115,12 @@ func setting(_ attribute: String, _ value: String?, in element: XMLElement) -> X
 struct ComponentFixtureTests {
     @Test("the fixture's output request parses to the expected value and serializes back")
     func outputRequest() throws {
-        let output = try RayoOutput(element: RayoCallFixture.outputRequest)
+        let output = try RayoOutputRequest(element: RayoCallFixture.outputRequest)
         #expect(
-            output == RayoOutput(documents: [.inline(contentType: "application/ssml+xml", body: RayoCallFixture.ssml)])
+            output
+                == RayoOutputRequest(documents: [
+                    .inline(contentType: "application/ssml+xml", body: RayoCallFixture.ssml)
+                ])
         )
         #expect(output.element.resolved() == RayoCallFixture.outputRequest.resolved())
         #expect(
@@ -131,10 +134,10 @@ struct ComponentFixtureTests {
 
     @Test("the fixture's input request parses to the expected value and serializes back")
     func inputRequest() throws {
-        let input = try RayoInput(element: RayoCallFixture.inputRequest)
+        let input = try RayoInputRequest(element: RayoCallFixture.inputRequest)
         #expect(
             input
-                == RayoInput(
+                == RayoInputRequest(
                     grammars: [.inline(contentType: "application/srgs+xml", body: RayoCallFixture.srgs)],
                     mode: .dtmf,
                     initialTimeout: .seconds(10),

@@ -14,7 +14,7 @@ struct ComponentInputTests {
 
     @Test("defaults are those of XEP-0327 (mode any, as its table and mod_rayo say)")
     func defaults() throws {
-        let input = try RayoInput(element: Self.minimal)
+        let input = try RayoInputRequest(element: Self.minimal)
         #expect(input.grammars == [.inline(contentType: "application/srgs+xml", body: "<grammar/>")])
         #expect(input.mode == .any)
         #expect(input.terminator == nil)
@@ -40,10 +40,10 @@ struct ComponentInputTests {
             XMLAttribute("max-silence", "1500"), XMLAttribute("sensitivity", "0.25"),
             XMLAttribute("min-confidence", "1"), XMLAttribute("match-content-type", "application/emma+xml"),
         ]
-        let input = try RayoInput(element: element)
+        let input = try RayoInputRequest(element: element)
         #expect(
             input
-                == RayoInput(
+                == RayoInputRequest(
                     grammars: [.inline(contentType: "application/srgs+xml", body: "<grammar/>")],
                     mode: .voice,
                     terminator: "#",
@@ -61,10 +61,11 @@ struct ComponentInputTests {
         #expect(input.element[attribute: "sensitivity"] == "0.25")
         #expect(input.element[attribute: "min-confidence"] == "1")
         #expect(input.element[attribute: "inter-digit-timeout"] == nil)
-        #expect(try RayoInput(element: input.element) == input)
+        #expect(try RayoInputRequest(element: input.element) == input)
         for digit in ["0", "9", "A", "d", "*", "#"] {
             #expect(
-                try RayoInput(element: setting("terminator", digit, in: Self.minimal)).terminator == Character(digit)
+                try RayoInputRequest(element: setting("terminator", digit, in: Self.minimal)).terminator
+                    == Character(digit)
             )
         }
     }
@@ -114,7 +115,7 @@ struct ComponentInputTests {
     @Test("a bad attribute value gives an error naming the element and attribute", arguments: badAttributes)
     func badAttribute(_ bad: BadAttribute) {
         expectParseError(bad.message, element: "input") {
-            _ = try RayoInput(element: setting(bad.attribute, bad.value, in: Self.minimal))
+            _ = try RayoInputRequest(element: setting(bad.attribute, bad.value, in: Self.minimal))
         }
         expectParseError(bad.message) {
             _ = try RayoComponentRequest.parse(setting(bad.attribute, bad.value, in: Self.minimal))
@@ -123,10 +124,12 @@ struct ComponentInputTests {
 
     @Test("decimals as XML Schema writes them")
     func decimals() throws {
-        #expect(try RayoInput(element: setting("sensitivity", ".5", in: Self.minimal)).sensitivity == 0.5)
-        #expect(try RayoInput(element: setting("sensitivity", "1.000", in: Self.minimal)).sensitivity == 1)
-        #expect(try RayoInput(element: setting("min-confidence", "+0.75", in: Self.minimal)).minConfidence == 0.75)
-        #expect(try RayoInput(element: setting("min-confidence", " 0 ", in: Self.minimal)).minConfidence == 0)
+        #expect(try RayoInputRequest(element: setting("sensitivity", ".5", in: Self.minimal)).sensitivity == 0.5)
+        #expect(try RayoInputRequest(element: setting("sensitivity", "1.000", in: Self.minimal)).sensitivity == 1)
+        #expect(
+            try RayoInputRequest(element: setting("min-confidence", "+0.75", in: Self.minimal)).minConfidence == 0.75
+        )
+        #expect(try RayoInputRequest(element: setting("min-confidence", " 0 ", in: Self.minimal)).minConfidence == 0)
     }
 
     @Test("grammars: several, inline or by URL, content type defaulting to SRGS, errors when neither or both")
@@ -139,20 +142,20 @@ struct ComponentInputTests {
                 .element(XMLElement("grammar", ["url": "http://example.com/yesno.grxml"])),
             ]
         )
-        let input = try RayoInput(element: element)
+        let input = try RayoInputRequest(element: element)
         #expect(
             input.grammars == [
                 .inline(contentType: "application/srgs+xml", body: "<grammar mode='dtmf'/>"),
                 .url("http://example.com/yesno.grxml"),
             ]
         )
-        #expect(try RayoInput(element: input.element) == input)
+        #expect(try RayoInputRequest(element: input.element) == input)
         expectParseError("input must contain at least one grammar", element: "input") {
-            _ = try RayoInput(element: XMLElement("input", namespace: RayoNamespace.input))
+            _ = try RayoInputRequest(element: XMLElement("input", namespace: RayoNamespace.input))
         }
         let empty = XMLElement("input", namespace: RayoNamespace.input, children: [.element(XMLElement("grammar"))])
         expectParseError("input grammar needs a url attribute or inline content", element: "grammar") {
-            _ = try RayoInput(element: empty)
+            _ = try RayoInputRequest(element: empty)
         }
         let both = XMLElement(
             "input",
@@ -160,14 +163,14 @@ struct ComponentInputTests {
             children: [.element(XMLElement("grammar", ["url": "http://x/g.grxml"], children: [.text("<grammar/>")]))]
         )
         expectParseError("input grammar must have either a url or inline content, not both") {
-            _ = try RayoInput(element: both)
+            _ = try RayoInputRequest(element: both)
         }
         let emptyURL = XMLElement(
             "input",
             namespace: RayoNamespace.input,
             children: [.element(XMLElement("grammar", ["url": ""]))]
         )
-        expectParseError("input grammar url must not be empty") { _ = try RayoInput(element: emptyURL) }
+        expectParseError("input grammar url must not be empty") { _ = try RayoInputRequest(element: emptyURL) }
     }
 
     @Test("a grammar in another namespace is not one of the input's")
@@ -179,7 +182,7 @@ struct ComponentInputTests {
                 .element(XMLElement("grammar", namespace: "http://www.w3.org/2001/06/grammar", children: [.text("x")]))
             ]
         )
-        expectParseError("input must contain at least one grammar") { _ = try RayoInput(element: element) }
+        expectParseError("input must contain at least one grammar") { _ = try RayoInputRequest(element: element) }
     }
 
     @Test("start-timers command")
@@ -240,43 +243,44 @@ struct ComponentPromptTests {
 
     @Test("a prompt of the fixture's output and input, barge-in defaulting to true")
     func parse() throws {
-        let prompt = try RayoPrompt(element: Self.prompt)
+        let prompt = try RayoPromptRequest(element: Self.prompt)
         #expect(prompt.bargeIn)
-        #expect(try RayoOutput(element: RayoCallFixture.outputRequest) == prompt.output)
-        #expect(try RayoInput(element: RayoCallFixture.inputRequest) == prompt.input)
+        #expect(try RayoOutputRequest(element: RayoCallFixture.outputRequest) == prompt.output)
+        #expect(try RayoInputRequest(element: RayoCallFixture.inputRequest) == prompt.input)
         #expect(prompt.element.resolved() == Self.prompt.resolved())
         #expect(try RayoComponentRequest.parse(Self.prompt) == .prompt(prompt))
-        #expect(try RayoPrompt(element: setting("barge-in", "false", in: Self.prompt)).bargeIn == false)
+        #expect(try RayoPromptRequest(element: setting("barge-in", "false", in: Self.prompt)).bargeIn == false)
         #expect(
-            try RayoPrompt(element: setting("barge-in", "0", in: Self.prompt)).element[attribute: "barge-in"] == "false"
+            try RayoPromptRequest(element: setting("barge-in", "0", in: Self.prompt)).element[attribute: "barge-in"]
+                == "false"
         )
     }
 
     @Test("round trip")
     func roundTrip() throws {
-        let prompt = RayoPrompt(
-            output: RayoOutput(documents: [.url("http://x/menu.wav")], repeatTimes: 2),
-            input: RayoInput(grammars: [.url("http://x/menu.grxml")], mode: .dtmf, terminator: "*"),
+        let prompt = RayoPromptRequest(
+            output: RayoOutputRequest(documents: [.url("http://x/menu.wav")], repeatTimes: 2),
+            input: RayoInputRequest(grammars: [.url("http://x/menu.grxml")], mode: .dtmf, terminator: "*"),
             bargeIn: false
         )
-        #expect(try RayoPrompt(element: prompt.element) == prompt)
+        #expect(try RayoPromptRequest(element: prompt.element) == prompt)
         #expect(RayoComponentRequest.prompt(prompt).kind == .prompt)
     }
 
     @Test("errors: bad barge-in, a missing or doubled child, a bad nested attribute")
     func errors() {
         expectParseError("prompt barge-in must be true or false, got 'maybe'", element: "prompt") {
-            _ = try RayoPrompt(element: setting("barge-in", "maybe", in: Self.prompt))
+            _ = try RayoPromptRequest(element: setting("barge-in", "maybe", in: Self.prompt))
         }
         var noOutput = Self.prompt
         noOutput.children.removeFirst()
         expectParseError("prompt must contain exactly one output (xmlns 'urn:xmpp:rayo:output:1'), found 0") {
-            _ = try RayoPrompt(element: noOutput)
+            _ = try RayoPromptRequest(element: noOutput)
         }
         var twoInputs = Self.prompt
         twoInputs.append(RayoCallFixture.inputRequest)
         expectParseError("prompt must contain exactly one input (xmlns 'urn:xmpp:rayo:input:1'), found 2") {
-            _ = try RayoPrompt(element: twoInputs)
+            _ = try RayoPromptRequest(element: twoInputs)
         }
         var badOutput = Self.prompt
         badOutput.children[0] = .element(setting("repeat-times", "x", in: RayoCallFixture.outputRequest))
@@ -300,9 +304,9 @@ struct ComponentInputDecimalTests {
         arguments: [0.0000001, 0.000015, 0.25, 0.999, 1, 0]
     )
     func fractions(_ value: Double) throws {
-        let input = RayoInput(grammars: [.url("http://x/g.grxml")], sensitivity: value, minConfidence: value)
+        let input = RayoInputRequest(grammars: [.url("http://x/g.grxml")], sensitivity: value, minConfidence: value)
         let element = input.element
         #expect(element[attribute: "min-confidence"].map { !$0.contains("e") } ?? true)
-        #expect(try RayoInput(element: element) == input)
+        #expect(try RayoInputRequest(element: element) == input)
     }
 }

@@ -27,7 +27,7 @@ struct ComponentOutputTests {
 
     @Test("defaults are those of XEP-0327")
     func defaults() throws {
-        let output = try RayoOutput(element: Self.minimal)
+        let output = try RayoOutputRequest(element: Self.minimal)
         #expect(output.documents == [.url("http://example.com/hello.wav")])
         #expect(output.interruptOn == nil)
         #expect(output.startOffset == .zero)
@@ -49,10 +49,10 @@ struct ComponentOutputTests {
             XMLAttribute("repeat-times", "0"), XMLAttribute("max-time", "60000"),
             XMLAttribute("renderer", "flite"), XMLAttribute("voice", "kal"),
         ]
-        let output = try RayoOutput(element: element)
+        let output = try RayoOutputRequest(element: element)
         #expect(
             output
-                == RayoOutput(
+                == RayoOutputRequest(
                     documents: [.url("http://example.com/hello.wav")],
                     interruptOn: .dtmf,
                     startOffset: .milliseconds(1500),
@@ -66,9 +66,9 @@ struct ComponentOutputTests {
         )
         #expect(output.element[attribute: "start-paused"] == "true")
         #expect(output.element[attribute: "repeat-interval"] == "250")
-        #expect(try RayoOutput(element: setting("max-time", "-1", in: element)).maxTime == nil)
-        #expect(try RayoOutput(element: setting("start-paused", "false", in: element)).startPaused == false)
-        #expect(try RayoOutput(element: setting("start-paused", "0", in: element)).startPaused == false)
+        #expect(try RayoOutputRequest(element: setting("max-time", "-1", in: element)).maxTime == nil)
+        #expect(try RayoOutputRequest(element: setting("start-paused", "false", in: element)).startPaused == false)
+        #expect(try RayoOutputRequest(element: setting("start-paused", "0", in: element)).startPaused == false)
     }
 
     static let badAttributes: [BadAttribute] = [
@@ -126,7 +126,7 @@ struct ComponentOutputTests {
     @Test("a bad attribute value gives an error naming the element and attribute", arguments: badAttributes)
     func badAttribute(_ bad: BadAttribute) {
         expectParseError(bad.message, element: "output") {
-            _ = try RayoOutput(element: setting(bad.attribute, bad.value, in: Self.minimal))
+            _ = try RayoOutputRequest(element: setting(bad.attribute, bad.value, in: Self.minimal))
         }
         expectParseError(bad.message) {
             _ = try RayoComponentRequest.parse(setting(bad.attribute, bad.value, in: Self.minimal))
@@ -144,7 +144,7 @@ struct ComponentOutputTests {
                 .element(XMLElement("document", children: [.text("<speak/>")])),
             ]
         )
-        let output = try RayoOutput(element: element)
+        let output = try RayoOutputRequest(element: element)
         #expect(
             output.documents == [
                 .inline(contentType: "text/plain", body: "Hello"),
@@ -152,15 +152,15 @@ struct ComponentOutputTests {
                 .inline(contentType: "application/ssml+xml", body: "<speak/>"),
             ]
         )
-        #expect(try RayoOutput(element: output.element) == output)
+        #expect(try RayoOutputRequest(element: output.element) == output)
 
         let none = XMLElement("output", namespace: RayoNamespace.output)
         expectParseError("output must contain at least one document", element: "output") {
-            _ = try RayoOutput(element: none)
+            _ = try RayoOutputRequest(element: none)
         }
         let empty = XMLElement("output", namespace: RayoNamespace.output, children: [.element(XMLElement("document"))])
         expectParseError("output document needs a url attribute or inline content", element: "document") {
-            _ = try RayoOutput(element: empty)
+            _ = try RayoOutputRequest(element: empty)
         }
         let blank = XMLElement(
             "output",
@@ -168,7 +168,7 @@ struct ComponentOutputTests {
             children: [.element(XMLElement("document", ["content-type": "text/plain"], children: [.text("  \n ")]))]
         )
         expectParseError("output document needs a url attribute or inline content") {
-            _ = try RayoOutput(element: blank)
+            _ = try RayoOutputRequest(element: blank)
         }
         let both = XMLElement(
             "output",
@@ -176,21 +176,23 @@ struct ComponentOutputTests {
             children: [.element(XMLElement("document", ["url": "http://x/a.wav"], children: [.text("Hi")]))]
         )
         expectParseError("output document must have either a url or inline content, not both") {
-            _ = try RayoOutput(element: both)
+            _ = try RayoOutputRequest(element: both)
         }
         let emptyType = XMLElement(
             "output",
             namespace: RayoNamespace.output,
             children: [.element(XMLElement("document", ["content-type": ""], children: [.text("Hi")]))]
         )
-        expectParseError("output document content-type must not be empty") { _ = try RayoOutput(element: emptyType) }
+        expectParseError("output document content-type must not be empty") {
+            _ = try RayoOutputRequest(element: emptyType)
+        }
         let tooMany = XMLElement(
             "output",
             namespace: RayoNamespace.output,
             children: Array(repeating: .element(XMLElement("document", ["url": "http://x/a.wav"])), count: 3)
         )
         expectParseError("output has 3 document elements, more than the limit of 2") {
-            _ = try RayoOutput(element: tooMany, limits: RayoComponentLimits(maxChildren: 2))
+            _ = try RayoOutputRequest(element: tooMany, limits: RayoComponentLimits(maxChildren: 2))
         }
     }
 
@@ -215,7 +217,7 @@ struct ComponentOutputTests {
                 )
             ]
         )
-        let output = try RayoOutput(element: element)
+        let output = try RayoOutputRequest(element: element)
         #expect(
             output.documents == [
                 .inline(
@@ -232,13 +234,13 @@ struct ComponentOutputTests {
             "expected <output xmlns='urn:xmpp:rayo:output:1'>, got <output xmlns='urn:xmpp:rayo:input:1'>",
             element: "output"
         ) {
-            _ = try RayoOutput(element: XMLElement("output", namespace: RayoNamespace.input))
+            _ = try RayoOutputRequest(element: XMLElement("output", namespace: RayoNamespace.input))
         }
     }
 
     @Test("round trip of a fully specified output")
     func roundTrip() throws {
-        let output = RayoOutput(
+        let output = RayoOutputRequest(
             documents: [
                 .inline(contentType: "application/ssml+xml", body: "<speak>Hi</speak>"),
                 .url("http://example.com/b.mp3"),
@@ -252,7 +254,7 @@ struct ComponentOutputTests {
             renderer: "unimrcp",
             voice: "en-US-Wavenet"
         )
-        #expect(try RayoOutput(element: output.element) == output)
+        #expect(try RayoOutputRequest(element: output.element) == output)
         #expect(try RayoComponentRequest.parse(output.element) == .output(output))
         #expect(RayoComponentRequest.output(output).element == output.element)
     }

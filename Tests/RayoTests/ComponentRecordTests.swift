@@ -8,8 +8,8 @@ struct ComponentRecordTests {
 
     @Test("defaults are those of XEP-0327 (format wav)")
     func defaults() throws {
-        let record = try RayoRecord(element: Self.minimal)
-        #expect(record == RayoRecord())
+        let record = try RayoRecordRequest(element: Self.minimal)
+        #expect(record == RayoRecordRequest())
         #expect(record.format == "wav")
         #expect(!record.startBeep && !record.stopBeep && !record.startPaused && !record.mix)
         #expect(record.maxDuration == nil && record.initialTimeout == nil && record.finalTimeout == nil)
@@ -32,10 +32,10 @@ struct ComponentRecordTests {
             ],
             children: [.element(XMLElement("hint", ["name": "bitrate", "value": "64k"]))]
         )
-        let record = try RayoRecord(element: element)
+        let record = try RayoRecordRequest(element: element)
         #expect(
             record
-                == RayoRecord(
+                == RayoRecordRequest(
                     format: "mp3",
                     startBeep: true,
                     stopBeep: true,
@@ -45,11 +45,11 @@ struct ComponentRecordTests {
                     finalTimeout: .seconds(2),
                     direction: .recv,
                     mix: true,
-                    hints: [RayoRecord.Hint(name: "bitrate", value: "64k")]
+                    hints: [RayoRecordRequest.Hint(name: "bitrate", value: "64k")]
                 )
         )
         #expect(record.element.resolved() == setting("stop-beep", "true", in: element).resolved())
-        #expect(try RayoRecord(element: record.element) == record)
+        #expect(try RayoRecordRequest(element: record.element) == record)
     }
 
     static let badAttributes: [BadAttribute] = [
@@ -94,7 +94,7 @@ struct ComponentRecordTests {
     @Test("a bad attribute value gives an error naming the element and attribute", arguments: badAttributes)
     func badAttribute(_ bad: BadAttribute) {
         expectParseError(bad.message, element: "record") {
-            _ = try RayoRecord(element: setting(bad.attribute, bad.value, in: Self.minimal))
+            _ = try RayoRecordRequest(element: setting(bad.attribute, bad.value, in: Self.minimal))
         }
     }
 
@@ -105,14 +105,16 @@ struct ComponentRecordTests {
             namespace: RayoNamespace.record,
             children: [.element(XMLElement("hint", ["value": "1"]))]
         )
-        expectParseError("missing record hint name attribute", element: "hint") { _ = try RayoRecord(element: noName) }
+        expectParseError("missing record hint name attribute", element: "hint") {
+            _ = try RayoRecordRequest(element: noName)
+        }
         let noValue = XMLElement(
             "record",
             namespace: RayoNamespace.record,
             children: [.element(XMLElement("hint", ["name": "x"]))]
         )
         expectParseError("missing record hint value attribute", element: "hint") {
-            _ = try RayoRecord(element: noValue)
+            _ = try RayoRecordRequest(element: noValue)
         }
     }
 

@@ -35,7 +35,7 @@ public enum RayoCPASignalType: String, Sendable, Hashable, CaseIterable {
 /// the one every server must understand: when true, the first such signal completes the component, otherwise each
 /// signal is reported as an event until the component is stopped. Other `<input>` attributes do not apply to CPA and
 /// are ignored.
-public struct RayoCPA: Sendable, Hashable {
+public struct RayoCPARequest: Sendable, Hashable {
     /// One requested detector.
     public struct Detector: Sendable, Hashable {
         /// A detection parameter from the grammar URL's query.
@@ -134,11 +134,11 @@ public struct RayoCPA: Sendable, Hashable {
 
     /// Parses and validates an `<input mode='cpa'>` element.
     public init(element: XMLElement, limits: RayoComponentLimits = .init()) throws(RayoParseError) {
-        try self.init(input: RayoInput(element: element, limits: limits))
+        try self.init(input: RayoInputRequest(element: element, limits: limits))
     }
 
-    /// Reads the detectors of a parsed input whose mode is ``RayoInput/Mode/cpa``.
-    public init(input: RayoInput) throws(RayoParseError) {
+    /// Reads the detectors of a parsed input whose mode is ``RayoInputRequest/Mode/cpa``.
+    public init(input: RayoInputRequest) throws(RayoParseError) {
         guard input.mode == .cpa else {
             throw RayoParseError(
                 element: "input",
@@ -164,7 +164,7 @@ public struct RayoCPA: Sendable, Hashable {
 
     /// The `<input xmlns='urn:xmpp:rayo:input:1' mode='cpa'>` element.
     public var element: XMLElement {
-        RayoInput(grammars: detectors.map { .url($0.url) }, mode: .cpa).element
+        RayoInputRequest(grammars: detectors.map { .url($0.url) }, mode: .cpa).element
     }
 }
 

@@ -26,7 +26,7 @@ public enum RayoComponentCommand: Sendable, Hashable {
 
     /// The component kinds that accept this command: output commands go to outputs and prompts, record commands to
     /// records, input commands to inputs and prompts.
-    public var acceptingKinds: Set<RayoComponentKind> {
+    public var acceptingKinds: Set<RayoComponentRequest.Kind> {
         switch self {
         case .output: [.output, .prompt]
         case .record: [.record]

@@ -1,7 +1,7 @@
 import XMPP
 
 /// A sendfax component request (XEP-0342): `<sendfax xmlns='urn:xmpp:rayo:fax:1'>` with the document to transmit.
-public struct RayoSendFax: Sendable, Hashable {
+public struct RayoSendFaxRequest: Sendable, Hashable {
     /// A document to send (`<document url identity header pages>`).
     public struct Document: Sendable, Hashable {
         /// Where the document is (`url`); a server must support `image/tiff` over HTTP.
@@ -107,7 +107,7 @@ public struct RayoSendFax: Sendable, Hashable {
 }
 
 /// A receivefax component request (XEP-0342): the empty `<receivefax xmlns='urn:xmpp:rayo:fax:1'/>`.
-public struct RayoReceiveFax: Sendable, Hashable {
+public struct RayoReceiveFaxRequest: Sendable, Hashable {
     /// Creates a receivefax request.
     public init() {}
 

@@ -2,11 +2,11 @@ import XMPP
 
 /// An input component request (XEP-0327 §6.5.4): `<input xmlns='urn:xmpp:rayo:input:1'>` collecting DTMF or speech
 /// against one or more grammars. With `mode='cpa'` it is a call progress analysis request (XEP-0341), see
-/// ``RayoCPA``.
+/// ``RayoCPARequest``.
 ///
 /// Attributes left at their defaults are not written when serialized. Unknown attributes are ignored, as mod_rayo
 /// did (its internal `barge-event` and `start-timers` among them).
-public struct RayoInput: Sendable, Hashable {
+public struct RayoInputRequest: Sendable, Hashable {
     /// How input is collected (`mode`).
     public enum Mode: String, Sendable, Hashable, CaseIterable {
         /// DTMF or speech, whichever comes.
@@ -65,14 +65,14 @@ public struct RayoInput: Sendable, Hashable {
         mode: Mode = .any,
         terminator: Character? = nil,
         recognizer: String? = nil,
-        language: String = RayoInput.defaultLanguage,
+        language: String = RayoInputRequest.defaultLanguage,
         initialTimeout: Duration? = nil,
         interDigitTimeout: Duration? = nil,
         recognitionTimeout: Duration? = nil,
         maxSilence: Duration? = nil,
         sensitivity: Double = 0.5,
         minConfidence: Double = 0,
-        matchContentType: String = RayoInput.nlsmlContentType
+        matchContentType: String = RayoInputRequest.nlsmlContentType
     ) {
         self.grammars = grammars
         self.mode = mode
@@ -193,7 +193,7 @@ public struct RayoInputMatch: Sendable, Hashable {
     public var content: String
 
     /// Creates a match result.
-    public init(contentType: String = RayoInput.nlsmlContentType, content: String) {
+    public init(contentType: String = RayoInputRequest.nlsmlContentType, content: String) {
         self.contentType = contentType
         self.content = content
     }
@@ -217,7 +217,7 @@ public enum RayoInputCompletion: Sendable, Hashable {
         }
         switch element.name {
         case "match":
-            let contentType = element[attribute: "content-type"] ?? RayoInput.nlsmlContentType
+            let contentType = element[attribute: "content-type"] ?? RayoInputRequest.nlsmlContentType
             guard !contentType.trimmingXMLWhitespace.isEmpty else {
                 throw RayoParseError(element: "match", message: "match content-type must not be empty")
             }

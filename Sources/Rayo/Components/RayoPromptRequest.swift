@@ -2,16 +2,16 @@ import XMPP
 
 /// A prompt component request (XEP-0327 §6.5.5): `<prompt xmlns='urn:xmpp:rayo:prompt:1'>` with exactly one output
 /// and one input, whose lifecycles are linked so input may interrupt the output.
-public struct RayoPrompt: Sendable, Hashable {
+public struct RayoPromptRequest: Sendable, Hashable {
     /// Whether input may interrupt the output (`barge-in`). Default `true`.
     public var bargeIn: Bool
     /// The output to render.
-    public var output: RayoOutput
+    public var output: RayoOutputRequest
     /// The input to collect.
-    public var input: RayoInput
+    public var input: RayoInputRequest
 
     /// Creates a prompt request.
-    public init(output: RayoOutput, input: RayoInput, bargeIn: Bool = true) {
+    public init(output: RayoOutputRequest, input: RayoInputRequest, bargeIn: Bool = true) {
         self.output = output
         self.input = input
         self.bargeIn = bargeIn
@@ -38,8 +38,8 @@ public struct RayoPrompt: Sendable, Hashable {
                 "prompt must contain exactly one input (xmlns '\(RayoNamespace.input)'), found \(inputs.count)"
             )
         }
-        output = try RayoOutput(element: outputs[0], limits: limits)
-        input = try RayoInput(element: inputs[0], limits: limits)
+        output = try RayoOutputRequest(element: outputs[0], limits: limits)
+        input = try RayoInputRequest(element: inputs[0], limits: limits)
     }
 
     /// The `<prompt xmlns='urn:xmpp:rayo:prompt:1'>` element.

@@ -4,7 +4,7 @@ import XMPP
 /// documents (SSML, text, audio URLs) to a call or mixer.
 ///
 /// Attributes left at their defaults are not written when serialized.
-public struct RayoOutput: Sendable, Hashable {
+public struct RayoOutputRequest: Sendable, Hashable {
     /// Which input interrupts the output (`interrupt-on`, from earlier XEP-0327 drafts and Adhearsion's punchblock).
     public enum InterruptOn: String, Sendable, Hashable, CaseIterable {
         /// Any input.

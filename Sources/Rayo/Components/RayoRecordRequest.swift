@@ -3,7 +3,7 @@ import XMPP
 /// A record component request (XEP-0327 §6.5.6): `<record xmlns='urn:xmpp:rayo:record:1'>`.
 ///
 /// Attributes left at their defaults are not written when serialized.
-public struct RayoRecord: Sendable, Hashable {
+public struct RayoRecordRequest: Sendable, Hashable {
     /// Which audio is recorded (`direction`).
     public enum Direction: String, Sendable, Hashable, CaseIterable {
         /// Both sent and received audio.
@@ -54,7 +54,7 @@ public struct RayoRecord: Sendable, Hashable {
 
     /// Creates a record request.
     public init(
-        format: String = RayoRecord.defaultFormat,
+        format: String = RayoRecordRequest.defaultFormat,
         startBeep: Bool = false,
         stopBeep: Bool = false,
         startPaused: Bool = false,
