@@ -70,13 +70,13 @@ struct ComponentCPATests {
             )
         }
         let known = RayoCPASignalType.allCases.map(\.rawValue).joined(separator: ", ")
-        expectParseError(
+        expectComponentParseError(
             "input grammar url must name a CPA signal type (\(known)), got 'urn:xmpp:rayo:cpa:laugh:1'",
             element: "grammar"
         ) {
             _ = try RayoComponentRequest.parse(input([XMLElement("grammar", ["url": "urn:xmpp:rayo:cpa:laugh:1"])]))
         }
-        expectParseError("input grammar for cpa names urn:xmpp:rayo:cpa:beep:1 more than once") {
+        expectComponentParseError("input grammar for cpa names urn:xmpp:rayo:cpa:beep:1 more than once") {
             _ = try RayoCPARequest(
                 element: input([
                     XMLElement("grammar", ["url": "urn:xmpp:rayo:cpa:beep:1"]),
@@ -84,18 +84,18 @@ struct ComponentCPATests {
                 ])
             )
         }
-        expectParseError("input grammar url parameter terminate must be true or false, got 'maybe'") {
+        expectComponentParseError("input grammar url parameter terminate must be true or false, got 'maybe'") {
             _ = try RayoCPARequest(
                 element: input([XMLElement("grammar", ["url": "urn:xmpp:rayo:cpa:beep:1?terminate=maybe"])])
             )
         }
-        expectParseError("input grammar for cpa needs a url attribute") {
+        expectComponentParseError("input grammar for cpa needs a url attribute") {
             _ = try RayoCPARequest(element: input([XMLElement("grammar", children: [.text("<grammar/>")])]))
         }
-        expectParseError("input grammar url has a parameter without a name: 'urn:xmpp:rayo:cpa:vad:1?=5'") {
+        expectComponentParseError("input grammar url has a parameter without a name: 'urn:xmpp:rayo:cpa:vad:1?=5'") {
             _ = try RayoCPARequest(element: input([XMLElement("grammar", ["url": "urn:xmpp:rayo:cpa:vad:1?=5"])]))
         }
-        expectParseError("input mode must be cpa for call progress analysis, got 'dtmf'") {
+        expectComponentParseError("input mode must be cpa for call progress analysis, got 'dtmf'") {
             _ = try RayoCPARequest(element: RayoCallFixture.inputRequest)
         }
     }
@@ -122,14 +122,14 @@ struct ComponentCPATests {
     func badSignals() {
         let good = RayoCPASignal(type: .beep, duration: .seconds(1), value: "1400").element
         let known = RayoCPASignalType.allCases.map(\.rawValue).joined(separator: ", ")
-        expectParseError("missing signal type attribute", element: "signal") {
-            _ = try RayoCPASignal(element: setting("type", nil, in: good))
+        expectComponentParseError("missing signal type attribute", element: "signal") {
+            _ = try RayoCPASignal(element: settingAttribute("type", nil, in: good))
         }
-        expectParseError("signal type must be one of \(known); got 'beep'") {
-            _ = try RayoComponentEvent.parse(setting("type", "beep", in: good))
+        expectComponentParseError("signal type must be one of \(known); got 'beep'") {
+            _ = try RayoComponentEvent.parse(settingAttribute("type", "beep", in: good))
         }
-        expectParseError("signal duration must be a non-negative integer of milliseconds, got '-4'") {
-            _ = try RayoComponentCompletionReason.parse(setting("duration", "-4", in: good))
+        expectComponentParseError("signal duration must be a non-negative integer of milliseconds, got '-4'") {
+            _ = try RayoComponentCompletionReason.parse(settingAttribute("duration", "-4", in: good))
         }
     }
 }

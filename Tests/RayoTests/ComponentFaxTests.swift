@@ -36,7 +36,7 @@ struct ComponentFaxTests {
     func badPages(_ pages: String) {
         var element = Self.sendfax
         element.children = [.element(XMLElement("document", ["url": "http://x/a.tiff", "pages": pages]))]
-        expectParseError(
+        expectComponentParseError(
             "sendfax document pages must be one-based page numbers or ranges like 1-3,5; got '\(pages)'",
             element: "document"
         ) {
@@ -46,11 +46,11 @@ struct ComponentFaxTests {
 
     @Test("sendfax without a document or its url is refused")
     func missingDocument() {
-        expectParseError("sendfax must contain at least one document", element: "sendfax") {
+        expectComponentParseError("sendfax must contain at least one document", element: "sendfax") {
             _ = try RayoSendFaxRequest(element: XMLElement("sendfax", namespace: RayoNamespace.fax))
         }
         let noURL = XMLElement("sendfax", namespace: RayoNamespace.fax, children: [.element(XMLElement("document"))])
-        expectParseError("missing sendfax document url attribute", element: "document") {
+        expectComponentParseError("missing sendfax document url attribute", element: "document") {
             _ = try RayoComponentRequest.parse(noURL)
         }
     }
@@ -92,21 +92,23 @@ struct ComponentFaxTests {
     @Test("a malformed fax report is refused")
     func badFax() {
         let good = RayoFax(url: "http://x/f.tiff", resolution: "204x196", pages: 1, size: 100).element
-        expectParseError("fax resolution must be MxN in pixels, got 'fine'", element: "fax") {
-            _ = try RayoFax(element: setting("resolution", "fine", in: good))
+        expectComponentParseError("fax resolution must be MxN in pixels, got 'fine'", element: "fax") {
+            _ = try RayoFax(element: settingAttribute("resolution", "fine", in: good))
         }
-        expectParseError("fax pages must be a non-negative integer, got '-1'") {
-            _ = try RayoFax(element: setting("pages", "-1", in: good))
+        expectComponentParseError("fax pages must be a non-negative integer, got '-1'") {
+            _ = try RayoFax(element: settingAttribute("pages", "-1", in: good))
         }
-        expectParseError("fax size must be a non-negative integer of bytes, got 'x'") {
-            _ = try RayoFax(element: setting("size", "x", in: good))
+        expectComponentParseError("fax size must be a non-negative integer of bytes, got 'x'") {
+            _ = try RayoFax(element: settingAttribute("size", "x", in: good))
         }
-        expectParseError("missing fax url attribute") { _ = try RayoFax(element: setting("url", nil, in: good)) }
+        expectComponentParseError("missing fax url attribute") {
+            _ = try RayoFax(element: settingAttribute("url", nil, in: good))
+        }
         let metadata = XMLElement("metadata", namespace: RayoNamespace.faxComplete, ["name": "rate"])
-        expectParseError("missing metadata value attribute", element: "metadata") {
+        expectComponentParseError("missing metadata value attribute", element: "metadata") {
             _ = try RayoFaxMetadata(element: metadata)
         }
-        expectParseError(
+        expectComponentParseError(
             "expected a completion reason of fax (finish) in urn:xmpp:rayo:fax:complete:1, "
                 + "got <done xmlns='urn:xmpp:rayo:fax:complete:1'>"
         ) {
@@ -144,7 +146,9 @@ struct ComponentHostileInputTests {
             for attribute in Self.attributes {
                 for value in Self.hostileValues {
                     do {
-                        if let component = try RayoComponentRequest.parse(setting(attribute, value, in: request)) {
+                        if let component = try RayoComponentRequest.parse(
+                            settingAttribute(attribute, value, in: request)
+                        ) {
                             #expect(try RayoComponentRequest.parse(component.element) == component)
                             parsed += 1
                         }

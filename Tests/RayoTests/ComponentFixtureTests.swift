@@ -1,3 +1,4 @@
+import Foundation
 import Rayo
 import Testing
 import XMPP
@@ -85,7 +86,7 @@ enum RayoCallFixture {
 }
 
 /// Expects `body` to throw a ``RayoParseError`` with exactly `message`, about `element` when given.
-func expectParseError(
+func expectComponentParseError(
     _ message: String,
     element: String? = nil,
     sourceLocation: SourceLocation = #_sourceLocation,
@@ -105,14 +106,84 @@ func expectParseError(
 }
 
 /// A copy of `element` with `attribute` set to `value`.
-func setting(_ attribute: String, _ value: String?, in element: XMLElement) -> XMLElement {
+func settingAttribute(_ attribute: String, _ value: String?, in element: XMLElement) -> XMLElement {
     var copy = element
     copy[attribute: attribute] = value
     return copy
 }
 
+/// The verbatim bytes of the capture `xmpp/rayo-c2s-call` (mod_rayo 1.10.12 over a SIP call), cut into the
+/// elements the tests need and parsed with the stream parser's rules.
+enum RayoCallCapture {
+    static let folder = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Fixtures/xmpp/rayo-c2s-call")
+
+    /// The client's bytes (`to-freeswitch.bin`) or the server's (`from-freeswitch.bin`) as text.
+    static func bytes(_ file: String) throws -> String {
+        String(decoding: try Data(contentsOf: folder.appendingPathComponent(file)), as: UTF8.self)
+    }
+
+    /// The element of `text` that begins with `start` and ends with the first `end` after it, parsed.
+    static func element(from start: String, to end: String, in text: String) throws -> XMLElement {
+        let begin = try #require(text.range(of: start), "no '\(start)' in the capture")
+        let finish = try #require(text.range(of: end, range: begin.upperBound..<text.endIndex))
+        return try XMLElement.parse(String(text[begin.lowerBound..<finish.upperBound]))
+    }
+
+    /// The payload of the client's `<iq>` with this id.
+    static func requestPayload(id: String) throws -> XMLElement {
+        let iq = try element(from: "<iq type='set' id='\(id)'", to: "</iq>", in: try bytes("to-freeswitch.bin"))
+        return try #require(iq.elements.first)
+    }
+}
+
 @Suite("Component fixtures: mod_rayo's own stanzas")
 struct ComponentFixtureTests {
+    @Test("the capture's bytes parse to the elements the other tests build by hand")
+    func captureMatchesHandBuiltElements() throws {
+        #expect(
+            try RayoCallCapture.requestPayload(id: "output1").resolved() == RayoCallFixture.outputRequest.resolved()
+        )
+        #expect(try RayoCallCapture.requestPayload(id: "input1").resolved() == RayoCallFixture.inputRequest.resolved())
+        let complete = try RayoCallCapture.element(
+            from: "<complete xmlns='urn:xmpp:rayo:ext:1'><match",
+            to: "</complete>",
+            in: try RayoCallCapture.bytes("from-freeswitch.bin")
+        )
+        #expect(complete.resolved() == RayoCallFixture.matchCompletion.resolved())
+    }
+
+    @Test("the captured requests and completions parse and serialize back to equivalent XML")
+    func captureRoundTrips() throws {
+        for id in ["output1", "input1"] {
+            let payload = try RayoCallCapture.requestPayload(id: id)
+            let request = try #require(try RayoComponentRequest.parse(payload))
+            #expect(request.element.resolved() == payload.resolved())
+            #expect(try XMLElement.parse(request.element.serialized()).resolved() == payload.resolved())
+        }
+        let server = try RayoCallCapture.bytes("from-freeswitch.bin")
+        let reasons = [
+            "<finish xmlns='urn:xmpp:rayo:output:complete:1'/>",
+            "<start-of-input xmlns='urn:xmpp:rayo:input:1'/>",
+        ]
+        for reason in reasons {
+            #expect(server.contains(reason))
+            let element = try XMLElement.parse(reason)
+            let parsed =
+                try RayoComponentCompletionReason.parse(element)?.element ?? RayoComponentEvent.parse(element)?.element
+            #expect(parsed?.resolved() == element.resolved())
+        }
+        let match = try RayoCallCapture.element(
+            from: "<match xmlns='urn:xmpp:rayo:input:complete:1'",
+            to: "</match>",
+            in: server
+        )
+        let reason = try #require(try RayoComponentCompletionReason.parse(match))
+        #expect(reason == .input(.match(RayoInputMatch(content: RayoCallFixture.nlsml))))
+        #expect(try XMLElement.parse(reason.element.serialized()).resolved() == match.resolved())
+    }
+
     @Test("the fixture's output request parses to the expected value and serializes back")
     func outputRequest() throws {
         let output = try RayoOutputRequest(element: RayoCallFixture.outputRequest)

@@ -64,72 +64,96 @@ struct ComponentInputTests {
         #expect(try RayoInputRequest(element: input.element) == input)
         for digit in ["0", "9", "A", "d", "*", "#"] {
             #expect(
-                try RayoInputRequest(element: setting("terminator", digit, in: Self.minimal)).terminator
+                try RayoInputRequest(element: settingAttribute("terminator", digit, in: Self.minimal)).terminator
                     == Character(digit)
             )
         }
     }
 
-    static let badAttributes: [BadAttribute] = [
-        BadAttribute("mode", "telepathy", "input mode must be one of any, dtmf, voice, cpa; got 'telepathy'"),
-        BadAttribute("mode", "DTMF", "input mode must be one of any, dtmf, voice, cpa; got 'DTMF'"),
-        BadAttribute("terminator", "##", "input terminator must be one DTMF digit (0-9, A-D, * or #), got '##'"),
-        BadAttribute("terminator", "x", "input terminator must be one DTMF digit (0-9, A-D, * or #), got 'x'"),
-        BadAttribute("terminator", "", "input terminator must be one DTMF digit (0-9, A-D, * or #), got ''"),
-        BadAttribute("recognizer", "", "input recognizer must not be empty"),
-        BadAttribute("language", "", "input language must not be empty"),
-        BadAttribute(
+    static let badAttributes: [BadComponentAttribute] = [
+        BadComponentAttribute("mode", "telepathy", "input mode must be one of any, dtmf, voice, cpa; got 'telepathy'"),
+        BadComponentAttribute("mode", "DTMF", "input mode must be one of any, dtmf, voice, cpa; got 'DTMF'"),
+        BadComponentAttribute(
+            "terminator",
+            "##",
+            "input terminator must be one DTMF digit (0-9, A-D, * or #), got '##'"
+        ),
+        BadComponentAttribute("terminator", "x", "input terminator must be one DTMF digit (0-9, A-D, * or #), got 'x'"),
+        BadComponentAttribute("terminator", "", "input terminator must be one DTMF digit (0-9, A-D, * or #), got ''"),
+        BadComponentAttribute("recognizer", "", "input recognizer must not be empty"),
+        BadComponentAttribute("language", "", "input language must not be empty"),
+        BadComponentAttribute(
             "initial-timeout",
             "-3",
             "input initial-timeout must be -1 or a non-negative integer of milliseconds, got '-3'"
         ),
-        BadAttribute(
+        BadComponentAttribute(
             "initial-timeout",
             "ten",
             "input initial-timeout must be -1 or a non-negative integer of milliseconds, got 'ten'"
         ),
-        BadAttribute(
+        BadComponentAttribute(
             "inter-digit-timeout",
             "5000ms",
             "input inter-digit-timeout must be -1 or a non-negative integer of milliseconds, got '5000ms'"
         ),
-        BadAttribute(
+        BadComponentAttribute(
             "recognition-timeout",
             "1e3",
             "input recognition-timeout must be -1 or a non-negative integer of milliseconds, got '1e3'"
         ),
-        BadAttribute(
+        BadComponentAttribute(
             "max-silence",
             "90000000",
             "input max-silence must be at most 86400000 milliseconds, got '90000000'"
         ),
-        BadAttribute("sensitivity", "1.5", "input sensitivity must be a decimal between 0 and 1, got '1.5'"),
-        BadAttribute("sensitivity", "nan", "input sensitivity must be a decimal between 0 and 1, got 'nan'"),
-        BadAttribute("sensitivity", "0x1p-1", "input sensitivity must be a decimal between 0 and 1, got '0x1p-1'"),
-        BadAttribute("sensitivity", ".", "input sensitivity must be a decimal between 0 and 1, got '.'"),
-        BadAttribute("min-confidence", "-0.1", "input min-confidence must be a decimal between 0 and 1, got '-0.1'"),
-        BadAttribute("min-confidence", "1e-1", "input min-confidence must be a decimal between 0 and 1, got '1e-1'"),
-        BadAttribute("match-content-type", "", "input match-content-type must not be empty"),
+        BadComponentAttribute("sensitivity", "1.5", "input sensitivity must be a decimal between 0 and 1, got '1.5'"),
+        BadComponentAttribute("sensitivity", "nan", "input sensitivity must be a decimal between 0 and 1, got 'nan'"),
+        BadComponentAttribute(
+            "sensitivity",
+            "0x1p-1",
+            "input sensitivity must be a decimal between 0 and 1, got '0x1p-1'"
+        ),
+        BadComponentAttribute("sensitivity", ".", "input sensitivity must be a decimal between 0 and 1, got '.'"),
+        BadComponentAttribute(
+            "min-confidence",
+            "-0.1",
+            "input min-confidence must be a decimal between 0 and 1, got '-0.1'"
+        ),
+        BadComponentAttribute(
+            "min-confidence",
+            "1e-1",
+            "input min-confidence must be a decimal between 0 and 1, got '1e-1'"
+        ),
+        BadComponentAttribute("match-content-type", "", "input match-content-type must not be empty"),
     ]
 
     @Test("a bad attribute value gives an error naming the element and attribute", arguments: badAttributes)
-    func badAttribute(_ bad: BadAttribute) {
-        expectParseError(bad.message, element: "input") {
-            _ = try RayoInputRequest(element: setting(bad.attribute, bad.value, in: Self.minimal))
+    func badAttribute(_ bad: BadComponentAttribute) {
+        expectComponentParseError(bad.message, element: "input") {
+            _ = try RayoInputRequest(element: settingAttribute(bad.attribute, bad.value, in: Self.minimal))
         }
-        expectParseError(bad.message) {
-            _ = try RayoComponentRequest.parse(setting(bad.attribute, bad.value, in: Self.minimal))
+        expectComponentParseError(bad.message) {
+            _ = try RayoComponentRequest.parse(settingAttribute(bad.attribute, bad.value, in: Self.minimal))
         }
     }
 
     @Test("decimals as XML Schema writes them")
     func decimals() throws {
-        #expect(try RayoInputRequest(element: setting("sensitivity", ".5", in: Self.minimal)).sensitivity == 0.5)
-        #expect(try RayoInputRequest(element: setting("sensitivity", "1.000", in: Self.minimal)).sensitivity == 1)
         #expect(
-            try RayoInputRequest(element: setting("min-confidence", "+0.75", in: Self.minimal)).minConfidence == 0.75
+            try RayoInputRequest(element: settingAttribute("sensitivity", ".5", in: Self.minimal)).sensitivity == 0.5
         )
-        #expect(try RayoInputRequest(element: setting("min-confidence", " 0 ", in: Self.minimal)).minConfidence == 0)
+        #expect(
+            try RayoInputRequest(element: settingAttribute("sensitivity", "1.000", in: Self.minimal)).sensitivity == 1
+        )
+        #expect(
+            try RayoInputRequest(element: settingAttribute("min-confidence", "+0.75", in: Self.minimal)).minConfidence
+                == 0.75
+        )
+        #expect(
+            try RayoInputRequest(element: settingAttribute("min-confidence", " 0 ", in: Self.minimal)).minConfidence
+                == 0
+        )
     }
 
     @Test("grammars: several, inline or by URL, content type defaulting to SRGS, errors when neither or both")
@@ -150,11 +174,11 @@ struct ComponentInputTests {
             ]
         )
         #expect(try RayoInputRequest(element: input.element) == input)
-        expectParseError("input must contain at least one grammar", element: "input") {
+        expectComponentParseError("input must contain at least one grammar", element: "input") {
             _ = try RayoInputRequest(element: XMLElement("input", namespace: RayoNamespace.input))
         }
         let empty = XMLElement("input", namespace: RayoNamespace.input, children: [.element(XMLElement("grammar"))])
-        expectParseError("input grammar needs a url attribute or inline content", element: "grammar") {
+        expectComponentParseError("input grammar needs a url attribute or inline content", element: "grammar") {
             _ = try RayoInputRequest(element: empty)
         }
         let both = XMLElement(
@@ -162,7 +186,7 @@ struct ComponentInputTests {
             namespace: RayoNamespace.input,
             children: [.element(XMLElement("grammar", ["url": "http://x/g.grxml"], children: [.text("<grammar/>")]))]
         )
-        expectParseError("input grammar must have either a url or inline content, not both") {
+        expectComponentParseError("input grammar must have either a url or inline content, not both") {
             _ = try RayoInputRequest(element: both)
         }
         let emptyURL = XMLElement(
@@ -170,7 +194,7 @@ struct ComponentInputTests {
             namespace: RayoNamespace.input,
             children: [.element(XMLElement("grammar", ["url": ""]))]
         )
-        expectParseError("input grammar url must not be empty") { _ = try RayoInputRequest(element: emptyURL) }
+        expectComponentParseError("input grammar url must not be empty") { _ = try RayoInputRequest(element: emptyURL) }
     }
 
     @Test("a grammar in another namespace is not one of the input's")
@@ -182,7 +206,9 @@ struct ComponentInputTests {
                 .element(XMLElement("grammar", namespace: "http://www.w3.org/2001/06/grammar", children: [.text("x")]))
             ]
         )
-        expectParseError("input must contain at least one grammar") { _ = try RayoInputRequest(element: element) }
+        expectComponentParseError("input must contain at least one grammar") {
+            _ = try RayoInputRequest(element: element)
+        }
     }
 
     @Test("start-timers command")
@@ -219,10 +245,10 @@ struct ComponentInputTests {
             try RayoInputCompletion(element: markup)
                 == .match(RayoInputMatch(content: "<result xmlns='http://www.ietf.org/xml/ns/mrcpv2'/>"))
         )
-        expectParseError("match content-type must not be empty", element: "match") {
-            _ = try RayoInputCompletion(element: setting("content-type", "", in: bare))
+        expectComponentParseError("match content-type must not be empty", element: "match") {
+            _ = try RayoInputCompletion(element: settingAttribute("content-type", "", in: bare))
         }
-        expectParseError(
+        expectComponentParseError(
             "expected a completion reason of input (match, nomatch, noinput) in urn:xmpp:rayo:input:complete:1, "
                 + "got <timeout xmlns='urn:xmpp:rayo:input:complete:1'>"
         ) {
@@ -249,9 +275,11 @@ struct ComponentPromptTests {
         #expect(try RayoInputRequest(element: RayoCallFixture.inputRequest) == prompt.input)
         #expect(prompt.element.resolved() == Self.prompt.resolved())
         #expect(try RayoComponentRequest.parse(Self.prompt) == .prompt(prompt))
-        #expect(try RayoPromptRequest(element: setting("barge-in", "false", in: Self.prompt)).bargeIn == false)
+        #expect(try RayoPromptRequest(element: settingAttribute("barge-in", "false", in: Self.prompt)).bargeIn == false)
         #expect(
-            try RayoPromptRequest(element: setting("barge-in", "0", in: Self.prompt)).element[attribute: "barge-in"]
+            try RayoPromptRequest(element: settingAttribute("barge-in", "0", in: Self.prompt)).element[
+                attribute: "barge-in"
+            ]
                 == "false"
         )
     }
@@ -269,22 +297,22 @@ struct ComponentPromptTests {
 
     @Test("errors: bad barge-in, a missing or doubled child, a bad nested attribute")
     func errors() {
-        expectParseError("prompt barge-in must be true or false, got 'maybe'", element: "prompt") {
-            _ = try RayoPromptRequest(element: setting("barge-in", "maybe", in: Self.prompt))
+        expectComponentParseError("prompt barge-in must be true or false, got 'maybe'", element: "prompt") {
+            _ = try RayoPromptRequest(element: settingAttribute("barge-in", "maybe", in: Self.prompt))
         }
         var noOutput = Self.prompt
         noOutput.children.removeFirst()
-        expectParseError("prompt must contain exactly one output (xmlns 'urn:xmpp:rayo:output:1'), found 0") {
+        expectComponentParseError("prompt must contain exactly one output (xmlns 'urn:xmpp:rayo:output:1'), found 0") {
             _ = try RayoPromptRequest(element: noOutput)
         }
         var twoInputs = Self.prompt
         twoInputs.append(RayoCallFixture.inputRequest)
-        expectParseError("prompt must contain exactly one input (xmlns 'urn:xmpp:rayo:input:1'), found 2") {
+        expectComponentParseError("prompt must contain exactly one input (xmlns 'urn:xmpp:rayo:input:1'), found 2") {
             _ = try RayoPromptRequest(element: twoInputs)
         }
         var badOutput = Self.prompt
-        badOutput.children[0] = .element(setting("repeat-times", "x", in: RayoCallFixture.outputRequest))
-        expectParseError("output repeat-times must be a non-negative integer, got 'x'", element: "output") {
+        badOutput.children[0] = .element(settingAttribute("repeat-times", "x", in: RayoCallFixture.outputRequest))
+        expectComponentParseError("output repeat-times must be a non-negative integer, got 'x'", element: "output") {
             _ = try RayoComponentRequest.parse(badOutput)
         }
     }

@@ -3,7 +3,7 @@ import Testing
 import XMPP
 
 /// A bad attribute value and the exact error it must give.
-struct BadAttribute: Sendable, CustomTestStringConvertible {
+struct BadComponentAttribute: Sendable, CustomTestStringConvertible {
     let attribute: String
     let value: String
     let message: String
@@ -66,70 +66,80 @@ struct ComponentOutputTests {
         )
         #expect(output.element[attribute: "start-paused"] == "true")
         #expect(output.element[attribute: "repeat-interval"] == "250")
-        #expect(try RayoOutputRequest(element: setting("max-time", "-1", in: element)).maxTime == nil)
-        #expect(try RayoOutputRequest(element: setting("start-paused", "false", in: element)).startPaused == false)
-        #expect(try RayoOutputRequest(element: setting("start-paused", "0", in: element)).startPaused == false)
+        #expect(try RayoOutputRequest(element: settingAttribute("max-time", "-1", in: element)).maxTime == nil)
+        #expect(
+            try RayoOutputRequest(element: settingAttribute("start-paused", "false", in: element)).startPaused == false
+        )
+        #expect(try RayoOutputRequest(element: settingAttribute("start-paused", "0", in: element)).startPaused == false)
     }
 
-    static let badAttributes: [BadAttribute] = [
-        BadAttribute(
+    static let badAttributes: [BadComponentAttribute] = [
+        BadComponentAttribute(
             "interrupt-on",
             "sometimes",
             "output interrupt-on must be one of any, dtmf, voice, none; got 'sometimes'"
         ),
-        BadAttribute(
+        BadComponentAttribute(
             "start-offset",
             "-5",
             "output start-offset must be a non-negative integer of milliseconds, got '-5'"
         ),
-        BadAttribute(
+        BadComponentAttribute(
             "start-offset",
             "soon",
             "output start-offset must be a non-negative integer of milliseconds, got 'soon'"
         ),
-        BadAttribute(
+        BadComponentAttribute(
             "start-offset",
             "90000000",
             "output start-offset must be at most 86400000 milliseconds, got '90000000'"
         ),
-        BadAttribute("start-paused", "yes", "output start-paused must be true or false, got 'yes'"),
-        BadAttribute("start-paused", "TRUE", "output start-paused must be true or false, got 'TRUE'"),
-        BadAttribute(
+        BadComponentAttribute("start-paused", "yes", "output start-paused must be true or false, got 'yes'"),
+        BadComponentAttribute("start-paused", "TRUE", "output start-paused must be true or false, got 'TRUE'"),
+        BadComponentAttribute(
             "repeat-interval",
             "1.5",
             "output repeat-interval must be a non-negative integer of milliseconds, got '1.5'"
         ),
-        BadAttribute("repeat-times", "x", "output repeat-times must be a non-negative integer, got 'x'"),
-        BadAttribute("repeat-times", "-1", "output repeat-times must be a non-negative integer, got '-1'"),
-        BadAttribute("repeat-times", "1001", "output repeat-times must be at most 1000, got '1001'"),
-        BadAttribute(
+        BadComponentAttribute("repeat-times", "x", "output repeat-times must be a non-negative integer, got 'x'"),
+        BadComponentAttribute("repeat-times", "-1", "output repeat-times must be a non-negative integer, got '-1'"),
+        BadComponentAttribute("repeat-times", "1001", "output repeat-times must be at most 1000, got '1001'"),
+        BadComponentAttribute(
             "repeat-times",
             "99999999999999999999999",
             "output repeat-times must be at most 1000, got '99999999999999999999999'"
         ),
-        BadAttribute(
+        BadComponentAttribute(
             "max-time",
             "-2",
             "output max-time must be -1 or a non-negative integer of milliseconds, got '-2'"
         ),
-        BadAttribute("max-time", "", "output max-time must be -1 or a non-negative integer of milliseconds, got ''"),
-        BadAttribute(
+        BadComponentAttribute(
+            "max-time",
+            "",
+            "output max-time must be -1 or a non-negative integer of milliseconds, got ''"
+        ),
+        BadComponentAttribute(
             "max-time",
             "1e3",
             "output max-time must be -1 or a non-negative integer of milliseconds, got '1e3'"
         ),
-        BadAttribute("max-time", "86400001", "output max-time must be at most 86400000 milliseconds, got '86400001'"),
-        BadAttribute("renderer", "", "output renderer must not be empty"),
-        BadAttribute("voice", " ", "output voice must not be empty"),
+        BadComponentAttribute(
+            "max-time",
+            "86400001",
+            "output max-time must be at most 86400000 milliseconds, got '86400001'"
+        ),
+        BadComponentAttribute("renderer", "", "output renderer must not be empty"),
+        BadComponentAttribute("voice", " ", "output voice must not be empty"),
     ]
 
     @Test("a bad attribute value gives an error naming the element and attribute", arguments: badAttributes)
-    func badAttribute(_ bad: BadAttribute) {
-        expectParseError(bad.message, element: "output") {
-            _ = try RayoOutputRequest(element: setting(bad.attribute, bad.value, in: Self.minimal))
+    func badAttribute(_ bad: BadComponentAttribute) {
+        expectComponentParseError(bad.message, element: "output") {
+            _ = try RayoOutputRequest(element: settingAttribute(bad.attribute, bad.value, in: Self.minimal))
         }
-        expectParseError(bad.message) {
-            _ = try RayoComponentRequest.parse(setting(bad.attribute, bad.value, in: Self.minimal))
+        expectComponentParseError(bad.message) {
+            _ = try RayoComponentRequest.parse(settingAttribute(bad.attribute, bad.value, in: Self.minimal))
         }
     }
 
@@ -155,11 +165,11 @@ struct ComponentOutputTests {
         #expect(try RayoOutputRequest(element: output.element) == output)
 
         let none = XMLElement("output", namespace: RayoNamespace.output)
-        expectParseError("output must contain at least one document", element: "output") {
+        expectComponentParseError("output must contain at least one document", element: "output") {
             _ = try RayoOutputRequest(element: none)
         }
         let empty = XMLElement("output", namespace: RayoNamespace.output, children: [.element(XMLElement("document"))])
-        expectParseError("output document needs a url attribute or inline content", element: "document") {
+        expectComponentParseError("output document needs a url attribute or inline content", element: "document") {
             _ = try RayoOutputRequest(element: empty)
         }
         let blank = XMLElement(
@@ -167,7 +177,7 @@ struct ComponentOutputTests {
             namespace: RayoNamespace.output,
             children: [.element(XMLElement("document", ["content-type": "text/plain"], children: [.text("  \n ")]))]
         )
-        expectParseError("output document needs a url attribute or inline content") {
+        expectComponentParseError("output document needs a url attribute or inline content") {
             _ = try RayoOutputRequest(element: blank)
         }
         let both = XMLElement(
@@ -175,7 +185,7 @@ struct ComponentOutputTests {
             namespace: RayoNamespace.output,
             children: [.element(XMLElement("document", ["url": "http://x/a.wav"], children: [.text("Hi")]))]
         )
-        expectParseError("output document must have either a url or inline content, not both") {
+        expectComponentParseError("output document must have either a url or inline content, not both") {
             _ = try RayoOutputRequest(element: both)
         }
         let emptyType = XMLElement(
@@ -183,7 +193,7 @@ struct ComponentOutputTests {
             namespace: RayoNamespace.output,
             children: [.element(XMLElement("document", ["content-type": ""], children: [.text("Hi")]))]
         )
-        expectParseError("output document content-type must not be empty") {
+        expectComponentParseError("output document content-type must not be empty") {
             _ = try RayoOutputRequest(element: emptyType)
         }
         let tooMany = XMLElement(
@@ -191,7 +201,7 @@ struct ComponentOutputTests {
             namespace: RayoNamespace.output,
             children: Array(repeating: .element(XMLElement("document", ["url": "http://x/a.wav"])), count: 3)
         )
-        expectParseError("output has 3 document elements, more than the limit of 2") {
+        expectComponentParseError("output has 3 document elements, more than the limit of 2") {
             _ = try RayoOutputRequest(element: tooMany, limits: RayoComponentLimits(maxChildren: 2))
         }
     }
@@ -230,7 +240,7 @@ struct ComponentOutputTests {
 
     @Test("a wrong element is refused with what was expected")
     func wrongElement() {
-        expectParseError(
+        expectComponentParseError(
             "expected <output xmlns='urn:xmpp:rayo:output:1'>, got <output xmlns='urn:xmpp:rayo:input:1'>",
             element: "output"
         ) {
@@ -280,27 +290,35 @@ struct ComponentOutputTests {
         #expect(try RayoOutputCommand.parse(XMLElement("pause", namespace: RayoNamespace.record)) == nil)
     }
 
-    static let badSeeks: [BadAttribute] = [
-        BadAttribute("direction", "sideways", "seek direction must be one of forward, back; got 'sideways'"),
-        BadAttribute("amount", "-1", "seek amount must be a non-negative integer of milliseconds, got '-1'"),
-        BadAttribute("amount", "lots", "seek amount must be a non-negative integer of milliseconds, got 'lots'"),
-        BadAttribute("amount", "86400001", "seek amount must be at most 86400000 milliseconds, got '86400001'"),
+    static let badSeeks: [BadComponentAttribute] = [
+        BadComponentAttribute("direction", "sideways", "seek direction must be one of forward, back; got 'sideways'"),
+        BadComponentAttribute("amount", "-1", "seek amount must be a non-negative integer of milliseconds, got '-1'"),
+        BadComponentAttribute(
+            "amount",
+            "lots",
+            "seek amount must be a non-negative integer of milliseconds, got 'lots'"
+        ),
+        BadComponentAttribute(
+            "amount",
+            "86400001",
+            "seek amount must be at most 86400000 milliseconds, got '86400001'"
+        ),
     ]
 
     @Test("a bad seek is refused with the attribute at fault", arguments: badSeeks)
-    func badSeek(_ bad: BadAttribute) {
+    func badSeek(_ bad: BadComponentAttribute) {
         let seek = XMLElement("seek", namespace: RayoNamespace.output, ["direction": "forward", "amount": "100"])
-        expectParseError(bad.message, element: "seek") {
-            _ = try RayoComponentCommand.parse(setting(bad.attribute, bad.value, in: seek))
+        expectComponentParseError(bad.message, element: "seek") {
+            _ = try RayoComponentCommand.parse(settingAttribute(bad.attribute, bad.value, in: seek))
         }
     }
 
     @Test("a seek without direction or amount is refused")
     func seekMissingAttributes() {
-        expectParseError("missing seek direction attribute") {
+        expectComponentParseError("missing seek direction attribute") {
             _ = try RayoOutputCommand.parse(XMLElement("seek", namespace: RayoNamespace.output, ["amount": "1"]))
         }
-        expectParseError("missing seek amount attribute") {
+        expectComponentParseError("missing seek amount attribute") {
             _ = try RayoOutputCommand.parse(XMLElement("seek", namespace: RayoNamespace.output, ["direction": "back"]))
         }
     }
@@ -314,7 +332,7 @@ struct ComponentOutputTests {
         #expect(
             RayoOutputCompletion.maxTime.element.serialized() == "<max-time xmlns='urn:xmpp:rayo:output:complete:1'/>"
         )
-        expectParseError(
+        expectComponentParseError(
             "expected a completion reason of output (finish, max-time) in urn:xmpp:rayo:output:complete:1, "
                 + "got <done xmlns='urn:xmpp:rayo:output:complete:1'>"
         ) {

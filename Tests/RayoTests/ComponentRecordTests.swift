@@ -48,53 +48,53 @@ struct ComponentRecordTests {
                     hints: [RayoRecordRequest.Hint(name: "bitrate", value: "64k")]
                 )
         )
-        #expect(record.element.resolved() == setting("stop-beep", "true", in: element).resolved())
+        #expect(record.element.resolved() == settingAttribute("stop-beep", "true", in: element).resolved())
         #expect(try RayoRecordRequest(element: record.element) == record)
     }
 
-    static let badAttributes: [BadAttribute] = [
-        BadAttribute(
+    static let badAttributes: [BadComponentAttribute] = [
+        BadComponentAttribute(
             "format",
             "wav file",
             "record format must be a file format token such as wav or mp3, got 'wav file'"
         ),
-        BadAttribute(
+        BadComponentAttribute(
             "format",
             "../../etc/passwd",
             "record format must be a file format token such as wav or mp3, got '../../etc/passwd'"
         ),
-        BadAttribute("format", "", "record format must be a file format token such as wav or mp3, got ''"),
-        BadAttribute("start-beep", "yes", "record start-beep must be true or false, got 'yes'"),
-        BadAttribute("stop-beep", "2", "record stop-beep must be true or false, got '2'"),
-        BadAttribute("start-paused", "True", "record start-paused must be true or false, got 'True'"),
-        BadAttribute(
+        BadComponentAttribute("format", "", "record format must be a file format token such as wav or mp3, got ''"),
+        BadComponentAttribute("start-beep", "yes", "record start-beep must be true or false, got 'yes'"),
+        BadComponentAttribute("stop-beep", "2", "record stop-beep must be true or false, got '2'"),
+        BadComponentAttribute("start-paused", "True", "record start-paused must be true or false, got 'True'"),
+        BadComponentAttribute(
             "max-duration",
             "-5",
             "record max-duration must be -1 or a non-negative integer of milliseconds, got '-5'"
         ),
-        BadAttribute(
+        BadComponentAttribute(
             "max-duration",
             "999999999999",
             "record max-duration must be at most 86400000 milliseconds, got '999999999999'"
         ),
-        BadAttribute(
+        BadComponentAttribute(
             "initial-timeout",
             "x",
             "record initial-timeout must be -1 or a non-negative integer of milliseconds, got 'x'"
         ),
-        BadAttribute(
+        BadComponentAttribute(
             "final-timeout",
             "1.0",
             "record final-timeout must be -1 or a non-negative integer of milliseconds, got '1.0'"
         ),
-        BadAttribute("direction", "both", "record direction must be one of duplex, send, recv; got 'both'"),
-        BadAttribute("mix", "no", "record mix must be true or false, got 'no'"),
+        BadComponentAttribute("direction", "both", "record direction must be one of duplex, send, recv; got 'both'"),
+        BadComponentAttribute("mix", "no", "record mix must be true or false, got 'no'"),
     ]
 
     @Test("a bad attribute value gives an error naming the element and attribute", arguments: badAttributes)
-    func badAttribute(_ bad: BadAttribute) {
-        expectParseError(bad.message, element: "record") {
-            _ = try RayoRecordRequest(element: setting(bad.attribute, bad.value, in: Self.minimal))
+    func badAttribute(_ bad: BadComponentAttribute) {
+        expectComponentParseError(bad.message, element: "record") {
+            _ = try RayoRecordRequest(element: settingAttribute(bad.attribute, bad.value, in: Self.minimal))
         }
     }
 
@@ -105,7 +105,7 @@ struct ComponentRecordTests {
             namespace: RayoNamespace.record,
             children: [.element(XMLElement("hint", ["value": "1"]))]
         )
-        expectParseError("missing record hint name attribute", element: "hint") {
+        expectComponentParseError("missing record hint name attribute", element: "hint") {
             _ = try RayoRecordRequest(element: noName)
         }
         let noValue = XMLElement(
@@ -113,7 +113,7 @@ struct ComponentRecordTests {
             namespace: RayoNamespace.record,
             children: [.element(XMLElement("hint", ["name": "x"]))]
         )
-        expectParseError("missing record hint value attribute", element: "hint") {
+        expectComponentParseError("missing record hint value attribute", element: "hint") {
             _ = try RayoRecordRequest(element: noValue)
         }
     }
@@ -150,14 +150,14 @@ struct ComponentRecordTests {
     @Test("a malformed recording is refused")
     func badRecording() {
         let good = RayoRecording(uri: "file:///tmp/rec.wav", duration: .seconds(1), size: 10).element
-        expectParseError("missing recording uri attribute", element: "recording") {
-            _ = try RayoRecording(element: setting("uri", nil, in: good))
+        expectComponentParseError("missing recording uri attribute", element: "recording") {
+            _ = try RayoRecording(element: settingAttribute("uri", nil, in: good))
         }
-        expectParseError("recording duration must be a non-negative integer of milliseconds, got '-1'") {
-            _ = try RayoRecording(element: setting("duration", "-1", in: good))
+        expectComponentParseError("recording duration must be a non-negative integer of milliseconds, got '-1'") {
+            _ = try RayoRecording(element: settingAttribute("duration", "-1", in: good))
         }
-        expectParseError("recording size must be a non-negative integer of bytes, got 'big'") {
-            _ = try RayoComponentCompletionMetadata.parse(setting("size", "big", in: good))
+        expectComponentParseError("recording size must be a non-negative integer of bytes, got 'big'") {
+            _ = try RayoComponentCompletionMetadata.parse(settingAttribute("size", "big", in: good))
         }
     }
 }
