@@ -113,7 +113,9 @@ let package = Package(
         ),
         .executableTarget(
             name: "switchboard-bench",
-            dependencies: ["Switchboard", "SwitchboardTesting", "EventSocket", nioCore, nioPosix, logging],
+            dependencies: [
+                "Switchboard", "SwitchboardTesting", "EventSocket", "XMPP", nioCore, nioPosix, logging,
+            ],
             swiftSettings: swiftSettings
         ),
 

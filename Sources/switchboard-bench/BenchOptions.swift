@@ -1,8 +1,10 @@
 /// The command line of `switchboard-bench`: simple `--flag value` pairs, every one optional.
 struct BenchOptions: Sendable {
     /// The benchmarks to run, by letter: a (inbound events), b (outbound sessions), c (api round trip),
-    /// d (memory per idle session).
-    var only: Set<Character> = ["a", "b", "c", "d"]
+    /// d (memory per idle session), e (XMPP stanzas parsed).
+    var only: Set<Character> = ["a", "b", "c", "d", "e"]
+    /// Every benchmark letter.
+    static let letters: Set<Character> = ["a", "b", "c", "d", "e"]
     /// Events the blaster sends in (a).
     var events = 1_000_000
     /// Outbound sessions in (b).
@@ -16,6 +18,8 @@ struct BenchOptions: Sendable {
     var apiCalls = 20_000
     /// Idle outbound sessions held in (d).
     var idleSessions = 1000
+    /// Stanzas parsed in (e).
+    var stanzas = 1_000_000
     /// The fixtures folder; `nil` uses the package's own (`Tests/Fixtures`).
     var fixtures: String?
     /// The longest any one benchmark may run before it is abandoned and reported as failed.
@@ -24,9 +28,9 @@ struct BenchOptions: Sendable {
     var holdCallsPort: Int?
 
     static let usage = """
-        usage: switchboard-bench [--only a|b|c|d[,…]] [--events N] [--sessions N] [--concurrency N]
-                                 [--driver fake|lean] [--api-calls N] [--idle-sessions N] [--fixtures PATH]
-                                 [--timeout SECONDS]
+        usage: switchboard-bench [--only a|b|c|d|e[,…]] [--events N] [--sessions N] [--concurrency N]
+                                 [--driver fake|lean] [--api-calls N] [--idle-sessions N] [--stanzas N]
+                                 [--fixtures PATH] [--timeout SECONDS]
 
           a  inbound: events/s decoded and delivered to a no-op handler, against the raw socket read rate
           b  outbound: sessions/s (connect, myevents, linger, answer, hangup, exit) at --concurrency connections,
@@ -34,6 +38,7 @@ struct BenchOptions: Sendable {
           c  api round trip: p50/p99/max of sequential `api status` on a logged-in connection, then from a
              bare NIO client (the ceiling)
           d  resident memory per idle outbound session (switch side in a child process)
+          e  XMPP: Rayo stanzas parsed per second by the stream parser (libexpat), one thread, no socket
         """
 
     /// Parses `arguments` (without the program name); throws a message for anything it does not understand.
@@ -56,8 +61,8 @@ struct BenchOptions: Sendable {
             switch arguments[index] {
             case "--only":
                 let letters = Set(try value().filter { $0 != "," && $0 != " " })
-                guard !letters.isEmpty, letters.isSubset(of: ["a", "b", "c", "d"]) else {
-                    throw BenchUsageError("--only takes letters among a, b, c, d")
+                guard !letters.isEmpty, letters.isSubset(of: BenchOptions.letters) else {
+                    throw BenchUsageError("--only takes letters among a, b, c, d, e")
                 }
                 options.only = letters
             case "--events": options.events = try number()
@@ -70,6 +75,7 @@ struct BenchOptions: Sendable {
                 }
             case "--api-calls": options.apiCalls = try number()
             case "--idle-sessions": options.idleSessions = try number()
+            case "--stanzas": options.stanzas = try number()
             case "--fixtures": options.fixtures = try value()
             case "--timeout": options.timeoutSeconds = try number()
             case "--hold-calls": options.holdCallsPort = try number()

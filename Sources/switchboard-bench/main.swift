@@ -178,6 +178,22 @@ if options.only.contains("c") {
     }
 }
 
+if options.only.contains("e") {
+    do {
+        print("(e) XMPP: \(Format.grouped(Double(options.stanzas))) Rayo stanzas through the stream parser …")
+        let result = try StanzaParseBenchmark(stanzas: options.stanzas).run(fixtures: options.fixtures)
+        report.add(
+            "(e) Rayo stanzas parsed/s, 1 thread",
+            Format.grouped(result.stanzasPerSecond) + "/s",
+            target: "≥ 100,000/s",
+            passed: result.stanzasPerSecond >= 100_000
+        )
+        print("    \(Format.fixed(result.seconds, places: 2)) s, mean stanza \(result.meanStanzaBytes) B")
+    } catch {
+        report.failed("(e) Rayo stanzas parsed/s", "\(error)", target: "≥ 100,000/s")
+    }
+}
+
 report.append(memoryReport)
 print("")
 print(report.render(), terminator: "")
