@@ -84,7 +84,7 @@ final class XMPPStreamHandler: ChannelInboundHandler {
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
         output = context.channel.allocator.buffer(capacity: 1024)
-        arm(at: machine.firstDeadline)
+        arm(at: machine.nextDeadline)
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
@@ -220,6 +220,8 @@ final class XMPPStreamHandler: ChannelInboundHandler {
             previous.connection.replaced()
         }
         session.report(.online(jid))
+        // The handshake timer gives way to the ping timer.
+        arm(at: machine.nextDeadline)
     }
 
     private func flush() {

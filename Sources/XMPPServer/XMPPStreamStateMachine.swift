@@ -118,11 +118,6 @@ struct XMPPStreamStateMachine {
         fail(error.streamErrorCondition, error.message)
     }
 
-    /// The TLS handshake finished.
-    mutating func tlsEstablished() {
-        secured = true
-    }
-
     /// The server is shutting down.
     mutating func shutDown() -> [Action] {
         fail(.systemShutdown, "the server is shutting down", level: .info)
@@ -165,8 +160,14 @@ struct XMPPStreamStateMachine {
         return ([.send(ping.serialized(inScopeNamespace: XMPPNamespace.client))], now + settings.pingTimeout)
     }
 
-    /// When the timer should first fire.
-    var firstDeadline: NIODeadline? { handshakeDeadline }
+    /// When the timer should fire next: the handshake deadline until a resource is bound, then the end of the
+    /// ping interval (or of the ping timeout while a ping is unanswered).
+    var nextDeadline: NIODeadline? {
+        if isClosed { return nil }
+        guard boundJID != nil else { return handshakeDeadline }
+        if let sent = pingSentAt { return sent + settings.pingTimeout }
+        return lastActivity + settings.pingInterval
+    }
 
     // MARK: Stream headers and features
 
@@ -261,6 +262,8 @@ struct XMPPStreamStateMachine {
         guard element.name == "starttls", element.namespace == XMPPNamespace.tls else {
             return fail(.policyViolation, "STARTTLS is required before \(element.loggableName)")
         }
+        // From here on every byte read has passed through TLS: the handler puts it in front before reading more.
+        secured = true
         stage = .awaitingHeader
         headerSent = false
         return [.send("<proceed xmlns='\(XMPPNamespace.tls)'/>"), .startTLS]

@@ -130,7 +130,7 @@ struct StateMachineTests {
     func handshakeTimer() {
         var machine = machine()
         _ = machine.handle(streamStart())
-        #expect(machine.firstDeadline == start + .seconds(30))
+        #expect(machine.nextDeadline == start + .seconds(30))
         let early = machine.timerFired(now: start + .seconds(10))
         #expect(early.actions.isEmpty)
         #expect(early.next == start + .seconds(30))
