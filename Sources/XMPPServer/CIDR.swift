@@ -120,7 +120,8 @@ public struct CIDR: Sendable, Hashable, CustomStringConvertible {
                     bytes += tail
                     continue
                 }
-                guard (1...4).contains(field.count), field.allSatisfy(\.isHexDigit), let value = UInt16(field, radix: 16)
+                guard (1...4).contains(field.count), field.allSatisfy(\.isHexDigit),
+                    let value = UInt16(field, radix: 16)
                 else { return nil }
                 bytes += [UInt8(value >> 8), UInt8(value & 0xFF)]
             }

@@ -36,7 +36,9 @@ final class FailedLoginLimiter: Sendable {
             failures[address] = times
             if failures.count > maxTrackedAddresses {
                 failures = failures.filter { $0.value.last.map { $0 > horizon } ?? false }
-                while failures.count > maxTrackedAddresses, let oldest = failures.min(by: { $0.value.last! < $1.value.last! }) {
+                while failures.count > maxTrackedAddresses,
+                    let oldest = failures.min(by: { $0.value.last! < $1.value.last! })
+                {
                     failures.removeValue(forKey: oldest.key)
                 }
             }

@@ -108,7 +108,9 @@ public struct XMPPServerConfiguration: Sendable {
     /// Checks the settings; throws ``XMPPServerError/Code-swift.struct/invalidConfiguration`` listing every problem.
     public func validate() throws(XMPPServerError) {
         var problems: [String] = []
-        if JID(localpart: nil, domainpart: domain) == nil { problems.append("domain '\(domain)' is not a valid domain") }
+        if JID(localpart: nil, domainpart: domain) == nil {
+            problems.append("domain '\(domain)' is not a valid domain")
+        }
         if listeners.isEmpty { problems.append("no listener") }
         for (index, listener) in listeners.enumerated() where !(0...65_535).contains(listener.port) {
             problems.append("listeners[\(index)].port \(listener.port) is not a TCP port")

@@ -203,7 +203,8 @@ final class XMPPStreamHandler: ChannelInboundHandler {
                 session.report(.stanza(stanza, from: session.jid))
             }
         case .log(let level, let message):
-            logger.log(level: level, "\(message)")
+            // Messages quote the wire: escaped once more here, so no log entry ever spans two lines.
+            logger.log(level: level, "\(message.loggable(limit: 1_000))")
         case .close:
             close(context: context)
         }
@@ -211,7 +212,7 @@ final class XMPPStreamHandler: ChannelInboundHandler {
 
     private func bind(_ jid: JID) {
         guard let connection else { return }
-        logger[metadataKey: "xmpp.jid"] = "\(jid)"
+        logger[metadataKey: "xmpp.jid"] = .string(jid.description.loggable)
         let session = BoundSession(jid: jid, connection: connection, service: shared.service)
         self.session = session
         if let previous = shared.registry.bind(session) {

@@ -179,7 +179,8 @@ struct XMPPStreamStateMachine {
         }
         guard contentNamespace == XMPPNamespace.client else {
             let shown = contentNamespace.map { "'\($0.loggable)'" } ?? "none"
-            return actions + fail(.invalidNamespace, "the stream's default namespace must be 'jabber:client', not \(shown)")
+            return actions
+                + fail(.invalidNamespace, "the stream's default namespace must be 'jabber:client', not \(shown)")
         }
         guard let to = header[attribute: "to"] else {
             return actions + fail(.hostUnknown, "the stream header has no 'to'")
@@ -343,7 +344,11 @@ struct XMPPStreamStateMachine {
         switch step {
         case .challenge(let data):
             stage = .authenticating(mechanism, mechanism: name)
-            let element = XMLElement("challenge", namespace: XMPPNamespace.sasl, children: [.text(SASLBase64.encode(data))])
+            let element = XMLElement(
+                "challenge",
+                namespace: XMPPNamespace.sasl,
+                children: [.text(SASLBase64.encode(data))]
+            )
             return [.send(element.serialized(inScopeNamespace: XMPPNamespace.client))]
         case .success(let username, let additionalData):
             guard let jid = JID(localpart: username, domainpart: settings.domain.domainpart) else {
@@ -452,7 +457,10 @@ struct XMPPStreamStateMachine {
         case "get", "set":
             break
         default:
-            return stanzaError(stanza, StanzaError(.badRequest, text: "an iq needs a type of get, set, result or error"))
+            return stanzaError(
+                stanza,
+                StanzaError(.badRequest, text: "an iq needs a type of get, set, result or error")
+            )
         }
         guard stanza.elements.count == 1, let payload = stanza.elements.first else {
             return stanzaError(stanza, StanzaError(.badRequest, text: "an iq get or set carries exactly one payload"))
@@ -527,10 +535,13 @@ extension XMLElement {
 
 extension String {
     /// The string with line breaks and other control characters escaped, at most 200 characters, so text from the
-    /// wire cannot forge or split log lines.
-    var loggable: String {
+    /// wire cannot forge or split log lines (Unicode line and paragraph separators included).
+    var loggable: String { loggable(limit: 200) }
+
+    /// The string with control characters escaped, at most `limit` characters.
+    func loggable(limit: Int) -> String {
         var output = ""
-        for scalar in unicodeScalars.prefix(200) {
+        for scalar in unicodeScalars.prefix(limit) {
             switch scalar {
             case "\n": output += "\\n"
             case "\r": output += "\\r"
@@ -545,7 +556,7 @@ extension String {
                 }
             }
         }
-        if unicodeScalars.count > 200 { output += "…" }
+        if unicodeScalars.count > limit { output += "…" }
         return output
     }
 }

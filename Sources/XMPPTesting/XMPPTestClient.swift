@@ -85,7 +85,10 @@ public final class XMPPTestClient: Sendable {
 
     /// Negotiates STARTTLS on an open stream, opens the new stream, and returns its features.
     @discardableResult
-    public func startTLS(_ trust: TLSTrust = .noVerification, timeout: Duration = .seconds(5)) async throws
+    public func startTLS(
+        _ trust: TLSTrust = .noVerification,
+        timeout: Duration = .seconds(5)
+    ) async throws
         -> XMLElement
     {
         send(XMLElement("starttls", namespace: XMPPNamespace.tls))
@@ -305,7 +308,11 @@ public final class XMPPTestClient: Sendable {
     private static func expectSuccess(_ element: XMLElement) throws {
         guard element.name == "success" else {
             let condition = element.elements.first?.name ?? element.name
-            throw XMPPTestClientError(.authenticationFailed, "the server refused the login: \(condition)", element: element)
+            throw XMPPTestClientError(
+                .authenticationFailed,
+                "the server refused the login: \(condition)",
+                element: element
+            )
         }
     }
 

@@ -28,9 +28,12 @@ struct LoginTests {
         }
     }
 
-    @Test("SCRAM works against stored keys without a clear password", arguments: [
-        XMPPTestClient.Mechanism.scramSHA1, .scramSHA256,
-    ])
+    @Test(
+        "SCRAM works against stored keys without a clear password",
+        arguments: [
+            XMPPTestClient.Mechanism.scramSHA1, .scramSHA256,
+        ]
+    )
     func storedKeys(_ mechanism: XMPPTestClient.Mechanism) async throws {
         try await withServer { harness in
             let client = try await harness.client()
@@ -52,7 +55,10 @@ struct LoginTests {
         }
     }
 
-    @Test("a bad password gets exactly <failure><not-authorized/></failure>", arguments: XMPPTestClient.Mechanism.allCases)
+    @Test(
+        "a bad password gets exactly <failure><not-authorized/></failure>",
+        arguments: XMPPTestClient.Mechanism.allCases
+    )
     func badPassword(_ mechanism: XMPPTestClient.Mechanism) async throws {
         try await withServer { harness in
             let client = try await harness.client()
@@ -71,7 +77,10 @@ struct LoginTests {
         }
     }
 
-    @Test("an authzid naming another user is refused with invalid-authzid", arguments: XMPPTestClient.Mechanism.allCases)
+    @Test(
+        "an authzid naming another user is refused with invalid-authzid",
+        arguments: XMPPTestClient.Mechanism.allCases
+    )
     func impersonation(_ mechanism: XMPPTestClient.Mechanism) async throws {
         try await withServer { harness in
             let client = try await harness.client()

@@ -140,6 +140,56 @@ struct StateMachineTests {
         #expect(machine.isClosed)
     }
 
+    @Test("SASL: unknown mechanism, bad base64, abort; the stream stays open")
+    func saslFailures() {
+        var machine = machine()
+        _ = machine.handle(streamStart())
+        let unknown = machine.handle(
+            .stanza(XMLElement("auth", namespace: XMPPNamespace.sasl, ["mechanism": "DIGEST-MD5"]))
+        )
+        #expect(sent(unknown).contains("<invalid-mechanism/>"))
+        var bad = XMLElement("auth", namespace: XMPPNamespace.sasl, ["mechanism": "PLAIN"])
+        bad.append(text: "not base64!")
+        #expect(sent(machine.handle(.stanza(bad))).contains("<incorrect-encoding/>"))
+        // SCRAM's first step is a challenge; <abort/> ends the exchange.
+        var scram = XMLElement("auth", namespace: XMPPNamespace.sasl, ["mechanism": "SCRAM-SHA-1"])
+        scram.append(text: SASLBase64.encode(Array("n,,n=usera,r=abcdefgh".utf8)))
+        #expect(sent(machine.handle(.stanza(scram))).hasPrefix("<challenge xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>"))
+        let aborted = machine.handle(.stanza(XMLElement("abort", namespace: XMPPNamespace.sasl)))
+        #expect(sent(aborted) == "<failure xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><aborted/></failure>")
+        #expect(!machine.isClosed)
+    }
+
+    @Test("the timer: ping after silence, drop after an unanswered ping, any traffic resets")
+    func pingTimer() {
+        var machine = machine()
+        _ = machine.handle(streamStart())
+        var auth = XMLElement("auth", namespace: XMPPNamespace.sasl, ["mechanism": "PLAIN"])
+        auth.append(text: "AHVzZXJhADE=")
+        _ = machine.handle(.stanza(auth))
+        _ = machine.handle(streamStart())
+        let bind = XMLElement(
+            "iq",
+            namespace: XMPPNamespace.client,
+            ["type": "set", "id": "b"],
+            children: [.element(XMLElement("bind", namespace: XMPPNamespace.bind))]
+        )
+        _ = machine.handle(.stanza(bind))
+        #expect(machine.nextDeadline == start + .seconds(60))
+        let ping = machine.timerFired(now: start + .seconds(60))
+        #expect(sent(ping.actions).contains("<ping xmlns='urn:xmpp:ping'/>"))
+        #expect(sent(ping.actions).contains("id='sb-ping-1'"))
+        #expect(ping.next == start + .seconds(90))
+        machine.received(now: start + .seconds(70))
+        let quiet = machine.timerFired(now: start + .seconds(90))
+        #expect(quiet.actions.isEmpty)
+        #expect(quiet.next == start + .seconds(130))
+        _ = machine.timerFired(now: start + .seconds(130))
+        let drop = machine.timerFired(now: start + .seconds(160))
+        #expect(sent(drop.actions).contains("<connection-timeout "))
+        #expect(drop.actions.last == .close)
+    }
+
     @Test("the failed-login limiter counts per address within its window")
     func limiter() {
         let limiter = FailedLoginLimiter(maxFailures: 2, window: .seconds(60))
@@ -178,11 +228,15 @@ struct CIDRTests {
         #expect(!v6.contains(socket))
     }
 
-    @Test("bad blocks fail with a clear error", arguments: [
-        ("300.0.0.1/8", "is not an IPv4 address"), ("10.0.0.0/33", "from 0 to 32"), ("10.0.0.1/8", "did you mean '10.0.0.0/8'"),
-        ("fe80::1::2", "is not an IPv6 address"), ("10.0.0/8", "is not an IPv4 address"), ("::/x", "not 'x'"),
-        ("", "is not an IPv4 address"),
-    ])
+    @Test(
+        "bad blocks fail with a clear error",
+        arguments: [
+            ("300.0.0.1/8", "is not an IPv4 address"), ("10.0.0.0/33", "from 0 to 32"),
+            ("10.0.0.1/8", "did you mean '10.0.0.0/8'"),
+            ("fe80::1::2", "is not an IPv6 address"), ("10.0.0/8", "is not an IPv4 address"), ("::/x", "not 'x'"),
+            ("", "is not an IPv4 address"),
+        ]
+    )
     func errors(_ text: String, _ fragment: String) {
         let error = #expect(throws: XMPPServerError.self) { try CIDR(text) }
         #expect(error?.code == .invalidCIDR)

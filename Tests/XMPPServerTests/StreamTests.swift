@@ -9,7 +9,10 @@ import XMPPTesting
 @Suite("Stream errors, ACL, shutdown, fixtures")
 struct StreamTests {
     /// Sends raw bytes and returns the stream error condition the server closed the stream with.
-    private func streamError(for raw: [String], limits: XMPPServerConfiguration.Limits = .init()) async throws
+    private func streamError(
+        for raw: [String],
+        limits: XMPPServerConfiguration.Limits = .init()
+    ) async throws
         -> (condition: String?, client: XMPPTestClient)
     {
         var result: (String?, XMPPTestClient)?

@@ -183,9 +183,12 @@ func withServer(
         onListening: { addressesContinuation.yield($0) }
     )
     let group = ServiceGroup(
-        configuration: ServiceGroupConfiguration(services: [server], logger: Logger(label: "group") { _ in
-            SwiftLogNoOpLogHandler()
-        })
+        configuration: ServiceGroupConfiguration(
+            services: [server],
+            logger: Logger(label: "group") { _ in
+                SwiftLogNoOpLogHandler()
+            }
+        )
     )
     try await withThrowingTaskGroup(of: Void.self) { tasks in
         tasks.addTask { try await group.run() }
@@ -223,5 +226,9 @@ extension XMLElement {
 }
 
 func ping(to: String? = nil) -> XMLElement {
-    XMLElement("iq", ["type": "get", "to": to], children: [.element(XMLElement("ping", namespace: XMPPNamespace.ping))])
+    XMLElement(
+        "iq",
+        ["type": "get", "to": to],
+        children: [.element(XMLElement("ping", namespace: XMPPNamespace.ping))]
+    )
 }
