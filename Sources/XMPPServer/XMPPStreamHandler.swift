@@ -97,7 +97,7 @@ final class XMPPStreamHandler: ChannelInboundHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let buffer = unwrapInboundIn(data)
         guard !machine.isClosed else { return }
-        machine.received(now: .now())
+        if machine.received(now: .now()) { arm(at: machine.nextDeadline) }
         let events: [XMLStreamEvent]
         do {
             events = try buffer.withUnsafeReadableBytes { bytes in

@@ -86,10 +86,13 @@ struct XMPPStreamStateMachine {
 
     // MARK: Inputs
 
-    /// Bytes arrived (whitespace keepalives too): the client is alive.
-    mutating func received(now: NIODeadline) {
+    /// Bytes arrived (whitespace keepalives too): the client is alive. Returns `true` when this ends the wait for
+    /// the answer to a ping, so the timer should move to ``nextDeadline``.
+    mutating func received(now: NIODeadline) -> Bool {
         lastActivity = now
+        guard pingSentAt != nil else { return false }
         pingSentAt = nil
+        return true
     }
 
     /// One event from the parser; `contentNamespace` is the default namespace the stream header declared.

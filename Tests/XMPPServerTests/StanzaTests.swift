@@ -89,8 +89,11 @@ struct StanzaTests {
             #expect(ping[attribute: "from"] == testDomain)
             #expect(ping[attribute: "to"] == client.jid?.description)
             client.send(XMLElement.resultReply(to: ping))
-            // Pinged again after the next silence: still connected, and the answer never reached the service.
-            _ = try await client.waitFor { $0.child("ping", namespace: XMPPNamespace.ping) != nil }
+            // Pinged again after the next silence (well before the 5 s ping timeout): still connected, and the answer
+            // never reached the service.
+            _ = try await client.waitFor(timeout: .seconds(3)) {
+                $0.child("ping", namespace: XMPPNamespace.ping) != nil
+            }
             #expect(!client.isStreamClosed)
             #expect(harness.service.events.count == 1)
             await client.close()
