@@ -67,7 +67,7 @@ public final class XMPPServer: Service, Sendable {
 
     private enum Accepted: Sendable {
         case connection(XMPPConnection)
-        case refused(any Channel, SocketAddress?)
+        case refused(any Channel, SocketAddress?, reason: String)
     }
 
     /// Binds every listener, serves until graceful shutdown or cancellation, then closes every stream.
@@ -147,7 +147,9 @@ public final class XMPPServer: Service, Sendable {
                 .bind(host: listener.host, port: listener.port) { channel in
                     channel.eventLoop.makeCompletedFuture {
                         let peer = channel.remoteAddress
-                        guard listener.admits(peer) else { return Accepted.refused(channel, peer) }
+                        guard listener.admits(peer) else {
+                            return Accepted.refused(channel, peer, reason: "outside the listener's allow list")
+                        }
                         var connectionLogger = logger
                         // Rendered only if something is logged.
                         connectionLogger[metadataKey: "xmpp.peer"] = .stringConvertible(LoggablePeer(address: peer))
@@ -161,6 +163,15 @@ public final class XMPPServer: Service, Sendable {
                             handler: NIOLoopBound(handler, eventLoop: channel.eventLoop)
                         )
                         handler.attach(connection)
+                        // Counted before the handler reads a byte.
+                        guard self.register(connection) else {
+                            return Accepted.refused(
+                                channel,
+                                peer,
+                                reason:
+                                    "\(self.configuration.limits.maxConnections) connections open (maxConnections) or stopping"
+                            )
+                        }
                         try channel.pipeline.syncOperations.addHandler(handler)
                         return Accepted.connection(connection)
                     }
@@ -180,9 +191,9 @@ public final class XMPPServer: Service, Sendable {
                 try await server.executeThenClose { inbound in
                     for try await accepted in inbound {
                         switch accepted {
-                        case .refused(let channel, let peer):
+                        case .refused(let channel, let peer, let reason):
                             logger.warning(
-                                "refused a connection from outside the listener's allow list",
+                                "refused a connection: \(reason)",
                                 metadata: [
                                     "xmpp.peer": "\(peer?.loggable ?? "?")",
                                     "xmpp.allow": "\(listener.allow.map(\.description))",
@@ -190,13 +201,7 @@ public final class XMPPServer: Service, Sendable {
                             )
                             channel.close(promise: nil)
                         case .connection(let connection):
-                            guard admit(connection) else { continue }
-                            connections.addTask {
-                                try? await connection.channel.closeFuture.get()
-                                self.state.withLock {
-                                    _ = $0.connections.removeValue(forKey: ObjectIdentifier(connection))
-                                }
-                            }
+                            connections.addTask { try? await connection.channel.closeFuture.get() }
                         }
                     }
                 }
@@ -209,17 +214,18 @@ public final class XMPPServer: Service, Sendable {
         }
     }
 
-    private func admit(_ connection: XMPPConnection) -> Bool {
+    /// Counts a new connection in, unless the server is full or stopping; it is counted out when it closes.
+    private func register(_ connection: XMPPConnection) -> Bool {
+        let key = ObjectIdentifier(connection)
         let admitted = state.withLock { state -> Bool in
             guard !state.stopping, state.connections.count < configuration.limits.maxConnections else { return false }
-            state.connections[ObjectIdentifier(connection)] = connection
+            state.connections[key] = connection
             return true
         }
-        if !admitted {
-            logger.warning(
-                "refused a connection: \(configuration.limits.maxConnections) connections open (maxConnections) or stopping"
-            )
-            connection.channel.close(promise: nil)
+        if admitted {
+            connection.channel.closeFuture.whenComplete { _ in
+                self.state.withLock { _ = $0.connections.removeValue(forKey: key) }
+            }
         }
         return admitted
     }

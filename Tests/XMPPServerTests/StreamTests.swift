@@ -87,13 +87,52 @@ struct StreamTests {
             try await client.waitUntilClosed()
             #expect(client.streamHeaders.isEmpty)
             #expect(harness.server.connectionCount == 0)
-            let line = harness.logs.all.first { $0.contains("allow list") }
+            let line = harness.logs.all.first { $0.contains("outside the listener's allow list") }
             #expect(line?.contains("xmpp.peer=127.0.0.1") == true)
         }
         try await withServer(allow: [try CIDR("127.0.0.0/8")]) { harness in
             let client = try await harness.loggedInClient()
             #expect(client.jid != nil)
             await client.close()
+        }
+    }
+
+    @Test("connections beyond maxConnections are closed at once")
+    func maxConnections() async throws {
+        var limits = XMPPServerConfiguration.Limits()
+        limits.maxConnections = 1
+        try await withServer(limits: limits) { harness in
+            let first = try await harness.loggedInClient()
+            let second = try await harness.client()
+            second.send(raw: header)
+            try await second.waitUntilClosed()
+            #expect(second.streamHeaders.isEmpty)
+            let pong = try await first.iq(ping())
+            #expect(pong[attribute: "type"] == "result")
+            await first.close()
+        }
+    }
+
+    @Test("a client that does not read is dropped once maxPendingOutputBytes are queued for it")
+    func slowReader() async throws {
+        var limits = XMPPServerConfiguration.Limits()
+        limits.maxPendingOutputBytes = 65_536
+        try await withServer(limits: limits) { harness in
+            let client = try await harness.loggedInClient()
+            let jid = try #require(client.jid)
+            try await client.channel.setOption(ChannelOptions.autoRead, value: false).get()
+            let router = try #require(harness.service.router)
+            let message = XMLElement(
+                "message",
+                ["to": jid.description, "from": "call@rayo.localhost"],
+                children: [.element(XMLElement("body", children: [.text(String(repeating: "x", count: 4_096))]))]
+            )
+            // Far more than the kernel's socket buffers hold: the server's queue must reach the limit.
+            var routed = 0
+            while routed < 20_000, router.route(message) { routed += 1 }
+            try await harness.service.waitFor(.offline(jid), timeout: .seconds(10))
+            #expect(harness.logs.all.contains { $0.contains("does not read") })
+            try await client.channel.close()
         }
     }
 
