@@ -2,7 +2,7 @@
 ///
 /// Checked against a clear password, or else against the user's stored SCRAM keys (derived from the offered
 /// password with the stored salt and iterations; SHA-256 keys preferred). Offer it only over TLS.
-public struct PLAINServer: SASLServerMechanism {
+public struct PLAINServer: SASLServerMechanism, Sendable {
     private let credentials: any SASLCredentialStore
     private let domain: String?
     private var started = false

@@ -4,7 +4,7 @@
 /// accepted; `p` is refused with `malformed-request`, since no `-PLUS` mechanism is offered. Unknown users, and
 /// users with neither a password nor stored keys for this hash, get a plausible challenge (a salt derived from a
 /// process secret) and fail at the proof with `not-authorized`, like a wrong password.
-public struct SCRAMServer: SASLServerMechanism {
+public struct SCRAMServer: SASLServerMechanism, Sendable {
     private enum State {
         case initial
         case awaitingClientFirst

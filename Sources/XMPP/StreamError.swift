@@ -84,10 +84,17 @@ public struct StreamError: Error, Sendable, Hashable {
 public enum StreamHeader {
     /// The server's response stream header for `domain`, with the stream `id`, preceded by an XML declaration:
     /// `<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'
-    /// from='rayo.localhost' id='…' xml:lang='en' version='1.0'>`.
-    public static func server(domain: String, id: String) -> String {
+    /// from='rayo.localhost' id='…' xml:lang='en' version='1.0'>`. `to` is the client's JID when its header had a
+    /// `from` (RFC 6120 §4.7.2).
+    public static func server(domain: String, id: String, to: String? = nil) -> String {
         var output = "<?xml version='1.0'?><stream:stream xmlns='" + XMPPNamespace.client + "' xmlns:stream='"
-        output += XMPPNamespace.stream + "' from='"
+        output += XMPPNamespace.stream + "' "
+        if let to {
+            output += "to='"
+            XMLEscaping.appendAttributeValue(to, to: &output)
+            output += "' "
+        }
+        output += "from='"
         XMLEscaping.appendAttributeValue(domain, to: &output)
         output += "' id='"
         XMLEscaping.appendAttributeValue(id, to: &output)

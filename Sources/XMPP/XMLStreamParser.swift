@@ -21,6 +21,10 @@ import Darwin
 /// After an error the parser throws that error for every further call until ``reset()``. Call ``reset()`` at each
 /// stream restart (after SASL success or STARTTLS): the peer then starts a new XML document.
 ///
+/// Attributes arrive by local name, except those of the `xml` namespace, which keep their `xml:` prefix
+/// (`xml:lang`). An attribute in any other namespace (`foo:type` with `xmlns:foo` declared) is dropped: XMPP does
+/// not use them, and keeping it under its local name would let `x:type='result'` pass for `type`.
+///
 /// One parser per connection; it is not thread-safe.
 public final class XMLStreamParser {
     /// The limits this parser enforces.
@@ -29,22 +33,22 @@ public final class XMLStreamParser {
     private let parser: XML_Parser
     /// `true` for a stream (the root's children are stanzas), `false` for a standalone document (the root is).
     private let streamMode: Bool
-    private var failure: XMLStreamError?
-    private var events: [XMLStreamEvent] = []
+    @exclusivity(unchecked) private var failure: XMLStreamError?
+    @exclusivity(unchecked) private var events: [XMLStreamEvent] = []
     /// The elements of the stanza being built, outermost first.
-    private var stack: [XMLElement] = []
+    @exclusivity(unchecked) private var stack: [XMLElement] = []
     /// Character data not yet added to the innermost open element.
-    private var text: [UInt8] = []
+    @exclusivity(unchecked) private var text: [UInt8] = []
     /// Open elements, the root included.
-    private var openElements = 0
+    @exclusivity(unchecked) private var openElements = 0
     private var streamEnded = false
     /// Bytes given to expat since the document began.
     private var fedBytes = 0
     /// Where the stanza being built starts (valid while `stack` is not empty).
-    private var stanzaStart = 0
+    @exclusivity(unchecked) private var stanzaStart = 0
     /// The end of the last event outside any stanza: input after it belongs to the next stanza or header.
-    private var boundary = 0
-    private var names = NameTable()
+    @exclusivity(unchecked) private var boundary = 0
+    @exclusivity(unchecked) private var names = NameTable()
 
     /// Creates a parser for a stream.
     public convenience init(limits: XMLStreamLimits = .init()) {
@@ -108,7 +112,7 @@ public final class XMLStreamParser {
         failure = nil
         events = []
         stack = []
-        text.removeAll(keepingCapacity: true)
+        clearText()
         openElements = 0
         streamEnded = false
         fedBytes = 0
@@ -244,7 +248,9 @@ public final class XMLStreamParser {
                     )
                     return
                 }
-                element.attributes.append(XMLAttribute(names.attribute(attributeName), String(cString: value)))
+                if let name = names.attribute(attributeName) {
+                    element.attributes.append(XMLAttribute(name, String(cString: value)))
+                }
                 index += 2
             }
         }
@@ -272,7 +278,7 @@ public final class XMLStreamParser {
         }
         if !text.isEmpty {
             element.children.append(.text(String(decoding: text, as: UTF8.self)))
-            text.removeAll(keepingCapacity: true)
+            clearText()
         }
         if stack.isEmpty {
             boundary = currentEventEnd
@@ -294,7 +300,13 @@ public final class XMLStreamParser {
     private func flushText() {
         guard !text.isEmpty else { return }
         stack[stack.count - 1].children.append(.text(String(decoding: text, as: UTF8.self)))
-        text.removeAll(keepingCapacity: true)
+        clearText()
+    }
+
+    /// Empties the text buffer, keeping a small capacity only, so one large stanza does not pin memory for the
+    /// life of the connection.
+    private func clearText() {
+        text.removeAll(keepingCapacity: text.capacity <= 4096)
     }
 
     private var currentEventEnd: Int {
@@ -437,7 +449,8 @@ private struct NameTable {
         var bytes: [UInt8]
         var local: String
         var namespace: String
-        var attributeName: String
+        /// `nil` for an attribute in a namespace other than `xml`'s, which is dropped.
+        var attributeName: String?
     }
 
     private static let slotCount = 1024
@@ -446,13 +459,14 @@ private struct NameTable {
 
     private var slots = [Int32](repeating: -1, count: slotCount)
     private var entries: [Entry] = []
+    private var hashes: [UInt32] = []
 
     mutating func element(_ name: UnsafePointer<CChar>) -> (local: String, namespace: String) {
         let entry = lookup(name)
         return (entries[entry].local, entries[entry].namespace)
     }
 
-    mutating func attribute(_ name: UnsafePointer<CChar>) -> String {
+    mutating func attribute(_ name: UnsafePointer<CChar>) -> String? {
         entries[lookup(name)].attributeName
     }
 
@@ -469,18 +483,24 @@ private struct NameTable {
         var slot = Int(hash) & (Self.slotCount - 1)
         while slots[slot] >= 0 {
             let index = Int(slots[slot])
-            if entries[index].bytes.elementsEqual(bytes) { return index }
+            if hashes[index] == hash && entries[index].bytes.count == length
+                && entries[index].bytes.withUnsafeBufferPointer({ memcmp($0.baseAddress!, raw, length) == 0 })
+            {
+                return index
+            }
             slot = (slot + 1) & (Self.slotCount - 1)
         }
         let entry = Self.decode(bytes)
         if entries.count < Self.maximumEntries {
             slots[slot] = Int32(entries.count)
             entries.append(entry)
+            hashes.append(hash)
             return entries.count - 1
         }
         // Full: keep a single scratch entry after the cached ones.
         if entries.count == Self.maximumEntries {
             entries.append(entry)
+            hashes.append(0)
         } else {
             entries[Self.maximumEntries] = entry
         }
@@ -498,7 +518,7 @@ private struct NameTable {
             bytes: Array(bytes),
             local: local,
             namespace: namespace,
-            attributeName: namespace == xmlNamespace ? "xml:" + local : local
+            attributeName: namespace == xmlNamespace ? "xml:" + local : nil
         )
     }
 }

@@ -118,6 +118,11 @@ struct StanzaTests {
         #expect(root[attribute: "xml:lang"] == "en" && root[attribute: "version"] == "1.0")
         #expect(parser.streamContentNamespace == XMPPNamespace.client)
         #expect(
+            StreamHeader.server(domain: "d", id: "1", to: "u@d")
+                == "<?xml version='1.0'?><stream:stream xmlns='jabber:client' "
+                + "xmlns:stream='http://etherx.jabber.org/streams' to='u@d' from='d' id='1' xml:lang='en' version='1.0'>"
+        )
+        #expect(
             StreamHeader.client(to: "rayo.localhost")
                 == "<?xml version='1.0'?><stream:stream to='rayo.localhost' xmlns='jabber:client' "
                 + "xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>"

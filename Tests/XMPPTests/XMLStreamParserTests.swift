@@ -67,6 +67,37 @@ struct XMLStreamParserTests {
         #expect(presence == XMLElement("presence", namespace: XMPPNamespace.client))
     }
 
+    @Test func attributesInForeignNamespacesAreDropped() throws {
+        let parser = XMLStreamParser()
+        let events = try parser.parse(
+            Self.bytes(Self.header + "<iq x:type='result' type='set' xmlns:x='urn:x' xml:lang='de' id='1'/>")
+        )
+        #expect(
+            events.last
+                == .stanza(
+                    XMLElement("iq", namespace: XMPPNamespace.client, ["type": "set", "xml:lang": "de", "id": "1"])
+                )
+        )
+    }
+
+    @Test func namespacePrefixesResolve() throws {
+        let parser = XMLStreamParser()
+        let events = try parser.parse(
+            Self.bytes(Self.header + "<r:iq xmlns:r='urn:r'><child/><r:x xmlns='urn:d'><y/></r:x></r:iq>")
+        )
+        let expected = XMLElement(
+            "iq",
+            namespace: "urn:r",
+            children: [
+                .element(XMLElement("child", namespace: XMPPNamespace.client)),
+                .element(
+                    XMLElement("x", namespace: "urn:r", children: [.element(XMLElement("y", namespace: "urn:d"))])
+                ),
+            ]
+        )
+        #expect(events.last == .stanza(expected))
+    }
+
     @Test func multibyteTextSplitInsideEverySequence() throws {
         let text = "é€😀 ok"
         let parser = XMLStreamParser()
