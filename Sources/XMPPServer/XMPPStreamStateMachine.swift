@@ -201,7 +201,8 @@ struct XMPPStreamStateMachine {
     }
 
     private func serverHeader() -> String {
-        StreamHeader.server(domain: settings.domain.description, id: RandomID.uuid())
+        // After authentication the header names the client's account (RFC 6120 §4.7.2).
+        StreamHeader.server(domain: settings.domain.description, id: RandomID.uuid(), to: user?.description)
     }
 
     private func features() -> String {

@@ -20,6 +20,7 @@ struct LoginTests {
             #expect(
                 restarted.child("session", namespace: XMPPNamespace.session)?.child("optional") != nil
             )
+            #expect(client.streamHeaders.map { $0[attribute: "to"] } == [nil, "usera@rayo.localhost"])
             let jid = try await client.bind(resource: "desk")
             #expect(jid == JID("usera@rayo.localhost/desk"))
             try await harness.service.waitFor(.online(jid))
