@@ -85,11 +85,6 @@ final class SessionRegistry: StanzaRouter {
     @discardableResult
     func route(_ stanza: XMLElement) -> Bool {
         guard let to = stanza[attribute: "to"].flatMap(JID.init) else { return false }
-        return route(stanza, to: to)
-    }
-
-    /// Delivers `stanza` to the sessions `to` names; `false` when it names none.
-    func route(_ stanza: XMLElement, to: JID) -> Bool {
         let targets = sessions(for: to)
         guard !targets.isEmpty else { return false }
         // Serialized once, off the event loops, whatever the number of resources.

@@ -199,14 +199,31 @@ final class XMPPStreamHandler: ChannelInboundHandler {
         case .report(let event):
             session?.report(event)
         case .route(let stanza, let to):
-            if !shared.registry.route(stanza, to: to), let session {
-                session.report(.stanza(stanza, from: session.jid))
-            }
+            route(stanza, to: to)
         case .log(let level, let message):
             // Messages quote the wire: escaped once more here, so no log entry ever spans two lines.
             logger.log(level: level, "\(message.loggable(limit: 1_000))")
         case .close:
             close(context: context)
+        }
+    }
+
+    /// A stanza for `<x>@domain[/r]`: to the users bound there, or, when there are none, to the local service (the
+    /// address of a call, mixer or component).
+    private func route(_ stanza: XMLElement, to: JID) {
+        guard let session else { return }
+        let targets = shared.registry.sessions(for: to)
+        if targets.isEmpty {
+            session.report(.stanza(stanza, from: session.jid))
+        } else if stanza.name == "iq", to.isBare {
+            // An iq to an account is the server's to answer (RFC 6121 §8.5.2.1.3), never fanned out to resources.
+            if stanza[attribute: "type"] == "get" || stanza[attribute: "type"] == "set" {
+                let reply = XMLElement.errorReply(to: stanza, error: StanzaError(.serviceUnavailable))
+                output.writeString(reply.serialized(inScopeNamespace: XMPPNamespace.client))
+            }
+        } else {
+            let text = stanza.serialized(inScopeNamespace: XMPPNamespace.client)
+            for target in targets { target.connection.deliver(text) }
         }
     }
 

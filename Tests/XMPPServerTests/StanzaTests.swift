@@ -144,6 +144,10 @@ struct StanzaTests {
             bob.send(XMLElement.resultReply(to: request))
             let answer = try await requestTask.value
             #expect(answer[attribute: "from"] == bobJID.description)
+            // An iq to the other user's bare JID is answered by the server, not fanned out.
+            let account = try await alice.iq(ping(to: "userb@rayo.localhost"))
+            #expect(account.stanzaErrorCondition == "service-unavailable")
+            #expect(account[attribute: "from"] == "userb@rayo.localhost")
             #expect(harness.service.events.filter { if case .stanza = $0 { true } else { false } }.isEmpty)
             await alice.close()
             await bob.close()
