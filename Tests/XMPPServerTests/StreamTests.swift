@@ -157,6 +157,42 @@ struct StreamTests {
         #expect(service.events.last == .offline(offline))
     }
 
+    @Test("cancelling run() also ends every stream and returns")
+    func cancellation() async throws {
+        let service = RecordingService()
+        let (addresses, continuation) = AsyncStream.makeStream(of: [SocketAddress].self)
+        let server = XMPPServer(
+            configuration: XMPPServerConfiguration(
+                domain: testDomain,
+                listeners: [.init(host: "127.0.0.1", port: 0), .init(host: "127.0.0.1", port: 0)]
+            ),
+            credentials: testCredentials,
+            service: service,
+            logger: RecordedLogs().logger(),
+            onListening: { continuation.yield($0) }
+        )
+        let running = Task { try await server.run() }
+        var iterator = addresses.makeAsyncIterator()
+        let ports = try #require(await iterator.next()).compactMap(\.port)
+        #expect(ports.count == 2)
+        var clients: [XMPPTestClient] = []
+        for port in ports {
+            let client = try await XMPPTestClient.connect(host: "127.0.0.1", port: port, domain: testDomain)
+            try await client.login(username: "usera", password: "1")
+            clients.append(client)
+        }
+        #expect(server.sessionCount == 2)
+        running.cancel()
+        try await running.value
+        for client in clients {
+            try await client.waitUntilClosed()
+            #expect(client.streamErrorCondition == "system-shutdown")
+        }
+        #expect(server.connectionCount == 0)
+        #expect(server.sessionCount == 0)
+        #expect(service.events.filter { if case .offline = $0 { true } else { false } }.count == 2)
+    }
+
     @Test("log lines never carry the wire's line breaks")
     func logInjection() async throws {
         try await withServer { harness in
