@@ -179,9 +179,10 @@ struct LoginTests {
         limits.handshakeTimeout = .milliseconds(300)
         try await withServer(limits: limits) { harness in
             let client = try await harness.client()
-            try await client.openStream()
+            client.send(raw: StreamHeader.client(to: testDomain))
             try await client.waitUntilClosed()
             #expect(client.streamErrorCondition == "connection-timeout")
+            #expect(client.streamHeaders.count == 1)
         }
     }
 }
