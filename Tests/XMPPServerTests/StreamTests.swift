@@ -255,6 +255,38 @@ struct FixtureReplayTests {
         }
     }
 
+    @Test("rayo-errors-authenticated: the stanzas for the service reach it in order, the ping answer matches")
+    func rayoErrorsAuthenticated() async throws {
+        let sent = try String(
+            decoding: Data(contentsOf: fixtureURL("rayo-errors-authenticated", "to-freeswitch.bin")),
+            as: UTF8.self
+        )
+        let expected = stanzas(try elements("rayo-errors-authenticated", "from-freeswitch.bin"))
+        let restart = try #require(sent.range(of: "<?xml", range: sent.index(after: sent.startIndex)..<sent.endIndex))
+        let closing = try #require(sent.range(of: "</stream:stream>"))
+        try await withServer { harness in
+            let client = try await harness.client()
+            client.send(raw: String(sent[..<restart.lowerBound]))
+            _ = try await client.nextStanza()
+            #expect(try await client.nextStanza().resolved() == expected[1])
+            client.send(raw: String(sent[restart.lowerBound..<closing.lowerBound]))
+            let jid = try #require(JID("usera@rayo.localhost/fixture-rayo-errors"))
+            let pong = try await client.waitFor { $0[attribute: "id"] == "ping1" }
+            #expect(pong.canonical == expected.last?.canonical)
+            // The four Rayo requests are the service's to answer: it got them in order, from the full JID.
+            try await harness.service.waitUntil { $0.count >= 6 }
+            let ids = harness.service.events.compactMap { event -> String? in
+                guard case .stanza(let stanza, let from) = event, from == jid else { return nil }
+                #expect(stanza[attribute: "from"] == jid.description)
+                return stanza[attribute: "id"]
+            }
+            #expect(ids == ["nocall1", "malformed1", "unsupported1", "unknownns1"])
+            client.send(raw: "</stream:stream>")
+            try await client.waitUntilClosed()
+            try await harness.service.waitFor(.offline(jid))
+        }
+    }
+
     @Test("rayo-c2s-call: the login part gets the same answers as from mod_rayo")
     func rayoLogin() async throws {
         let sent = try String(

@@ -232,3 +232,17 @@ func ping(to: String? = nil) -> XMLElement {
         children: [.element(XMLElement("ping", namespace: XMPPNamespace.ping))]
     )
 }
+
+extension XMLElement {
+    /// The element with namespaces resolved and attributes sorted by name: equal for equivalent XML whatever the
+    /// attribute order.
+    var canonical: XMLElement {
+        var element = resolved()
+        element.attributes.sort { $0.name < $1.name }
+        element.children = element.children.map { child in
+            if case .element(let inner) = child { return .element(inner.canonical) }
+            return child
+        }
+        return element
+    }
+}
