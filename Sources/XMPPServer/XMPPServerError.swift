@@ -24,6 +24,7 @@ public struct XMPPServerError: Error, Sendable, Hashable, CustomStringConvertibl
         /// A listener could not bind its address.
         public static let bindFailed = Code(.bindFailed)
 
+        /// The code's name.
         public var description: String { base.rawValue }
     }
 
@@ -38,5 +39,6 @@ public struct XMPPServerError: Error, Sendable, Hashable, CustomStringConvertibl
         self.message = message
     }
 
+    /// `XMPPServerError.<code>: <message>`.
     public var description: String { "XMPPServerError.\(code): \(message)" }
 }

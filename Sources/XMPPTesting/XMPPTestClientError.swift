@@ -29,6 +29,7 @@ public struct XMPPTestClientError: Error, Sendable, Hashable, CustomStringConver
         /// The server sent bytes the client could not parse, or a SCRAM message that did not verify.
         public static let invalidServerData = Code(.invalidServerData)
 
+        /// The code's name.
         public var description: String { base.rawValue }
     }
 
@@ -46,6 +47,7 @@ public struct XMPPTestClientError: Error, Sendable, Hashable, CustomStringConver
         self.element = element
     }
 
+    /// `XMPPTestClientError.<code>: <message>`.
     public var description: String {
         var text = "XMPPTestClientError.\(code): \(message)"
         if let element { text += " (\(element.serialized()))" }
