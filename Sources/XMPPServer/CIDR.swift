@@ -31,7 +31,9 @@ public struct CIDR: Sendable, Hashable, CustomStringConvertible {
         let maximum = bytes.count * 8
         var prefix = maximum
         if parts.count == 2 {
-            guard let value = Int(parts[1]), parts[1].allSatisfy(\.isASCII), (0...maximum).contains(value) else {
+            guard parts[1].allSatisfy({ $0.isASCII && $0.isNumber }), let value = Int(parts[1]),
+                (0...maximum).contains(value)
+            else {
                 throw XMPPServerError(
                     .invalidCIDR,
                     "'\(text)': the prefix length must be a number from 0 to \(maximum), not '\(parts[1])'"

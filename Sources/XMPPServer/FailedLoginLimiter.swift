@@ -37,7 +37,7 @@ final class FailedLoginLimiter: Sendable {
             if failures.count > maxTrackedAddresses {
                 failures = failures.filter { $0.value.last.map { $0 > horizon } ?? false }
                 while failures.count > maxTrackedAddresses,
-                    let oldest = failures.min(by: { $0.value.last! < $1.value.last! })
+                    let oldest = failures.min(by: { ($0.value.last ?? horizon) < ($1.value.last ?? horizon) })
                 {
                     failures.removeValue(forKey: oldest.key)
                 }

@@ -116,7 +116,9 @@ public struct XMPPServerConfiguration: Sendable {
             problems.append("listeners[\(index)].port \(listener.port) is not a TCP port")
         }
         func positive(_ value: Duration, _ name: String) {
-            if value <= .zero { problems.append("limits.\(name) must be positive") }
+            if value <= .zero || value > .seconds(86_400 * 365) {
+                problems.append("limits.\(name) must be positive and at most a year, not \(value)")
+            }
         }
         positive(limits.handshakeTimeout, "handshakeTimeout")
         positive(limits.pingInterval, "pingInterval")
