@@ -67,6 +67,9 @@ final class XMPPStreamHandler: ChannelInboundHandler {
     private var connection: XMPPConnection?
     private var timer: Scheduled<Void>?
     private var closing = false
+    /// Inside `channelRead`: stanzas routed to this client now (by itself, or by the service answering at once) join
+    /// the pending output, so they leave after the answers already queued in this read.
+    private var reading = false
 
     init(shared: XMPPServerShared, peer: [UInt8], logger: Logger) {
         self.shared = shared
@@ -98,6 +101,8 @@ final class XMPPStreamHandler: ChannelInboundHandler {
         let buffer = unwrapInboundIn(data)
         guard !machine.isClosed else { return }
         if machine.received(now: .now()) { arm(at: machine.nextDeadline) }
+        reading = true
+        defer { reading = false }
         let events: [XMLStreamEvent]
         do {
             events = try buffer.withUnsafeReadableBytes { bytes in
@@ -150,6 +155,10 @@ final class XMPPStreamHandler: ChannelInboundHandler {
 
     func deliver(_ serializedStanza: String) {
         guard let context, !machine.isClosed, !closing else { return }
+        if reading {
+            output.writeString(serializedStanza)
+            return
+        }
         var buffer = context.channel.allocator.buffer(capacity: serializedStanza.utf8.count)
         buffer.writeString(serializedStanza)
         context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)

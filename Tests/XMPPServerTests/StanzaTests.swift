@@ -195,6 +195,22 @@ struct StanzaTests {
         }
     }
 
+    @Test("answers leave in request order, also when the service answers at once")
+    func answerOrder() async throws {
+        try await withServer(service: RecordingService(answersIQs: true)) { harness in
+            let client = try await harness.loggedInClient()
+            client.send(
+                raw: "<iq type='get' id='p1' to='rayo.localhost'><ping xmlns='urn:xmpp:ping'/></iq>"
+                    + "<iq type='set' id='s1' to='call@rayo.localhost'><answer xmlns='urn:xmpp:rayo:1'/></iq>"
+                    + "<iq type='get' id='p2'><ping xmlns='urn:xmpp:ping'/></iq>"
+            )
+            var ids: [String?] = []
+            for _ in 0..<3 { ids.append(try await client.nextStanza()[attribute: "id"]) }
+            #expect(ids == ["p1", "s1", "p2"])
+            await client.close()
+        }
+    }
+
     @Test("a 'to' that is not a JID gets jid-malformed; another domain gets remote-server-not-found")
     func badAddresses() async throws {
         try await withServer { harness in
