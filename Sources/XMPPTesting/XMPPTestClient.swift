@@ -226,6 +226,22 @@ public final class XMPPTestClient: Sendable {
         channel.writeAndFlush(ByteBuffer(string: text), promise: nil)
     }
 
+    /// Sends broadcast presence: available with this `<show>` (`.chat` is how Rayo clients ask for offers), or
+    /// available with no `<show>` when `nil`.
+    public func sendPresence(show: ClientPresence.Show? = .chat) {
+        var presence = XMLElement("presence")
+        if let show { presence.append(XMLElement("show", children: [.text(show.rawValue)])) }
+        send(presence)
+    }
+
+    /// Sends `<presence type='unavailable'/>`.
+    public func sendUnavailablePresence() {
+        send(XMLElement("presence", ["type": "unavailable"]))
+    }
+
+    /// Stanzas received that no wait has taken yet, oldest first (they stay in the inbox).
+    public var unclaimedStanzas: [XMLElement] { inbox.unclaimed }
+
     /// The oldest stanza not yet taken.
     public func nextStanza(timeout: Duration = .seconds(5)) async throws -> XMLElement {
         try await waitFor(timeout: timeout) { _ in true }
@@ -350,6 +366,7 @@ final class XMPPTestClientInbox: Sendable {
     var headers: [XMLElement] { state.withLock { $0.headers } }
     var streamError: XMLElement? { state.withLock { $0.streamError } }
     var isClosed: Bool { state.withLock { $0.closeReason != nil } }
+    var unclaimed: [XMLElement] { state.withLock { $0.stanzas } }
 
     // MARK: From the channel handler
 

@@ -12,10 +12,10 @@ struct StanzaTests {
         try await withServer { harness in
             let client = try await harness.loggedInClient(resource: "r")
             let jid = try #require(client.jid)
-            client.send(try XMLElement.parse("<presence xmlns='jabber:client'><show>chat</show></presence>"))
+            client.sendPresence(show: .chat)
             client.send(try XMLElement.parse("<presence xmlns='jabber:client'><show>dnd</show></presence>"))
-            client.send(XMLElement("presence"))
-            client.send(XMLElement("presence", ["type": "unavailable"]))
+            client.sendPresence(show: nil)
+            client.sendUnavailablePresence()
             try await harness.service.waitFor(.presence(jid, .unavailable))
             #expect(
                 harness.service.events == [
@@ -71,8 +71,9 @@ struct StanzaTests {
             )
             #expect(roster[attribute: "type"] == "result")
             #expect(roster.child("query", namespace: XMPPNamespace.roster)?.elements.isEmpty == true)
-            // None of these reached the service.
+            // None of these reached the service, and nothing else arrived.
             #expect(harness.service.events.count == 1)
+            #expect(client.unclaimedStanzas.isEmpty)
             await client.close()
         }
     }
