@@ -113,14 +113,18 @@ public final class XMPPServer: Service, Sendable {
         state.withLock { $0.listening = addresses }
         logger.info(
             "XMPP server accepting clients",
-            metadata: ["xmpp.domain": "\(domain)", "xmpp.listeners": "\(addresses.map(\.description))"]
+            metadata: ["xmpp.domain": "\(domain)", "xmpp.listeners": "\(addresses.map(\.loggable))"]
         )
         onListening(addresses)
 
         await withGracefulShutdownHandler {
             await withDiscardingTaskGroup { listeners in
                 for (listener, server) in listening {
-                    listeners.addTask { await self.accept(on: server, listener: listener) }
+                    listeners.addTask {
+                        await self.accept(on: server, listener: listener)
+                        // One listener stopped (shutdown, cancellation or a socket failure): the server stops as a whole.
+                        for (_, other) in listening { other.channel.close(promise: nil) }
+                    }
                 }
             }
         } onGracefulShutdown: {
