@@ -242,6 +242,10 @@ public final class XMPPTestClient: Sendable {
     /// Stanzas received that no wait has taken yet, oldest first (they stay in the inbox).
     public var unclaimedStanzas: [XMLElement] { inbox.unclaimed }
 
+    /// Removes and returns every unclaimed stanza (a long benchmark keeps the inbox from growing this way).
+    @discardableResult
+    public func takeUnclaimedStanzas() -> [XMLElement] { inbox.takeUnclaimed() }
+
     /// The oldest stanza not yet taken.
     public func nextStanza(timeout: Duration = .seconds(5)) async throws -> XMLElement {
         try await waitFor(timeout: timeout) { _ in true }
@@ -367,6 +371,13 @@ final class XMPPTestClientInbox: Sendable {
     var streamError: XMLElement? { state.withLock { $0.streamError } }
     var isClosed: Bool { state.withLock { $0.closeReason != nil } }
     var unclaimed: [XMLElement] { state.withLock { $0.stanzas } }
+
+    func takeUnclaimed() -> [XMLElement] {
+        state.withLock { state in
+            defer { state.stanzas.removeAll() }
+            return state.stanzas
+        }
+    }
 
     // MARK: From the channel handler
 

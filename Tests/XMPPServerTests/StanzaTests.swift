@@ -97,6 +97,8 @@ struct StanzaTests {
             }
             #expect(!client.isStreamClosed)
             #expect(harness.service.events.count == 1)
+            #expect(client.takeUnclaimedStanzas().allSatisfy { $0.child("ping", namespace: XMPPNamespace.ping) != nil })
+            #expect(client.unclaimedStanzas.isEmpty)
             await client.close()
         }
     }
