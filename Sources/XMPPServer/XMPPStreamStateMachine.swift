@@ -409,8 +409,9 @@ struct XMPPStreamStateMachine {
         )
         var reply = XMLElement("iq", ["type": "result", "id": element[attribute: "id"]])
         reply.append(payload)
+        // The result is queued before the session is registered: whatever the service sends on `.online` follows it.
         return [
-            .bind(jid), .send(reply.serialized(inScopeNamespace: XMPPNamespace.client)),
+            .send(reply.serialized(inScopeNamespace: XMPPNamespace.client)), .bind(jid),
             .log(.info, "bound \(jid)"),
         ]
     }

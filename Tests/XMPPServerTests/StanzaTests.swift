@@ -214,6 +214,22 @@ struct StanzaTests {
         }
     }
 
+    @Test("what the service sends on .online follows the bind result")
+    func onlineThenStanzas() async throws {
+        try await withServer(service: RecordingService(greetsOnOnline: true)) { harness in
+            let client = try await harness.client()
+            try await client.openStream()
+            try await client.authenticate(username: "usera", password: "1", mechanism: .plain)
+            client.send(
+                raw: "<iq type='set' id='b1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>r</resource>"
+                    + "</bind></iq>"
+            )
+            #expect(try await client.nextStanza()[attribute: "id"] == "b1")
+            #expect(try await client.nextStanza()[attribute: "id"] == "hello")
+            await client.close()
+        }
+    }
+
     @Test("a 'to' that is not a JID gets jid-malformed; another domain gets remote-server-not-found")
     func badAddresses() async throws {
         try await withServer { harness in

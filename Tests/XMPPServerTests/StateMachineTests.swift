@@ -115,7 +115,7 @@ struct StateMachineTests {
         )
         let jid = JID("usera@rayo.localhost/r")!
         let bound = machine.handle(.stanza(bindRequest))
-        #expect(bound.first == .bind(jid))
+        #expect(bound.dropFirst().first == .bind(jid))
         #expect(
             sent(bound)
                 == "<iq type='result' id='bind1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><jid>"

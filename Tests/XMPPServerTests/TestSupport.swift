@@ -13,6 +13,7 @@ final class RecordingService: XMPPLocalService {
     let discoFeatures = ["urn:xmpp:rayo:1"]
     private let state = Mutex(State())
     private let answersIQs: Bool
+    private let greetsOnOnline: Bool
 
     private struct State {
         var events: [ClientEvent] = []
@@ -26,9 +27,12 @@ final class RecordingService: XMPPLocalService {
         var continuation: CheckedContinuation<Void, any Error>
     }
 
-    /// - Parameter answersIQs: Answer every iq get/set with an empty result (from the addressee) through the router.
-    init(answersIQs: Bool = false) {
+    /// - Parameters:
+    ///   - answersIQs: Answer every iq get/set with an empty result (from the addressee) through the router.
+    ///   - greetsOnOnline: Send a `<message>` to each client from within `receive(.online)`.
+    init(answersIQs: Bool = false, greetsOnOnline: Bool = false) {
         self.answersIQs = answersIQs
+        self.greetsOnOnline = greetsOnOnline
     }
 
     func attach(router: any StanzaRouter) {
@@ -46,6 +50,9 @@ final class RecordingService: XMPPLocalService {
             return done.values.map(\.continuation)
         }
         for continuation in ready { continuation.resume() }
+        if greetsOnOnline, case .online(let jid) = event {
+            router?.route(XMLElement("message", ["to": jid.description, "from": testDomain, "id": "hello"]))
+        }
         if answersIQs, case .stanza(let stanza, _) = event, stanza.name == "iq",
             ["get", "set"].contains(stanza[attribute: "type"])
         {
