@@ -70,6 +70,8 @@ final class XMPPStreamHandler: ChannelInboundHandler {
     /// Inside `channelRead`: stanzas routed to this client now (by itself, or by the service answering at once) join
     /// the pending output, so they leave after the answers already queued in this read.
     private var reading = false
+    /// A flush of delivered stanzas is queued on the event loop.
+    private var flushScheduled = false
 
     init(shared: XMPPServerShared, peer: [UInt8], logger: Logger) {
         self.shared = shared
@@ -161,7 +163,14 @@ final class XMPPStreamHandler: ChannelInboundHandler {
         }
         var buffer = context.channel.allocator.buffer(capacity: serializedStanza.utf8.count)
         buffer.writeString(serializedStanza)
-        context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
+        context.write(wrapOutboundOut(buffer), promise: nil)
+        // One flush (one system call) for a burst: the stanzas queued on the loop before it run first.
+        guard !flushScheduled else { return }
+        flushScheduled = true
+        context.eventLoop.assumeIsolated().execute { [self] in
+            flushScheduled = false
+            self.context?.flush()
+        }
     }
 
     func replaced() {

@@ -132,7 +132,8 @@ struct StreamTests {
             while routed < 20_000, router.route(message) { routed += 1 }
             try await harness.service.waitFor(.offline(jid), timeout: .seconds(10))
             #expect(harness.logs.all.contains { $0.contains("does not read") })
-            try await client.channel.close()
+            // The server may have reset the connection already.
+            try? await client.channel.close()
         }
     }
 
