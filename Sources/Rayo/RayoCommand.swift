@@ -28,6 +28,7 @@ public enum RayoCommand: Sendable, Hashable {
     /// feature-not-implemented), a ``RayoParseError`` when it is one but malformed (answered bad-request).
     public static func parse(_ element: XMLElement) throws(RayoParseError) -> RayoCommand? {
         guard element.namespace == RayoNamespace.core else { return nil }
+        let element = element.resolved()
         let headers = try RayoHeader.headers(in: element)
         switch element.name {
         case "accept":

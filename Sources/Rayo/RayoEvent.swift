@@ -22,6 +22,7 @@ public enum RayoEvent: Sendable, Hashable {
     /// Parses an event; `nil` when the element is not one.
     public static func parse(_ element: XMLElement) throws(RayoParseError) -> RayoEvent? {
         guard element.namespace == RayoNamespace.core else { return nil }
+        let element = element.resolved()
         switch element.name {
         case "offer":
             return .offer(

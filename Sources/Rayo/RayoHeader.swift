@@ -37,7 +37,8 @@ public struct RayoHeader: Sendable, Hashable {
     /// The `<header>` children of a Rayo element.
     static func headers(in element: XMLElement) throws(RayoParseError) -> [RayoHeader] {
         var headers: [RayoHeader] = []
-        for child in element.elements where child.name == "header" && child.namespace == RayoNamespace.core {
+        for child in element.elements
+        where child.name == "header" && (child.namespace ?? RayoNamespace.core) == RayoNamespace.core {
             headers.append(try RayoHeader(parsing: child))
         }
         return headers

@@ -49,7 +49,7 @@ extension RayoMachine {
     // MARK: - Stanzas
 
     private mutating func receive(_ original: XMLElement, from client: JID) {
-        var stanza = original
+        var stanza = original.resolved(inScopeNamespace: XMPPNamespace.client)
         stanza[attribute: "from"] = client.description
         switch stanza.name {
         case "iq": receiveIQ(stanza, from: client)

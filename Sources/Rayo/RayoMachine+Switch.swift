@@ -206,7 +206,7 @@ extension RayoMachine {
                 answer(peer, pending.token, .failure(RayoStanzaError(.itemNotFound, "call \(uuid) ended")))
             }
         }
-        for client in call.endRecipients {
+        for client in call.endRecipients where clients[client] != nil {
             sendEvent(end.element, from: call.jid, to: client, unavailable: true)
         }
         actions.append(.cancelTimer(TimerID(.offer(call: uuid))))
@@ -250,7 +250,9 @@ extension RayoMachine {
         case .dial(let uuid):
             guard let failure, case .failed(let text) = failure, calls[uuid] != nil else { return }
             // The originate failed: `-ERR <CAUSE>`. The end may already have come with CHANNEL_HANGUP_COMPLETE.
-            let cause = text.hasPrefix("-ERR") ? String(text.dropFirst(4).split(separator: " ").first ?? "") : ""
+            let cause =
+                text.hasPrefix("-ERR")
+                ? String(text.dropFirst(4).split(whereSeparator: \.isWhitespace).first ?? "") : ""
             let code = HangupCause.q850(cause).map(String.init)
             end(uuid, RayoEnd(reason: code == nil ? .error : HangupCause.endReason(cause), platformCode: code))
         case .component(let uuid, let id):
