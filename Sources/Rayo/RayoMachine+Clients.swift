@@ -36,7 +36,9 @@ extension RayoMachine {
             calls[uuid] = call
             guard owned, call.phase != .ending else { continue }
             if settings.whenClientLeaves == .reoffer, call.inbound {
+                // Offered again to everyone the algorithm picks, the clients that saw the first offer included.
                 calls[uuid]?.controller = nil
+                calls[uuid]?.tried = [jid]
                 if !call.answered { calls[uuid]?.phase = .offered }
                 offer(uuid)
             } else {

@@ -181,6 +181,9 @@ extension RayoMachine {
             guard let peer = calls[other], peer.isVisible(to: client) else {
                 return fail(RayoStanzaError(.itemNotFound, "no call \(other) to join"))
             }
+            if let owner = peer.controller, owner != client {
+                return fail(RayoStanzaError(.conflict, "another client controls call \(other)"))
+            }
             guard join.direction == .duplex else {
                 return fail(
                     RayoStanzaError(.featureNotImplemented, "calls are joined duplex; use a mixer for one-way media")

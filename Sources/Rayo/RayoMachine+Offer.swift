@@ -108,7 +108,7 @@ extension RayoMachine {
     mutating func timerFired(_ timer: TimerID) {
         switch timer.purpose {
         case .offer(let uuid):
-            guard let call = calls[uuid], call.controller == nil, call.phase == .offered else { return }
+            guard let call = calls[uuid], call.inbound, call.controller == nil, call.phase != .ending else { return }
             offer(uuid)
         case .idle(let uuid):
             guard let call = calls[uuid], let maxIdle = settings.maxIdle else { return }

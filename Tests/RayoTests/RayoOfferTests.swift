@@ -240,3 +240,48 @@ struct RayoOfferTests {
         #expect(harness.machine.status.draining)
     }
 }
+
+@Suite("Offer contents and re-offers of answered calls")
+struct RayoOfferContentTests {
+    static let callA = "6f3c2f7a-5555-4a3c-9b1e-00000000000a"
+
+    @Test("offerURI off gives numbers; addVariablesToOffer adds variable- headers")
+    func contents() {
+        var harness = Harness(RayoSettings(domain: Harness.domain, offerURI: false, addVariablesToOffer: true))
+        let a = harness.connect("usera")
+        let offer = harness.arrive(Self.callA).presences(to: a).first?.child("offer", namespace: RayoNamespace.core)
+        #expect(offer?[attribute: "from"] == "0000000000")
+        #expect(offer?[attribute: "to"] == "rayo")
+        let names = offer?.children("header").compactMap { $0[attribute: "name"] } ?? []
+        #expect(names.starts(with: ["from", "to", "via"]))
+        #expect(names.contains("variable-sip_from_uri"))
+    }
+
+    @Test("an answered call whose controller leaves is offered to the others again, and hung up when nobody takes it")
+    func reofferAnswered() {
+        var harness = Harness(RayoSettings(domain: Harness.domain, whenClientLeaves: .reoffer))
+        let a = harness.connect("usera")
+        let b = harness.connect("userb")
+        harness.arrive(Self.callA)
+        harness.replyAll(harness.command(a, Self.callA, id: "ans", .answer(headers: [])))
+        harness.event("CHANNEL_ANSWER", Self.callA)
+        var actions = harness.feed(.client(.offline(a)))
+        #expect(actions.events(to: b) == ["offer"], "b saw the first offer and gets the new one")
+        actions = harness.feed(.timerFired(TimerID(.offer(call: Self.callA))))
+        #expect(actions.commands == ["api uuid_kill \(Self.callA) NORMAL_TEMPORARY_FAILURE"])
+    }
+
+    @Test("a call cannot join a call another client controls")
+    func joinOthersCall() {
+        var harness = Harness()
+        let a = harness.connect("usera")
+        let b = harness.connect("userb")
+        let callB = "6f3c2f7a-5555-4a3c-9b1e-00000000000b"
+        harness.arrive(Self.callA)
+        harness.arrive(callB)
+        harness.replyAll(harness.command(b, callB, id: "accB", .accept(headers: [], earlyMedia: false)))
+        let join = harness.command(a, Self.callA, id: "j", .join(RayoJoin(target: .call(callB))))
+        #expect(join.reply(to: "j")?.errorCondition == "conflict")
+        harness.expectEachIQAnsweredOnce()
+    }
+}
