@@ -37,7 +37,7 @@ protocol RayoComponentKind: Sendable {
     mutating func handle(
         command: XMLElement,
         _ context: ComponentContext
-    ) -> (answer: Result<XMLElement?, RayoStanzaError>, effects: [ComponentEffect])
+    ) -> (answer: Result<XMLElement?, StanzaError>, effects: [ComponentEffect])
     /// `<stop/>`: stop; complete now (with `stop`) or when the switch confirms.
     mutating func stop(_ context: ComponentContext) -> [ComponentEffect]
 }

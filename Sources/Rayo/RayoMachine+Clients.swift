@@ -80,7 +80,7 @@ extension RayoMachine {
         // Results and errors need no answer.
         guard iq[attribute: "type"] == "set" || iq[attribute: "type"] == "get" else { return }
         guard let payload = iq.elements.first else {
-            send(Stanza.error(to: iq, RayoStanzaError(.badRequest, "iq has no payload")))
+            send(XMLElement.errorReply(to: iq, error: StanzaError(.badRequest, text: "iq has no payload")))
             return
         }
         switch address(of: iq) {
@@ -96,9 +96,9 @@ extension RayoMachine {
             let visible = mixers[name]?.members.contains { calls[$0.uuid]?.isVisible(to: client) ?? false } ?? false
             guard visible else { return notFound(iq) }
             send(
-                Stanza.error(
+                XMLElement.errorReply(
                     to: iq,
-                    RayoStanzaError(.featureNotImplemented, "mixers take no commands; join or unjoin calls")
+                    error: StanzaError(.featureNotImplemented, text: "mixers take no commands; join or unjoin calls")
                 )
             )
         case .unknown:
@@ -107,51 +107,56 @@ extension RayoMachine {
     }
 
     mutating func notFound(_ iq: XMLElement) {
-        send(Stanza.error(to: iq, RayoStanzaError(.itemNotFound)))
+        send(XMLElement.errorReply(to: iq, error: StanzaError(.itemNotFound)))
     }
 
     private mutating func serverIQ(_ iq: XMLElement, payload: XMLElement, from client: JID) {
         if payload.name == "ping", payload.namespace == XMPPNamespace.ping {
-            send(Stanza.result(to: iq))
+            send(XMLElement.resultReply(to: iq))
             return
         }
         guard payload.namespace == RayoNamespace.core else {
-            send(Stanza.error(to: iq, RayoStanzaError(.featureNotImplemented)))
+            send(XMLElement.errorReply(to: iq, error: StanzaError(.featureNotImplemented)))
             return
         }
         let command: RayoCommand?
         do {
             command = try RayoCommand.parse(payload)
         } catch {
-            send(Stanza.error(to: iq, RayoStanzaError(error)))
+            send(XMLElement.errorReply(to: iq, error: StanzaError(error)))
             return
         }
         switch command {
         case .dial(let dial)?:
             guard iq[attribute: "type"] == "set" else {
-                send(Stanza.error(to: iq, RayoStanzaError(.badRequest, "dial is an iq of type set")))
+                send(XMLElement.errorReply(to: iq, error: StanzaError(.badRequest, text: "dial is an iq of type set")))
                 return
             }
             self.dial(iq, dial, from: client)
         case .some:
-            send(Stanza.error(to: iq, RayoStanzaError(.badRequest, "\(payload.name) is sent to a call JID")))
+            send(
+                XMLElement.errorReply(
+                    to: iq,
+                    error: StanzaError(.badRequest, text: "\(payload.name) is sent to a call JID")
+                )
+            )
         case nil:
-            send(Stanza.error(to: iq, Self.unsupported(payload)))
+            send(XMLElement.errorReply(to: iq, error: Self.unsupported(payload)))
         }
     }
 
     /// The error for a payload this server does not implement.
-    static func unsupported(_ payload: XMLElement) -> RayoStanzaError {
+    static func unsupported(_ payload: XMLElement) -> StanzaError {
         if payload.name == "exec", payload.namespace == RayoNamespace.core {
-            return RayoStanzaError(
+            return StanzaError(
                 .featureNotImplemented,
-                "exec is not supported: it would let a client run any FreeSWITCH API"
+                text: "exec is not supported: it would let a client run any FreeSWITCH API"
             )
         }
         if ComponentNamespaces.all.contains(payload.namespace ?? "") {
-            return RayoStanzaError(.featureNotImplemented, "\(payload.name) components are not available yet")
+            return StanzaError(.featureNotImplemented, text: "\(payload.name) components are not available yet")
         }
-        return RayoStanzaError(.featureNotImplemented)
+        return StanzaError(.featureNotImplemented)
     }
 
     /// `<message>` to a call: the body goes to the caller as a SIP MESSAGE (`uuid_send_message`).
@@ -159,20 +164,30 @@ extension RayoMachine {
         guard message[attribute: "type"] != "error" else { return }
         guard case .call(let uuid, nil) = address(of: message), let call = calls[uuid], call.isVisible(to: client)
         else {
-            send(Stanza.error(to: message, RayoStanzaError(.itemNotFound)))
+            send(XMLElement.errorReply(to: message, error: StanzaError(.itemNotFound)))
             return
         }
         let body = message.child("body")?.text ?? ""
         guard !body.isEmpty else {
-            send(Stanza.error(to: message, RayoStanzaError(.badRequest, "message has no body")))
+            send(XMLElement.errorReply(to: message, error: StanzaError(.badRequest, text: "message has no body")))
             return
         }
         guard !body.contains(where: { $0 == "\r" || $0 == "\n" || $0 == "\r\n" || $0 == "\0" }) else {
-            send(Stanza.error(to: message, RayoStanzaError(.badRequest, "message body must be a single line")))
+            send(
+                XMLElement.errorReply(
+                    to: message,
+                    error: StanzaError(.badRequest, text: "message body must be a single line")
+                )
+            )
             return
         }
         guard eventSocketUp else {
-            send(Stanza.error(to: message, RayoStanzaError(.serviceUnavailable, "FreeSWITCH is not connected")))
+            send(
+                XMLElement.errorReply(
+                    to: message,
+                    error: StanzaError(.serviceUnavailable, text: "FreeSWITCH is not connected")
+                )
+            )
             return
         }
         touch(uuid)

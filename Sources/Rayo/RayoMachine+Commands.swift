@@ -7,7 +7,7 @@ extension RayoMachine {
         do {
             parsed = try RayoCommand.parse(payload)
         } catch {
-            send(Stanza.error(to: iq, RayoStanzaError(error)))
+            send(XMLElement.errorReply(to: iq, error: StanzaError(error)))
             return
         }
         guard let command = parsed else {
@@ -17,21 +17,26 @@ extension RayoMachine {
                 guard takeControl(iq, uuid: uuid, client: client) else { return }
                 startComponent(iq, payload: payload, factory: factory, uuid: uuid, owner: client)
             } else {
-                send(Stanza.error(to: iq, Self.unsupported(payload)))
+                send(XMLElement.errorReply(to: iq, error: Self.unsupported(payload)))
             }
             return
         }
         guard iq[attribute: "type"] == "set" else {
-            send(Stanza.error(to: iq, RayoStanzaError(.badRequest, "\(payload.name) is an iq of type set")))
+            send(
+                XMLElement.errorReply(
+                    to: iq,
+                    error: StanzaError(.badRequest, text: "\(payload.name) is an iq of type set")
+                )
+            )
             return
         }
         if case .dial = command {
-            send(Stanza.error(to: iq, RayoStanzaError(.badRequest, "dial is sent to the server JID")))
+            send(XMLElement.errorReply(to: iq, error: StanzaError(.badRequest, text: "dial is sent to the server JID")))
             return
         }
         guard takeControl(iq, uuid: uuid, client: client), let call = calls[uuid] else { return }
         guard call.phase != .ending else {
-            send(Stanza.error(to: iq, RayoStanzaError(.unexpectedRequest, "the call is ending")))
+            send(XMLElement.errorReply(to: iq, error: StanzaError(.unexpectedRequest, text: "the call is ending")))
             return
         }
         touch(uuid)
@@ -55,11 +60,18 @@ extension RayoMachine {
             return false
         }
         if let controller = call.controller, controller != client {
-            send(Stanza.error(to: iq, RayoStanzaError(.conflict, "another client controls this call")))
+            send(
+                XMLElement.errorReply(to: iq, error: StanzaError(.conflict, text: "another client controls this call"))
+            )
             return false
         }
         guard eventSocketUp else {
-            send(Stanza.error(to: iq, RayoStanzaError(.serviceUnavailable, "FreeSWITCH is not connected")))
+            send(
+                XMLElement.errorReply(
+                    to: iq,
+                    error: StanzaError(.serviceUnavailable, text: "FreeSWITCH is not connected")
+                )
+            )
             return false
         }
         if call.controller == nil {
@@ -84,11 +96,16 @@ extension RayoMachine {
 
     private mutating func accept(_ iq: XMLElement, _ call: CallState, headers: [RayoHeader], earlyMedia: Bool) {
         guard call.inbound else {
-            send(Stanza.error(to: iq, RayoStanzaError(.unexpectedRequest, "an outbound call cannot be accepted")))
+            send(
+                XMLElement.errorReply(
+                    to: iq,
+                    error: StanzaError(.unexpectedRequest, text: "an outbound call cannot be accepted")
+                )
+            )
             return
         }
         guard !call.answered else {
-            send(Stanza.result(to: iq))  // nothing left to signal
+            send(XMLElement.resultReply(to: iq))  // nothing left to signal
             return
         }
         setHeaders(headers, prefix: "sip_rh_", uuid: call.uuid)
@@ -102,20 +119,25 @@ extension RayoMachine {
 
     private mutating func answer(_ iq: XMLElement, _ call: CallState, headers: [RayoHeader]) {
         guard !call.answered else {
-            send(Stanza.result(to: iq))
+            send(XMLElement.resultReply(to: iq))
             return
         }
         guard call.inbound else {
             send(
-                Stanza.error(
+                XMLElement.errorReply(
                     to: iq,
-                    RayoStanzaError(.unexpectedRequest, "an outbound call is answered by the called party")
+                    error: StanzaError(.unexpectedRequest, text: "an outbound call is answered by the called party")
                 )
             )
             return
         }
         guard !call.pending.contains(where: { $0.kind == .answer }) else {
-            send(Stanza.error(to: iq, RayoStanzaError(.unexpectedRequest, "an answer is already in progress")))
+            send(
+                XMLElement.errorReply(
+                    to: iq,
+                    error: StanzaError(.unexpectedRequest, text: "an answer is already in progress")
+                )
+            )
             return
         }
         setHeaders(headers, prefix: "sip_rh_", uuid: call.uuid)
@@ -134,9 +156,12 @@ extension RayoMachine {
             execute(.execute(uuid: call.uuid, application: "redirect", argument: to), for: purpose)
         } else {
             send(
-                Stanza.error(
+                XMLElement.errorReply(
                     to: iq,
-                    RayoStanzaError(.unexpectedRequest, "an unanswered outbound call cannot be redirected; hang it up")
+                    error: StanzaError(
+                        .unexpectedRequest,
+                        text: "an unanswered outbound call cannot be redirected; hang it up"
+                    )
                 )
             )
         }
@@ -145,9 +170,12 @@ extension RayoMachine {
     private mutating func reject(_ iq: XMLElement, _ call: CallState, reason: RayoRejectReason, headers: [RayoHeader]) {
         guard call.inbound, !call.answered else {
             send(
-                Stanza.error(
+                XMLElement.errorReply(
                     to: iq,
-                    RayoStanzaError(.unexpectedRequest, "only an unanswered inbound call can be rejected; hang it up")
+                    error: StanzaError(
+                        .unexpectedRequest,
+                        text: "only an unanswered inbound call can be rejected; hang it up"
+                    )
                 )
             )
             return
@@ -169,42 +197,42 @@ extension RayoMachine {
     /// `iq == nil` for a dial's nested join.
     mutating func join(_ iq: XMLElement?, uuid: String, _ join: RayoJoin, by client: JID) {
         guard let call = calls[uuid] else { return }
-        func fail(_ error: RayoStanzaError) {
-            if let iq { send(Stanza.error(to: iq, error)) }
+        func fail(_ error: StanzaError) {
+            if let iq { send(XMLElement.errorReply(to: iq, error: error)) }
         }
         guard !call.joinInProgress else {
-            return fail(RayoStanzaError(.unexpectedRequest, "a join or unjoin is already in progress on this call"))
+            return fail(StanzaError(.unexpectedRequest, text: "a join or unjoin is already in progress on this call"))
         }
         switch join.target {
         case .call(let other):
-            guard other != uuid else { return fail(RayoStanzaError(.badRequest, "a call cannot join itself")) }
+            guard other != uuid else { return fail(StanzaError(.badRequest, text: "a call cannot join itself")) }
             guard let peer = calls[other], peer.isVisible(to: client) else {
-                return fail(RayoStanzaError(.itemNotFound, "no call \(other) to join"))
+                return fail(StanzaError(.itemNotFound, text: "no call \(other) to join"))
             }
             if let owner = peer.controller, owner != client {
-                return fail(RayoStanzaError(.conflict, "another client controls call \(other)"))
+                return fail(StanzaError(.conflict, text: "another client controls call \(other)"))
             }
             guard join.direction == .duplex else {
                 return fail(
-                    RayoStanzaError(.featureNotImplemented, "calls are joined duplex; use a mixer for one-way media")
+                    StanzaError(.featureNotImplemented, text: "calls are joined duplex; use a mixer for one-way media")
                 )
             }
             guard peer.phase != .ending else {
-                return fail(RayoStanzaError(.unexpectedRequest, "call \(other) is ending"))
+                return fail(StanzaError(.unexpectedRequest, text: "call \(other) is ending"))
             }
             if call.joinedCalls.contains(other) {
-                if let iq { send(Stanza.result(to: iq)) }
+                if let iq { send(XMLElement.resultReply(to: iq)) }
                 return
             }
             let purpose = addPending(uuid, iq: iq, .join(join.target))
             execute(.api("uuid_bridge \(uuid) \(other)"), for: purpose)
         case .mixer(let name):
             if call.mixer == name {
-                if let iq { send(Stanza.result(to: iq)) }
+                if let iq { send(XMLElement.resultReply(to: iq)) }
                 return
             }
             if let current = call.mixer {
-                return fail(RayoStanzaError(.unexpectedRequest, "the call is in mixer \(current); unjoin it first"))
+                return fail(StanzaError(.unexpectedRequest, text: "the call is in mixer \(current); unjoin it first"))
             }
             let flags: String
             switch join.direction {
@@ -227,9 +255,9 @@ extension RayoMachine {
     private mutating func unjoin(_ iq: XMLElement, _ call: CallState, _ target: RayoJoinTarget) {
         guard !call.joinInProgress else {
             send(
-                Stanza.error(
+                XMLElement.errorReply(
                     to: iq,
-                    RayoStanzaError(.unexpectedRequest, "a join or unjoin is already in progress on this call")
+                    error: StanzaError(.unexpectedRequest, text: "a join or unjoin is already in progress on this call")
                 )
             )
             return
@@ -237,14 +265,24 @@ extension RayoMachine {
         switch target {
         case .call(let other):
             guard call.joinedCalls.contains(other) else {
-                send(Stanza.error(to: iq, RayoStanzaError(.unexpectedRequest, "the call is not joined to \(other)")))
+                send(
+                    XMLElement.errorReply(
+                        to: iq,
+                        error: StanzaError(.unexpectedRequest, text: "the call is not joined to \(other)")
+                    )
+                )
                 return
             }
             let purpose = addPending(call.uuid, iq: iq, .unjoin(target))
             execute(.api("uuid_transfer \(call.uuid) -both park inline"), for: purpose)
         case .mixer(let name):
             guard call.mixer == name, let member = call.memberID else {
-                send(Stanza.error(to: iq, RayoStanzaError(.unexpectedRequest, "the call is not in mixer \(name)")))
+                send(
+                    XMLElement.errorReply(
+                        to: iq,
+                        error: StanzaError(.unexpectedRequest, text: "the call is not in mixer \(name)")
+                    )
+                )
                 return
             }
             let purpose = addPending(call.uuid, iq: iq, .unjoin(target))
@@ -257,11 +295,21 @@ extension RayoMachine {
     /// `<dial>`: originate with `bgapi`, answer `<ref>` at once (as mod_rayo); ringing, answered and end follow.
     mutating func dial(_ iq: XMLElement, _ dial: RayoDial, from client: JID) {
         guard eventSocketUp else {
-            send(Stanza.error(to: iq, RayoStanzaError(.serviceUnavailable, "FreeSWITCH is not connected")))
+            send(
+                XMLElement.errorReply(
+                    to: iq,
+                    error: StanzaError(.serviceUnavailable, text: "FreeSWITCH is not connected")
+                )
+            )
             return
         }
         guard !draining else {
-            send(Stanza.error(to: iq, RayoStanzaError(.serviceUnavailable, "the service is shutting down")))
+            send(
+                XMLElement.errorReply(
+                    to: iq,
+                    error: StanzaError(.serviceUnavailable, text: "the service is shutting down")
+                )
+            )
             return
         }
         let command: String
@@ -270,11 +318,11 @@ extension RayoMachine {
             uuid = try dial.requestedUUID() ?? generateUUID()
             command = try originateCommand(dial, uuid: uuid)
         } catch {
-            send(Stanza.error(to: iq, RayoStanzaError(error)))
+            send(XMLElement.errorReply(to: iq, error: StanzaError(error)))
             return
         }
         guard calls[uuid] == nil else {
-            send(Stanza.error(to: iq, RayoStanzaError(.conflict, "call \(uuid) already exists")))
+            send(XMLElement.errorReply(to: iq, error: StanzaError(.conflict, text: "call \(uuid) already exists")))
             return
         }
         var call = CallState(uuid: uuid, domain: domain, inbound: false, phase: .dialing, now: clock)
@@ -282,7 +330,7 @@ extension RayoMachine {
         call.controller = client
         call.joinAfterAnswer = dial.join
         calls[uuid] = call
-        send(Stanza.result(to: iq, payload: RayoRef(jid: call.jid).element))
+        send(XMLElement.resultReply(to: iq, payload: RayoRef(jid: call.jid).element))
         execute(.backgroundAPI(command), for: .dial(uuid: uuid))
         if let maxIdle = settings.maxIdle {
             actions.append(.startTimer(TimerID(.idle(call: uuid)), maxIdle))

@@ -21,14 +21,14 @@ extension RayoMachine {
     ) {
         guard let call = calls[uuid] else { return notFound(iq) }
         guard call.phase != .ending else {
-            send(Stanza.error(to: iq, RayoStanzaError(.unexpectedRequest, "the call is ending")))
+            send(XMLElement.errorReply(to: iq, error: StanzaError(.unexpectedRequest, text: "the call is ending")))
             return
         }
         var kind: any RayoComponentKind
         do {
             kind = try factory.make(payload)
         } catch {
-            send(Stanza.error(to: iq, RayoStanzaError(error)))
+            send(XMLElement.errorReply(to: iq, error: StanzaError(error)))
             return
         }
         let counter = call.componentCounter + 1
@@ -37,7 +37,7 @@ extension RayoMachine {
         touch(uuid)
         let effects = kind.start(context(uuid, id))
         calls[uuid]?.components.append(LiveComponent(id: id, kind: kind, owner: owner))
-        send(Stanza.result(to: iq, payload: RayoRef(jid: "\(call.jid)/\(id)").element))
+        send(XMLElement.resultReply(to: iq, payload: RayoRef(jid: "\(call.jid)/\(id)").element))
         apply(effects, uuid: uuid, id: id)
     }
 
@@ -47,17 +47,24 @@ extension RayoMachine {
             return notFound(iq)
         }
         guard call.controller == nil || call.controller == client || call.components[index].owner == client else {
-            send(Stanza.error(to: iq, RayoStanzaError(.conflict, "another client controls this call")))
+            send(
+                XMLElement.errorReply(to: iq, error: StanzaError(.conflict, text: "another client controls this call"))
+            )
             return
         }
         guard eventSocketUp else {
-            send(Stanza.error(to: iq, RayoStanzaError(.serviceUnavailable, "FreeSWITCH is not connected")))
+            send(
+                XMLElement.errorReply(
+                    to: iq,
+                    error: StanzaError(.serviceUnavailable, text: "FreeSWITCH is not connected")
+                )
+            )
             return
         }
         touch(uuid)
         let context = context(uuid, id)
         if RayoStop.matches(payload) {
-            send(Stanza.result(to: iq))
+            send(XMLElement.resultReply(to: iq))
             guard var kind = calls[uuid]?.components[index].kind else { return }
             let effects = kind.stop(context)
             calls[uuid]?.components[index].kind = kind
@@ -68,8 +75,8 @@ extension RayoMachine {
         let (answer, effects) = kind.handle(command: payload, context)
         calls[uuid]?.components[index].kind = kind
         switch answer {
-        case .success(let result): send(Stanza.result(to: iq, payload: result))
-        case .failure(let error): send(Stanza.error(to: iq, error))
+        case .success(let result): send(XMLElement.resultReply(to: iq, payload: result))
+        case .failure(let error): send(XMLElement.errorReply(to: iq, error: error))
         }
         apply(effects, uuid: uuid, id: id)
     }

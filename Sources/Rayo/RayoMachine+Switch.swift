@@ -90,7 +90,7 @@ extension RayoMachine {
             answer(
                 uuid,
                 pending.token,
-                .failure(RayoStanzaError(.internalServerError, "the call could not join mixer \(name)\(response)"))
+                .failure(StanzaError(.internalServerError, text: "the call could not join mixer \(name)\(response)"))
             )
         }
     }
@@ -188,7 +188,7 @@ extension RayoMachine {
             case .hangup, .reject:
                 answer(uuid, pending.token, .success(nil))  // it did end the call
             default:
-                answer(uuid, pending.token, .failure(RayoStanzaError(.itemNotFound, "the call ended")))
+                answer(uuid, pending.token, .failure(StanzaError(.itemNotFound, text: "the call ended")))
             }
         }
         if let mixer = call.mixer { memberLeft(uuid, mixer: mixer) }
@@ -203,7 +203,7 @@ extension RayoMachine {
         // A pending join of another call to this one can no longer happen.
         for peer in calls.keys.sorted() where peer != uuid {
             for pending in calls[peer]?.pending ?? [] where pending.kind == .join(.call(uuid)) {
-                answer(peer, pending.token, .failure(RayoStanzaError(.itemNotFound, "call \(uuid) ended")))
+                answer(peer, pending.token, .failure(StanzaError(.itemNotFound, text: "call \(uuid) ended")))
             }
         }
         for client in call.endRecipients where clients[client] != nil {
@@ -225,15 +225,15 @@ extension RayoMachine {
     }
 
     /// Answers one pending command (once: it is removed) and forgets it.
-    mutating func answer(_ uuid: String, _ token: UInt64, _ outcome: Result<XMLElement?, RayoStanzaError>) {
+    mutating func answer(_ uuid: String, _ token: UInt64, _ outcome: Result<XMLElement?, StanzaError>) {
         guard let index = calls[uuid]?.pending.firstIndex(where: { $0.token == token }),
             let pending = calls[uuid]?.pending.remove(at: index)
         else { return }
         if pending.kind == .hangup, case .failure = outcome { calls[uuid]?.hangupByCommand = false }
         guard let iq = pending.iq else { return }
         switch outcome {
-        case .success(let payload): send(Stanza.result(to: iq, payload: payload))
-        case .failure(let error): send(Stanza.error(to: iq, error))
+        case .success(let payload): send(XMLElement.resultReply(to: iq, payload: payload))
+        case .failure(let error): send(XMLElement.errorReply(to: iq, error: error))
         }
     }
 
@@ -279,12 +279,19 @@ extension RayoMachine {
                 uuid,
                 token,
                 .failure(
-                    RayoStanzaError(.internalServerError, message.isEmpty ? "FreeSWITCH refused the command" : message)
+                    StanzaError(
+                        .internalServerError,
+                        text: message.isEmpty ? "FreeSWITCH refused the command" : message
+                    )
                 )
             )
             return
         case .disconnected?, .ok?:
-            answer(uuid, token, .failure(RayoStanzaError(.serviceUnavailable, "the connection to FreeSWITCH dropped")))
+            answer(
+                uuid,
+                token,
+                .failure(StanzaError(.serviceUnavailable, text: "the connection to FreeSWITCH dropped"))
+            )
             return
         case nil:
             break
@@ -327,7 +334,7 @@ extension RayoMachine {
                 answer(
                     uuid,
                     pending.token,
-                    .failure(RayoStanzaError(.serviceUnavailable, "the connection to FreeSWITCH was lost"))
+                    .failure(StanzaError(.serviceUnavailable, text: "the connection to FreeSWITCH was lost"))
                 )
             }
             for component in call.components {

@@ -31,6 +31,7 @@ struct RayoFixtureTests {
             Self.isRayo($0) && !Self.isComponent($0)
         }
         let toSwitch = try CapturedStream.stanzas(capture, "to-freeswitch.bin").filter(Self.isRayo)
+        #expect(fromSwitch.map(\.name) == ["presence", "iq", "presence", "iq", "presence"])
         let offer = try #require(fromSwitch.first)
         let uuid = try #require(offer[attribute: "from"]?.split(separator: "@").first.map(String.init))
         let client = try #require(JID(clientJID))

@@ -296,122 +296,39 @@ enum Events {
     }
 }
 
-/// A minimal reader of the captured XMPP streams: the depth-1 elements, namespaces resolved, for comparing replies
-/// with mod_rayo's. Not a general XML parser: it reads exactly what the fixtures contain.
+/// The captured XMPP streams, read with the XMPP layer's stream parser: the stanzas of each stream (a new parser
+/// after each stream restart), namespaces resolved, for comparing replies with mod_rayo's.
 enum CapturedStream {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("Fixtures/xmpp")
 
-    /// The stanzas of one direction of a capture (`from-freeswitch.bin` or `to-freeswitch.bin`); prefixed
-    /// elements (`stream:features`) and SASL elements are left out.
+    /// The `jabber:client` stanzas of one direction of a capture (`from-freeswitch.bin` or `to-freeswitch.bin`);
+    /// stream features and SASL elements are left out.
     static func stanzas(_ capture: String, _ file: String) throws -> [XMLElement] {
-        let data = try Data(contentsOf: root.appendingPathComponent(capture).appendingPathComponent(file))
-        var reader = Reader(bytes: Array(data))
-        return try reader.topLevel().filter { $0.namespace == XMPPNamespace.client }
-    }
-
-    struct ReadError: Error, CustomStringConvertible {
-        var description: String
-    }
-
-    struct Reader {
-        var bytes: [UInt8]
+        let bytes = Array(try Data(contentsOf: root.appendingPathComponent(capture).appendingPathComponent(file)))
+        // One segment per stream (a restart after SASL opens a new one); a client's `<?xml?>` goes with its stream.
+        let marker = Array("<stream:stream".utf8)
+        var starts: [Int] = []
         var index = 0
-
-        func peek(_ text: String) -> Bool {
-            let utf8 = Array(text.utf8)
-            return index + utf8.count <= bytes.count && Array(bytes[index..<index + utf8.count]) == utf8
+        while index + marker.count <= bytes.count {
+            if Array(bytes[index..<index + marker.count]) == marker { starts.append(index) }
+            index += 1
         }
-
-        mutating func skip(past text: String) throws {
-            while index < bytes.count, !peek(text) { index += 1 }
-            guard index < bytes.count else { throw ReadError(description: "no '\(text)'") }
-            index += text.utf8.count
-        }
-
-        mutating func topLevel() throws -> [XMLElement] {
-            var result: [XMLElement] = []
-            while index < bytes.count {
-                if peek("<?") || peek("</") || peek("<stream:stream") {
-                    try skip(past: ">")
-                } else if peek("<") {
-                    if let element = try element(inherited: XMPPNamespace.client) { result.append(element) }
-                } else {
-                    index += 1
-                }
-            }
-            return result
-        }
-
-        mutating func name() -> String {
-            let start = index
-            while index < bytes.count,
-                ![UInt8(ascii: " "), UInt8(ascii: "/"), UInt8(ascii: ">"), UInt8(ascii: "=")]
-                    .contains(bytes[index])
+        var stanzas: [XMLElement] = []
+        for (number, start) in starts.enumerated() {
+            let end = number + 1 < starts.count ? starts[number + 1] : bytes.count
+            var segment = Array(bytes[start..<end])
+            if let prolog = segment.lastIndex(of: UInt8(ascii: "<")),
+                segment[prolog...].starts(with: Array("<?xml".utf8))
             {
-                index += 1
+                segment.removeSubrange(prolog...)
             }
-            return String(decoding: bytes[start..<index], as: UTF8.self)
-        }
-
-        /// An element; `nil` for a prefixed one (read and dropped).
-        mutating func element(inherited: String) throws -> XMLElement? {
-            index += 1  // <
-            let tag = name()
-            var namespace = inherited
-            var attributes: [XMLAttribute] = []
-            while true {
-                while bytes[index] == UInt8(ascii: " ") { index += 1 }
-                if peek("/>") {
-                    index += 2
-                    return tag.contains(":") ? nil : XMLElement(tag, namespace: namespace, attributes: attributes)
-                }
-                if peek(">") {
-                    index += 1
-                    break
-                }
-                let attribute = name()
-                index += 1  // =
-                let quote = bytes[index]
-                index += 1
-                let start = index
-                while bytes[index] != quote { index += 1 }
-                let value = Self.unescape(String(decoding: bytes[start..<index], as: UTF8.self))
-                index += 1
-                if attribute == "xmlns" {
-                    namespace = value
-                } else if !attribute.hasPrefix("xmlns:") {
-                    attributes.append(XMLAttribute(attribute, value))
-                }
+            for case .stanza(let stanza) in try XMLStreamParser().parse(segment)
+            where stanza.namespace == XMPPNamespace.client {
+                stanzas.append(stanza)
             }
-            var children: [XMLNode] = []
-            while true {
-                if peek("</") {
-                    try skip(past: ">")
-                    break
-                } else if peek("<![CDATA[") {
-                    index += 9
-                    let start = index
-                    try skip(past: "]]>")
-                    children.append(.text(String(decoding: bytes[start..<index - 3], as: UTF8.self)))
-                } else if peek("<") {
-                    if let child = try element(inherited: namespace) { children.append(.element(child)) }
-                } else {
-                    let start = index
-                    while bytes[index] != UInt8(ascii: "<") { index += 1 }
-                    children.append(.text(Self.unescape(String(decoding: bytes[start..<index], as: UTF8.self))))
-                }
-            }
-            return tag.contains(":")
-                ? nil : XMLElement(tag, namespace: namespace, attributes: attributes, children: children)
         }
-
-        static func unescape(_ text: String) -> String {
-            guard text.contains("&") else { return text }
-            return text.replacingOccurrences(of: "&lt;", with: "<").replacingOccurrences(of: "&gt;", with: ">")
-                .replacingOccurrences(of: "&apos;", with: "'").replacingOccurrences(of: "&quot;", with: "\"")
-                .replacingOccurrences(of: "&amp;", with: "&")
-        }
+        return stanzas
     }
 }
 
@@ -456,8 +373,8 @@ struct ToneComponent: RayoComponentKind {
     mutating func handle(
         command: XMLElement,
         _ context: ComponentContext
-    ) -> (answer: Result<XMLElement?, RayoStanzaError>, effects: [ComponentEffect]) {
-        guard command.name == "pause" else { return (.failure(RayoStanzaError(.featureNotImplemented)), []) }
+    ) -> (answer: Result<XMLElement?, StanzaError>, effects: [ComponentEffect]) {
+        guard command.name == "pause" else { return (.failure(StanzaError(.featureNotImplemented)), []) }
         return (
             .success(nil),
             [
