@@ -143,6 +143,28 @@ struct Harness {
         return feed(.switchReply(id, reply))
     }
 
+    /// Every component that got a `<ref>` sent exactly one `<complete>`, and nothing else completed (a JID reused
+    /// by a later call of the same uuid counts once per start).
+    func expectEachComponentCompletedOnce(sourceLocation: SourceLocation = #_sourceLocation) {
+        var started: [String: Int] = [:]
+        var completes: [String: Int] = [:]
+        for stanza in actions.sent {
+            if let uri = stanza.child("ref", namespace: RayoNamespace.core)?[attribute: "uri"], uri.contains("/") {
+                started[String(uri.dropFirst(5)), default: 0] += 1
+            }
+            if stanza.child("complete", namespace: RayoNamespace.ext) != nil {
+                let jid = stanza[attribute: "from"] ?? ""
+                completes[jid, default: 0] += 1
+                #expect(
+                    completes[jid, default: 0] <= started[jid, default: 0],
+                    "\(jid) completed before it started",
+                    sourceLocation: sourceLocation
+                )
+            }
+        }
+        #expect(completes == started, sourceLocation: sourceLocation)
+    }
+
     /// Every IQ given to the machine was answered exactly once, and nothing else was answered.
     func expectEachIQAnsweredOnce(sourceLocation: SourceLocation = #_sourceLocation) {
         for id in asked {
