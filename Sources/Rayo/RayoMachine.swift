@@ -14,6 +14,32 @@ import Darwin
 /// The service owns one machine behind a lock or inside one task, executes the actions in order, and feeds results
 /// back. Every `iq` of type `get` or `set` it is given gets exactly one `result` or `error` among the actions of
 /// this or a later input: when the call ends, when the event socket drops or when the request fails included.
+///
+/// Choices where mod_rayo or the XEP leave room:
+/// - A command's result waits for the switch: accept, redirect, reject and hangup for the request's `+OK`; answer
+///   for CHANNEL_ANSWER; a call join for CHANNEL_BRIDGE, an unjoin for CHANNEL_UNBRIDGE; a mixer join for the
+///   member's `add-member`, a mixer unjoin for its `del-member`. `<dial>` gets its `<ref>` at once, as mod_rayo.
+/// - A request that fails is answered `internal-server-error` with FreeSWITCH's text; a reply lost with the
+///   connection, and every command pending when the event socket drops, `service-unavailable`; commands while it is
+///   down, `service-unavailable` (unknown calls stay `item-not-found`).
+/// - Commands pending when the call ends: a hangup or reject gets its result (it did end the call), anything else
+///   `item-not-found` ("the call ended"). A command after `<end>` is `item-not-found`: the call is forgotten.
+/// - One join or unjoin at a time per call; a second one while one is pending is `unexpected-request`, as is a
+///   command to a call that is ending, reject of an answered or outbound call, accept/answer/redirect of an
+///   unanswered outbound call, an unjoin of something the call is not joined to. Joining a call someone else
+///   controls is `conflict`; calls join duplex only (`feature-not-implemented` otherwise: use a mixer).
+/// - `<end>` carries `platform-code` (the Q.850 code) for every reason except `hangup-command`, as in the
+///   captures. maxIdle hangs up with ALLOTTED_TIMEOUT (end reason `timeout`).
+/// - Drain: the domain sends unavailable presence to every client; new calls are released to the dialplan (the
+///   `socket` app returns and the next dialplan action runs, e.g. a fallback or `respond 503`); controlled calls go
+///   on; `<dial>` is `service-unavailable`. Calls still waiting for a client when their offer times out are hung up
+///   as usual.
+/// - `whenClientLeaves`: the leaving client's pending IQs are dropped (nobody to answer); `reoffer` offers inbound
+///   calls again to the available clients (those that saw the first offer included) and hangs up dialed ones.
+/// - Headers: accept/answer/reject/unanswered hangup and redirect (302) set `sip_rh_<name>`, an answered hangup
+///   `sip_bye_h_<name>`, a REFER redirect and dial `sip_h_<name>`; names must be SIP tokens, values one line.
+/// - `<message>` to a call: `uuid_send_message <uuid> <body>` (mod_commands), the body on one line.
+/// - `<accept early-media='true'/>` (Switchboard's attribute) pre-answers (183) instead of ringing (180).
 public struct RayoMachine: Sendable {
     let settings: RayoSettings
     let domain: String
