@@ -1,4 +1,5 @@
 import EventSocket
+import Foundation
 import Testing
 import XMPP
 
@@ -476,5 +477,51 @@ struct RayoCallTests {
             #expect(actions.reply(to: id)?.errorCondition == "feature-not-implemented")
         }
         harness.expectEachIQAnsweredOnce()
+    }
+}
+
+@Suite("Status and event variables")
+struct RayoStatusTests {
+    static let callA = "6f3c2f7a-7777-4a3c-9b1e-00000000000a"
+
+    @Test("status lists clients, calls with state, controller and offers, and survives a JSON round trip")
+    func status() throws {
+        var harness = Harness()
+        let a = harness.connect("usera")
+        harness.connect("userb", presence: .available(show: .dnd))
+        harness.arrive(Self.callA)
+        harness.replyAll(harness.command(a, Self.callA, id: "acc", .accept(headers: [], earlyMedia: false)))
+        let status = harness.machine.status
+        #expect(status.clients.map(\.available) == [true, false])
+        #expect(
+            status.calls == [
+                RayoStatus.Call(
+                    uuid: Self.callA,
+                    direction: "inbound",
+                    state: "accepted",
+                    controller: a.description,
+                    offeredTo: [a.description],
+                    joinedTo: []
+                )
+            ]
+        )
+        #expect(status.eventSocketUp)
+        let data = try JSONEncoder().encode(status)
+        #expect(try JSONDecoder().decode(RayoStatus.self, from: data) == status)
+    }
+
+    @Test("addVariablesToEvents puts the event's channel variables on answered and end")
+    func variables() {
+        var harness = Harness(RayoSettings(domain: Harness.domain, addVariablesToEvents: true))
+        let a = harness.connect("usera")
+        harness.arrive(Self.callA)
+        harness.replyAll(harness.command(a, Self.callA, id: "ans", .answer(headers: [])))
+        let answered = harness.event("CHANNEL_ANSWER", Self.callA, [("variable_account", "42")])
+        let header = answered.presences(to: a).first?.child("answered")?.child("header")
+        #expect(header?[attribute: "name"] == "variable-account")
+        #expect(header?[attribute: "value"] == "42")
+        let end = harness.hangup(Self.callA)
+        let names = end.presences(to: a).first?.child("end")?.children("header").compactMap { $0[attribute: "name"] }
+        #expect(names?.contains("variable-hangup_cause_q850") == true)
     }
 }
