@@ -381,9 +381,15 @@ extension RayoMachine {
     }
 
     /// Routes `to` through the dial gateways: the longest matching `uriPrefix`, else `default`, else `to` itself.
+    /// As in mod_rayo, FreeSWITCH dial strings (`user…`, `sofia…`, `loopback…`) go as they are unless a configured
+    /// gateway claims their prefix.
     func dialString(for to: String) -> String {
+        let configured = Set(settings.dialGateways.map(\.uriPrefix))
+        let builtIn = ["user", "sofia", "loopback"].filter { !configured.contains($0) }.map {
+            DialGateway(uriPrefix: $0, dialPrefix: "", strip: 0)
+        }
         let gateway =
-            settings.dialGateways
+            (settings.dialGateways + builtIn)
             .filter { $0.uriPrefix != DialGateway.defaultPrefix && to.hasPrefix($0.uriPrefix) }
             .max { $0.uriPrefix.count < $1.uriPrefix.count }
             ?? settings.dialGateways.first { $0.uriPrefix == DialGateway.defaultPrefix }

@@ -98,8 +98,12 @@ extension RayoMachine {
                 headers.append(RayoHeader(name: name, value: value))
             }
         }
-        for field in data?.headers.fields ?? [] where field.name.hasPrefix("variable_sip_h_") {
-            headers.append(RayoHeader(name: String(field.name.dropFirst(15)), value: field.value))
+        // Other signaling headers: mod_rayo's `sip_r_*`, and the `sip_h_*` (X- headers) and `sip_i_*`
+        // (parse-all-invite-headers) variables of mod_sofia.
+        for field in data?.headers.fields ?? [] {
+            for prefix in ["variable_sip_r_", "variable_sip_h_", "variable_sip_i_"] where field.name.hasPrefix(prefix) {
+                headers.append(RayoHeader(name: String(field.name.dropFirst(prefix.count)), value: field.value))
+            }
         }
         headers += variableHeaders(data, enabled: settings.addVariablesToOffer)
         return RayoEvent.offer(to: to, from: from, headers: headers).element

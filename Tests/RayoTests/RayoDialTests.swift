@@ -18,6 +18,8 @@ struct RayoDialTests {
         ("sip:+15551234@carrier", "sofia/gateway/nanp/15551234@carrier"),
         ("tel:+4930123", "sofia/gateway/outbound/+4930123"),
         ("1000", "sofia/gateway/outbound/1000"),
+        ("user/1000", "user/1000"),
+        ("sofia/internal/1000@example.com", "sofia/internal/1000@example.com"),
     ]
 
     @Test("gateways: longest prefix, strip, default as fallback", arguments: routes)

@@ -257,6 +257,22 @@ struct RayoOfferContentTests {
         #expect(names.contains("variable-sip_from_uri"))
     }
 
+    @Test("signaling headers of the channel (sip_r_, sip_h_ X- headers, sip_i_) are offered")
+    func signalingHeaders() {
+        var harness = Harness()
+        let a = harness.connect("usera")
+        var headers = Events.channelData(Self.callA, sip: true).headers
+        headers.append(name: "variable_sip_h_X-Account", value: "42")
+        headers.append(name: "variable_sip_r_Diversion", value: "<sip:100@example.com>")
+        let actions = harness.feed(
+            .callArrived(uuid: Self.callA, channelData: EventSocketEvent(headers: headers), offerTo: nil)
+        )
+        let offer = actions.presences(to: a).first?.child("offer", namespace: RayoNamespace.core)
+        let pairs = offer?.children("header").map { "\($0[attribute: "name"] ?? "")=\($0[attribute: "value"] ?? "")" }
+        #expect(pairs?.contains("X-Account=42") == true)
+        #expect(pairs?.contains("Diversion=<sip:100@example.com>") == true)
+    }
+
     @Test("an answered call whose controller leaves is offered to the others again, and hung up when nobody takes it")
     func reofferAnswered() {
         var harness = Harness(RayoSettings(domain: Harness.domain, whenClientLeaves: .reoffer))
