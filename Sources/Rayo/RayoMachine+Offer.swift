@@ -11,7 +11,8 @@ extension RayoMachine {
         }
         var call = CallState(uuid: uuid, domain: domain, inbound: true, phase: .offered, now: clock)
         call.channelData = channelData
-        call.offerTo = offerTo?.map { $0.lowercased() }
+        // An empty list (an empty `rayo_offer_to`) restricts nothing.
+        call.offerTo = offerTo.flatMap { $0.isEmpty ? nil : $0.map { $0.lowercased() } }
         calls[uuid] = call
         if let maxIdle = settings.maxIdle {
             actions.append(.startTimer(TimerID(.idle(call: uuid)), maxIdle))

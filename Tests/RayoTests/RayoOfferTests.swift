@@ -127,6 +127,13 @@ struct RayoOfferTests {
         #expect(actions.events(to: c) == ["offer"])
     }
 
+    @Test("an empty offerTo list restricts nothing")
+    func emptyOfferTo() {
+        var harness = Harness()
+        let a = harness.connect("usera")
+        #expect(harness.arrive(Self.callA, offerTo: []).events(to: a) == ["offer"])
+    }
+
     @Test("re-offer after the timeout goes to clients that became available meanwhile")
     func reoffer() {
         var harness = Harness()
