@@ -50,6 +50,10 @@ struct ComponentFactory: Sendable {
     var name: String
     /// Parses the start element into a component; a parse error becomes bad-request.
     var make: @Sendable (XMLElement) throws(RayoParseError) -> any RayoComponentKind
+
+    /// The kinds every machine offers clients. Part 2 adds output, input, prompt, record, CPA and fax here; until
+    /// then their namespaces are answered feature-not-implemented.
+    static let builtIn: [ComponentFactory] = []
 }
 
 /// The namespaces of the media components, answered feature-not-implemented until their kinds exist.

@@ -45,8 +45,8 @@ public struct RayoMachine: Sendable {
     let domain: String
     var generator: any RandomNumberGenerator & Sendable
     let unixTime: @Sendable () -> Int64
-    /// The component kinds clients may start (none in part 1; tests add a trivial one).
-    var componentFactories: [ComponentFactory] = []
+    /// The component kinds clients may start (``ComponentFactory/builtIn``; tests add a trivial one).
+    var componentFactories = ComponentFactory.builtIn
 
     var clients: [JID: ClientState] = [:]
     var nextClientOrder: UInt64 = 0
