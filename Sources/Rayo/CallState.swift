@@ -23,6 +23,8 @@ struct CallState: Sendable {
     /// Set when the client's `<hangup>` was sent: the end reason is hangup-command.
     var hangupByCommand = false
     var ringingSent = false
+    /// A hangup reached a dialed call before FreeSWITCH created its channel: kill it on its first event.
+    var killWhenSeen = false
     var pending: [PendingCommand] = []
     var joinedCalls: Set<String> = []
     var mixer: String?

@@ -10,7 +10,12 @@ extension RayoMachine {
             if let uuid = event.uniqueID?.lowercased(), calls[uuid] != nil { forwardToComponents(event, uuid: uuid) }
             return
         }
-        guard let uuid = event.uniqueID?.lowercased(), calls[uuid] != nil else { return }
+        guard let uuid = event.uniqueID?.lowercased(), let call = calls[uuid] else { return }
+        if call.killWhenSeen, event.name != "CHANNEL_HANGUP_COMPLETE" {
+            calls[uuid]?.killWhenSeen = false
+            calls[uuid]?.phase = .ending
+            execute(.api("uuid_kill \(uuid) NORMAL_CLEARING"), for: .ignore)
+        }
         switch event.name {
         case "CHANNEL_PROGRESS", "CHANNEL_PROGRESS_MEDIA":
             progress(uuid, event)
@@ -254,7 +259,11 @@ extension RayoMachine {
                 text.hasPrefix("-ERR")
                 ? String(text.dropFirst(4).split(whereSeparator: \.isWhitespace).first ?? "") : ""
             let code = HangupCause.q850(cause).map(String.init)
-            end(uuid, RayoEnd(reason: code == nil ? .error : HangupCause.endReason(cause), platformCode: code))
+            if calls[uuid]?.hangupByCommand == true {
+                end(uuid, RayoEnd(reason: .hangupCommand))
+            } else {
+                end(uuid, RayoEnd(reason: code == nil ? .error : HangupCause.endReason(cause), platformCode: code))
+            }
         case .component(let uuid, let id):
             guard failure != nil else { return }
             completeComponent(uuid, id, reason: RayoComplete(.error).reason)
@@ -272,6 +281,15 @@ extension RayoMachine {
     private mutating func commandReplied(_ uuid: String, _ token: UInt64, failure: SwitchReply?) {
         guard let call = calls[uuid], let index = call.pending.firstIndex(where: { $0.token == token }) else { return }
         let pending = call.pending[index]
+        if case .failed(let text)? = failure, pending.kind == .hangup, call.phase == .dialing,
+            text.contains("No such channel")
+        {
+            // The originate has not created the channel yet: the hangup happens when it appears.
+            calls[uuid]?.killWhenSeen = true
+            answer(uuid, token, .success(nil))
+            calls[uuid]?.hangupByCommand = true
+            return
+        }
         switch failure {
         case .failed(let text)?:
             let message = text.trimmingWhitespace()

@@ -152,3 +152,35 @@ struct RayoDialTests {
         harness.expectEachIQAnsweredOnce()
     }
 }
+
+@Suite("Dial races")
+struct RayoDialRaceTests {
+    @Test("a hangup before FreeSWITCH created the dialed channel is carried out when the channel appears")
+    func hangupBeforeChannel() {
+        var harness = Harness()
+        let a = harness.connect("usera")
+        let dial = harness.iq(a, to: nil, id: "d", RayoDial(to: "user/1001", uri: "early-1").element)
+        let hangup = harness.command(a, "early-1", id: "h", .hangup(headers: []))
+        let replied = harness.reply(hangup, matching: "api uuid_kill", .ok("-ERR No such channel!\n"))
+        #expect(replied.reply(to: "h")?.isResult == true)
+        let created = harness.event("CHANNEL_CREATE", "early-1")
+        #expect(created.commands == ["api uuid_kill early-1 NORMAL_CLEARING"])
+        let end = harness.hangup("early-1", cause: "ORIGINATOR_CANCEL")
+        #expect(end.presences(to: a).first?.endReason?.name == "hangup-command")
+        #expect(harness.replyAll(dial, .ok("-ERR ORIGINATOR_CANCEL\n")).sent.isEmpty)
+        harness.expectEachIQAnsweredOnce()
+    }
+
+    @Test("a hangup whose originate then fails ends with hangup-command, once")
+    func hangupThenOriginateFails() {
+        var harness = Harness()
+        let a = harness.connect("usera")
+        let dial = harness.iq(a, to: nil, id: "d", RayoDial(to: "user/1001", uri: "early-2").element)
+        let hangup = harness.command(a, "early-2", id: "h", .hangup(headers: []))
+        harness.reply(hangup, matching: "api uuid_kill", .failed("-ERR No such channel!"))
+        let end = harness.replyAll(dial, .ok("-ERR USER_NOT_REGISTERED\n"))
+        #expect(end.presences(to: a).first?.endReason?.name == "hangup-command")
+        #expect(harness.machine.status.calls.isEmpty)
+        harness.expectEachIQAnsweredOnce()
+    }
+}
