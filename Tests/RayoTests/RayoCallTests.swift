@@ -525,3 +525,41 @@ struct RayoStatusTests {
         #expect(names?.contains("variable-hangup_cause_q850") == true)
     }
 }
+
+@Suite("Mixers with several members")
+struct RayoMixerTests {
+    static let callA = "6f3c2f7a-8888-4a3c-9b1e-00000000000a"
+    static let callB = "6f3c2f7a-8888-4a3c-9b1e-00000000000b"
+
+    @Test("mixer presence goes to the controllers of every member call; the mixer lives until its last member leaves")
+    func twoMembers() {
+        var harness = Harness(RayoSettings(domain: Harness.domain, offerAlgorithm: .roundRobin))
+        let a = harness.connect("usera")
+        let b = harness.connect("userb")
+        harness.arrive(Self.callA)  // to usera
+        harness.arrive(Self.callB)  // to userb
+        for (client, call, member) in [(a, Self.callA, "1"), (b, Self.callB, "2")] {
+            let join = harness.command(client, call, id: "j\(member)", .join(RayoJoin(target: .mixer("room9"))))
+            #expect(join.commands == ["execute conference room9@default on \(call)"])
+            harness.replyAll(join)
+            harness.feed(.switchEvent(Events.conference("add-member", call, name: "room9", member: member)))
+        }
+        let mixerJID = "room9@rayo.localhost"
+        let joinedSeenByA = harness.actions.presences(to: a).filter { $0[attribute: "from"] == mixerJID }
+        #expect(joinedSeenByA.compactMap { $0.child("joined")?[attribute: "call-uri"] } == [Self.callA, Self.callB])
+        var actions = harness.feed(
+            .switchEvent(Events.conference("start-talking", Self.callB, name: "room9", member: "2"))
+        )
+        #expect(actions.events(to: a) == ["started-speaking"])
+        #expect(actions.events(to: b) == ["started-speaking"])
+        actions = harness.hangup(Self.callA)
+        #expect(actions.presences(to: b).first?.child("unjoined")?[attribute: "call-uri"] == Self.callA)
+        #expect(harness.machine.status.mixers == [RayoStatus.Mixer(name: "room9", members: [Self.callB])])
+        harness.feed(.switchEvent(Events.conference("del-member", Self.callB, name: "room9", member: "2")))
+        #expect(harness.machine.status.mixers.isEmpty)
+        let stranger = harness.connect("userc")
+        let iq = harness.iq(stranger, to: mixerJID, id: "m", XMLElement("anything", namespace: RayoNamespace.core))
+        #expect(iq.reply(to: "m")?.errorCondition == "item-not-found")
+        harness.expectEachIQAnsweredOnce()
+    }
+}
