@@ -87,13 +87,15 @@ extension RayoMachine {
         case .server:
             serverIQ(iq, payload: payload, from: client)
         case .call(let uuid, nil):
-            guard let call = calls[uuid], call.isVisible(to: client) else { return notFound(iq) }
+            guard let call = calls[uuid], canSee(call, client) else { return notFound(iq) }
             callIQ(iq, payload: payload, from: client, uuid: uuid)
         case .call(let uuid, let id?):
-            guard let call = calls[uuid], call.isVisible(to: client) else { return notFound(iq) }
+            guard let call = calls[uuid], canSee(call, client) else { return notFound(iq) }
             componentIQ(iq, payload: payload, from: client, uuid: uuid, id: id)
         case .mixer(let name):
-            let visible = mixers[name]?.members.contains { calls[$0.uuid]?.isVisible(to: client) ?? false } ?? false
+            let visible =
+                settings.adminJIDs.contains(client)
+                || (mixers[name]?.members.contains { calls[$0.uuid]?.isVisible(to: client) ?? false } ?? false)
             guard visible else { return notFound(iq) }
             send(
                 XMLElement.errorReply(
@@ -104,6 +106,11 @@ extension RayoMachine {
         case .unknown:
             notFound(iq)
         }
+    }
+
+    /// Whether `client` may know of `call`: it was offered or dialed by it, it controls it, or it is an admin JID.
+    func canSee(_ call: CallState, _ client: JID) -> Bool {
+        call.isVisible(to: client) || settings.adminJIDs.contains(client)
     }
 
     mutating func notFound(_ iq: XMLElement) {
@@ -162,7 +169,7 @@ extension RayoMachine {
     /// `<message>` to a call: the body goes to the caller as a SIP MESSAGE (`uuid_send_message`).
     private mutating func receiveMessage(_ message: XMLElement, from client: JID) {
         guard message[attribute: "type"] != "error" else { return }
-        guard case .call(let uuid, nil) = address(of: message), let call = calls[uuid], call.isVisible(to: client)
+        guard case .call(let uuid, nil) = address(of: message), let call = calls[uuid], canSee(call, client)
         else {
             send(XMLElement.errorReply(to: message, error: StanzaError(.itemNotFound)))
             return

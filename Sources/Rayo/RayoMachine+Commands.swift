@@ -206,7 +206,7 @@ extension RayoMachine {
         switch join.target {
         case .call(let other):
             guard other != uuid else { return fail(StanzaError(.badRequest, text: "a call cannot join itself")) }
-            guard let peer = calls[other], peer.isVisible(to: client) else {
+            guard let peer = calls[other], canSee(peer, client) else {
                 return fail(StanzaError(.itemNotFound, text: "no call \(other) to join"))
             }
             if let owner = peer.controller, owner != client {

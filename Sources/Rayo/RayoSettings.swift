@@ -1,3 +1,5 @@
+import XMPP
+
 /// What the Rayo layer needs to know about the deployment: the domain, how offers are made, where dials go.
 ///
 /// Every setting has the default mod_rayo users knew; the daemon fills it from the `rayo` object of its JSON.
@@ -23,6 +25,9 @@ public struct RayoSettings: Sendable {
     public var maxIdle: Duration?
     /// What happens to the calls a client controls when it goes offline.
     public var whenClientLeaves: ClientLeavePolicy
+    /// Full JIDs that see every call and mixer as if offered to them: the daemon's admin console. Empty by default;
+    /// no XMPP client can log in as one of these (the console JID's localpart is not a configured user).
+    public var adminJIDs: Set<JID> = []
 
     /// Creates settings with mod_rayo's defaults.
     public init(
