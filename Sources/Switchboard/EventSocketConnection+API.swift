@@ -15,7 +15,7 @@ extension EventSocketConnection {
         var call = originate
         let uuid = call.variables["origination_uuid"] ?? UUIDString.random()
         call.variables["origination_uuid"] = uuid
-        let output = try await backgroundAPI("originate", call.arguments, timeout: timeout)
+        let output = try await backgroundAPI("originate", try call.arguments, timeout: timeout)
         return output.hasPrefix("+OK ") ? String(output.dropFirst(4)).trimmingCharacters(in: "\n") : uuid
     }
 

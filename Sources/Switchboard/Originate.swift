@@ -20,7 +20,9 @@ public struct Originate: Sendable, Hashable {
     public var endpointGroups: [[String]]
     /// What the answered call does.
     public var destination: Destination
-    /// Channel variables for the new call (`{name=value,…}`).
+    /// Channel variables for the new call (`{name=value,…}`), escaped so that each value arrives unchanged (commas,
+    /// spaces, quotes, `=`, backslashes, non-ASCII text). ``arguments`` refuses a value that cannot be sent (a
+    /// control character, `${`, `:_:`, unpaired braces) with ``SwitchboardError/Code/invalidArgument``.
     public var variables: [String: String]
     /// The caller ID name and number to present, when set.
     public var callerIDName: String?
@@ -49,9 +51,18 @@ public struct Originate: Sendable, Hashable {
     }
 
     /// The argument string of `originate`.
+    ///
+    /// - Throws: ``SwitchboardError/Code/invalidArgument`` naming a channel variable whose name or value cannot be
+    ///   sent.
     public var arguments: String {
+        get throws {
+            try makeArguments()
+        }
+    }
+
+    private func makeArguments() throws(SwitchboardError) -> String {
         let dialString = endpointGroups.map { $0.joined(separator: ",") }.joined(separator: "|")
-        var words = [ChannelVariables(variables).prefix + dialString]
+        var words = [try ChannelVariables(variables).prefix(for: .originate) + dialString]
         switch destination {
         case .application(let name, let argument):
             words.append("&\(name)(\(argument ?? ""))")
@@ -61,7 +72,8 @@ public struct Originate: Sendable, Hashable {
             if let context { words.append(context) }
         }
         if callerIDName != nil || callerIDNumber != nil || timeoutSeconds != nil {
-            words.append(callerIDName.map { "'\($0)'" } ?? "undef")
+            // Quoted: FreeSWITCH reads `'…'` as one argument; a quote or backslash inside is escaped.
+            words.append(callerIDName.map { "'\(ChannelVariables.escapingQuotes($0))'" } ?? "undef")
             words.append(callerIDNumber ?? "undef")
             if let timeoutSeconds { words.append(String(timeoutSeconds)) }
         }

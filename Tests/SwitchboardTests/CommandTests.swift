@@ -144,7 +144,7 @@ struct CommandTests {
         let sent = try #require(fake.commands.first { $0.verb == "bgapi" })
         #expect(
             sent.line
-                == "bgapi originate {codecs=^^:PCMU:PCMA,origination_uuid=11111111-2222-4333-8444-555555555555}"
+                == #"bgapi originate {codecs=PCMU\\,PCMA,origination_uuid=11111111-2222-4333-8444-555555555555}"#
                 + "loopback/9999/default &park()"
         )
         await socket.close()
