@@ -164,6 +164,15 @@ public final class EventSocketConnection: Sendable {
         _ arguments: String? = nil,
         timeout: Duration? = nil
     ) async throws -> String {
+        let output = try await backgroundJobOutput(command, arguments, timeout: timeout)
+        if output.hasPrefix("-ERR") || output.hasPrefix("-USAGE") {
+            throw EventSocketError(.commandFailed, "'bgapi \(command)' failed: \(output.trimmingCharacters(in: "\n"))")
+        }
+        return output
+    }
+
+    /// The output of a `bgapi` job as FreeSWITCH sent it, `-ERR` included.
+    func backgroundJobOutput(_ command: String, _ arguments: String?, timeout: Duration?) async throws -> String {
         try await ensureBackgroundJobSubscription()
         let jobUUID = UUIDString.random()
         let request = try EventSocketCommand.backgroundAPI(command, arguments: arguments, jobUUID: jobUUID)
@@ -179,11 +188,7 @@ public final class EventSocketConnection: Sendable {
         if reply.isError { forgetCompletion(jobUUID) }
         try reply.check(for: request)
         let event = try await awaitCompletion(jobUUID, job)
-        let output = event.body ?? ""
-        if output.hasPrefix("-ERR") || output.hasPrefix("-USAGE") {
-            throw EventSocketError(.commandFailed, "'bgapi \(command)' failed: \(output.trimmingCharacters(in: "\n"))")
-        }
-        return output
+        return event.body ?? ""
     }
 
     /// Subscribes to events (`event <format> <names…> [CUSTOM <subclasses…>]`).

@@ -80,3 +80,45 @@ public struct Originate: Sendable, Hashable {
         return words.joined(separator: " ")
     }
 }
+
+/// An `originate` that did not give an answered call: the UUID the call was placed with and FreeSWITCH's hangup cause.
+///
+/// ```swift
+/// do {
+///     try await connection.originate(call)
+/// } catch let failure as OriginateError {
+///     logger.info("\(failure.uuid) failed: \(failure.hangupCause ?? failure.message)")
+/// }
+/// ```
+public struct OriginateError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// The call's UUID (`origination_uuid`): the one given, or the one Switchboard chose.
+    public var uuid: String
+    /// FreeSWITCH's hangup cause, e.g. `NO_ROUTE_DESTINATION`, `USER_BUSY`, `NO_ANSWER`, `INVALID_GATEWAY`; `nil`
+    /// when FreeSWITCH refused the command itself (`-USAGE`).
+    public var hangupCause: String?
+    /// FreeSWITCH's answer as it came, without the final newline (`-ERR NO_ROUTE_DESTINATION`).
+    public var message: String
+
+    /// Creates an error.
+    public init(uuid: String, hangupCause: String?, message: String) {
+        self.uuid = uuid
+        self.hangupCause = hangupCause
+        self.message = message
+    }
+
+    /// Reads FreeSWITCH's `originate` output: `-ERR <CAUSE>` carries the hangup cause.
+    init(uuid: String, output: String) {
+        let message = output.trimmingCharacters(in: "\n")
+        var cause: String?
+        if message.hasPrefix("-ERR ") {
+            let word = message.dropFirst(5)
+            let isCause = !word.isEmpty && word.unicodeScalars.allSatisfy { ("A"..."Z").contains($0) || $0 == "_" }
+            if isCause { cause = String(word) }
+        }
+        self.init(uuid: uuid, hangupCause: cause, message: message)
+    }
+
+    public var description: String {
+        "OriginateError: the call \(uuid) failed: \(hangupCause ?? message)"
+    }
+}

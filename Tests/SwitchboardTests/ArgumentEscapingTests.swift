@@ -97,4 +97,14 @@ struct ArgumentEscapingTests {
         }
         #expect(throws: Never.self) { try OutboundSession.checkVariableName("sbtest_x", of: "set") }
     }
+
+    @Test("originate's -ERR output carries the hangup cause; -USAGE carries none")
+    func originateOutput() {
+        let busy = OriginateError(uuid: "u", output: "-ERR USER_BUSY\n")
+        #expect(busy.hangupCause == "USER_BUSY")
+        #expect(busy.message == "-ERR USER_BUSY")
+        #expect(busy.description == "OriginateError: the call u failed: USER_BUSY")
+        #expect(OriginateError(uuid: "u", output: "-USAGE: <call url> <exten>\n").hangupCause == nil)
+        #expect(OriginateError(uuid: "u", output: "-ERR something else\n").hangupCause == nil)
+    }
 }
