@@ -9,7 +9,8 @@
 public struct Originate: Sendable, Hashable {
     /// What the answered call does.
     public enum Destination: Sendable, Hashable {
-        /// Run one application: `&name(argument)`.
+        /// Run one application: `&name(argument)`. The argument may hold spaces and quotes (escaped for originate's
+        /// split at spaces); FreeSWITCH ends it at the first `)`, so one holding `)` is refused.
         case application(String, argument: String? = nil)
         /// Enter the dialplan at an extension: `extension [dialplan [context]]`.
         case `extension`(String, dialplan: String? = nil, context: String? = nil)
@@ -65,11 +66,15 @@ public struct Originate: Sendable, Hashable {
         var words = [try ChannelVariables(variables).prefix(for: .originate) + dialString]
         switch destination {
         case .application(let name, let argument):
-            words.append("&\(name)(\(argument ?? ""))")
+            let argument = argument ?? ""
+            try Self.checkApplication(name, argument: argument)
+            // originate splits its arguments at spaces: the application's argument is escaped for that split.
+            words.append("&\(name)(\(ChannelVariables.escape(argument, separator: nil)))")
         case .extension(let number, let dialplan, let context):
-            words.append(number)
-            if dialplan != nil || context != nil { words.append(dialplan ?? "XML") }
-            if let context { words.append(context) }
+            var destination = [("extension", number)]
+            if dialplan != nil || context != nil { destination.append(("dialplan", dialplan ?? "XML")) }
+            if let context { destination.append(("context", context)) }
+            words.append(try OutboundSession.words(of: "originate", destination))
         }
         if callerIDName != nil || callerIDNumber != nil || timeoutSeconds != nil {
             // Quoted: FreeSWITCH reads `'…'` as one argument; a quote or backslash inside is escaped.
@@ -78,6 +83,27 @@ public struct Originate: Sendable, Hashable {
             if let timeoutSeconds { words.append(String(timeoutSeconds)) }
         }
         return words.joined(separator: " ")
+    }
+
+    /// FreeSWITCH ends `&name(argument)` at the first `)`, and reads no control characters in it.
+    private static func checkApplication(_ name: String, argument: String) throws(SwitchboardError) {
+        let nameIsWord =
+            !name.isEmpty && !name.unicodeScalars.contains { $0.value <= 0x20 || "()'\\".unicodeScalars.contains($0) }
+        guard nameIsWord else {
+            throw SwitchboardError(.invalidArgument, "originate: application name '\(name)' must be one word")
+        }
+        if argument.contains(")") {
+            throw SwitchboardError(
+                .invalidArgument,
+                "originate: the argument of '\(name)' ('\(argument)') holds ')', where FreeSWITCH ends it"
+            )
+        }
+        if argument.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {
+            throw SwitchboardError(
+                .invalidArgument,
+                "originate: the argument of '\(name)' holds a control character (CR, LF, tab, …)"
+            )
+        }
     }
 }
 

@@ -107,4 +107,21 @@ struct ArgumentEscapingTests {
         #expect(OriginateError(uuid: "u", output: "-USAGE: <call url> <exten>\n").hangupCause == nil)
         #expect(OriginateError(uuid: "u", output: "-ERR something else\n").hangupCause == nil)
     }
+
+    @Test("originate's application argument is escaped for its split at spaces; ')' and bad words are refused")
+    func originateDestination() throws {
+        let play = Originate("loopback/1/default", then: .application("playback", argument: "/tmp/my file's.wav"))
+        #expect(try play.arguments == #"loopback/1/default &playback(/tmp/my\sfile\'s.wav)"#)
+        let extensionCall = Originate("loopback/1/default", then: .extension("1000", context: "default"))
+        #expect(try extensionCall.arguments == "loopback/1/default 1000 XML default")
+        let refused = [
+            Originate("l/1", then: .application("log", argument: "INFO (x)")),
+            Originate("l/1", then: .application("two words")),
+            Originate("l/1", then: .extension("10 00")),
+            Originate("l/1", then: .extension("1000", context: "")),
+        ]
+        for call in refused {
+            #expect(throws: SwitchboardError.self) { _ = try call.arguments }
+        }
+    }
 }
