@@ -89,9 +89,18 @@ final class EventSocketChannelHandler: ChannelInboundHandler {
     /// Events waiting for the handler beyond which the event loop parses events itself instead of the read task.
     static let unparsedBacklogLimit = 1_000
 
-    init(sink: AsyncStream<[HandlerDelivery]>.Continuation, shared: ConnectionShared, logger: Logger) {
+    /// How long applications running when the call ends may still complete (``EventSocketConnection/Options``).
+    private let hangupGracePeriod: TimeAmount
+
+    init(
+        sink: AsyncStream<[HandlerDelivery]>.Continuation,
+        shared: ConnectionShared,
+        hangupGracePeriod: Duration = .seconds(2),
+        logger: Logger
+    ) {
         self.sink = sink
         self.shared = shared
+        self.hangupGracePeriod = TimeAmount(hangupGracePeriod)
         self.logger = logger
     }
 
@@ -193,12 +202,18 @@ final class EventSocketChannelHandler: ChannelInboundHandler {
         case .authRequest:
             deliver(.authRequest, context: context)
         case .disconnectNotice:
-            // Linger notice: the call ended, the socket stays. Plain notice: the socket is about to close, which on
-            // an outbound socket also means the call is over. Either way, no waiting application can complete.
-            let error = SwitchboardError(.callHungUp, "the call ended before the application completed")
-            shared.markCallEnded()
-            for waiter in correlation.callDidEnd() { waiter.fail(error) }
+            // Linger notice: the call ended, the socket stays, and FreeSWITCH still sends the completions of the
+            // applications that were running (sometimes after this notice): they get a grace period. Plain notice: the
+            // socket is about to close, which on an outbound socket also means the call is over: they fail now.
+            // Either way, no application submitted from now on runs.
             let notice = DisconnectNotice(frame)
+            shared.markCallEnded()
+            let end = correlation.callDidEnd(now: .now(), gracePeriod: notice.isLinger ? hangupGracePeriod : nil)
+            if !end.failed.isEmpty {
+                let error = SwitchboardError(.callHungUp, "the call ended before the application completed")
+                for waiter in end.failed { waiter.fail(error) }
+            }
+            if let deadline = end.graceDeadline { arm(at: deadline) }
             deliver(.disconnectNotice(notice), context: context)
         case .logData:
             deliver(.log(LogLine(frame)), context: context)
@@ -288,11 +303,16 @@ final class EventSocketChannelHandler: ChannelInboundHandler {
     /// The connection is gone: the timer stops, every waiter fails, the read task gets what is left and its end.
     private func shutDown() {
         disarm()
+        let callEnded = correlation.callEnded
         let waiters = correlation.close()
         if !waiters.replies.isEmpty || !waiters.completions.isEmpty {
             let error = disconnectedError(waitingFor: nil)
             for waiter in waiters.replies { waiter.fail(error) }
-            for waiter in waiters.completions { waiter.fail(error) }
+            for waiter in waiters.jobs { waiter.fail(error) }
+            // Applications still in their grace period: the call had ended, which says more than the close.
+            let applicationError =
+                callEnded ? SwitchboardError(.callHungUp, "the call ended before the application completed") : error
+            for waiter in waiters.applications { waiter.fail(applicationError) }
         }
         flush()
         sink.finish()

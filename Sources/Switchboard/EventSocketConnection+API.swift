@@ -8,15 +8,23 @@ extension EventSocketConnection {
 
     /// Places a call (`bgapi originate`) and returns the new channel's UUID once it was answered.
     ///
-    /// The UUID is chosen here (`origination_uuid`) unless the caller set one, so it is known even on failure.
+    /// The UUID is chosen here (`origination_uuid`) unless the caller set one, so it is known even on failure: a call
+    /// that FreeSWITCH could not place or that was not answered throws ``OriginateError`` with that UUID and the
+    /// hangup cause.
     /// - Parameter timeout: How long to wait for the result; `nil` waits as long as FreeSWITCH does.
+    /// - Throws: ``OriginateError`` when FreeSWITCH answered `-ERR`/`-USAGE`; ``SwitchboardError/Code/invalidArgument``
+    ///   for a channel variable that cannot be sent; ``SwitchboardError`` when the connection failed or timed out.
     @discardableResult
     public func originate(_ originate: Originate, timeout: Duration? = nil) async throws -> String {
         var call = originate
         let uuid = call.variables["origination_uuid"] ?? UUIDString.random()
         call.variables["origination_uuid"] = uuid
-        let output = try await backgroundAPI("originate", call.arguments, timeout: timeout)
-        return output.hasPrefix("+OK ") ? String(output.dropFirst(4)).trimmingCharacters(in: "\n") : uuid
+        let output = try await backgroundJobOutput("originate", try call.arguments, timeout: timeout)
+        if output.hasPrefix("+OK") {
+            let answered = String(output.dropFirst(3)).trimmingCharacters(in: " ").trimmingCharacters(in: "\n")
+            return answered.isEmpty ? uuid : answered
+        }
+        throw OriginateError(uuid: uuid, output: output)
     }
 
     /// Hangs up a channel (`uuid_kill`) with a cause.

@@ -21,18 +21,25 @@ public final class EventSocketConnection: Sendable {
         public var backlogWarningThreshold: Int
         /// Events waiting for the handler at which the connection is closed (FreeSWITCH itself queues 100,000).
         public var backlogLimit: Int
+        /// On an outbound socket with `linger`: how long the applications running when the call ends may still
+        /// deliver their CHANNEL_EXECUTE_COMPLETE (FreeSWITCH may send it just after the disconnect notice), measured
+        /// from the notice's arrival. Those still waiting then throw ``SwitchboardError/Code/callHungUp``; an
+        /// application submitted after the notice throws at once. Default 2 s.
+        public var hangupGracePeriod: Duration
 
         /// Creates options; the defaults suit a production switch.
         public init(
             commandTimeout: Duration? = .seconds(30),
             frameLimits: EventSocketFrameDecoder.Limits = .init(),
             backlogWarningThreshold: Int = 10_000,
-            backlogLimit: Int = 100_000
+            backlogLimit: Int = 100_000,
+            hangupGracePeriod: Duration = .seconds(2)
         ) {
             self.commandTimeout = commandTimeout
             self.frameLimits = frameLimits
             self.backlogWarningThreshold = backlogWarningThreshold
             self.backlogLimit = backlogLimit
+            self.hangupGracePeriod = hangupGracePeriod
         }
     }
 
@@ -79,7 +86,12 @@ public final class EventSocketConnection: Sendable {
         let shared = ConnectionShared(
             backlog: EventBacklog(warningThreshold: options.backlogWarningThreshold, limit: options.backlogLimit)
         )
-        let handler = EventSocketChannelHandler(sink: sink, shared: shared, logger: logger)
+        let handler = EventSocketChannelHandler(
+            sink: sink,
+            shared: shared,
+            hangupGracePeriod: options.hangupGracePeriod,
+            logger: logger
+        )
         try channel.pipeline.syncOperations.addHandlers(
             ByteToMessageHandler(EventSocketFrameDecoder(limits: options.frameLimits)),
             handler
@@ -152,6 +164,15 @@ public final class EventSocketConnection: Sendable {
         _ arguments: String? = nil,
         timeout: Duration? = nil
     ) async throws -> String {
+        let output = try await backgroundJobOutput(command, arguments, timeout: timeout)
+        if output.hasPrefix("-ERR") || output.hasPrefix("-USAGE") {
+            throw EventSocketError(.commandFailed, "'bgapi \(command)' failed: \(output.trimmingCharacters(in: "\n"))")
+        }
+        return output
+    }
+
+    /// The output of a `bgapi` job as FreeSWITCH sent it, `-ERR` included.
+    func backgroundJobOutput(_ command: String, _ arguments: String?, timeout: Duration?) async throws -> String {
         try await ensureBackgroundJobSubscription()
         let jobUUID = UUIDString.random()
         let request = try EventSocketCommand.backgroundAPI(command, arguments: arguments, jobUUID: jobUUID)
@@ -167,11 +188,7 @@ public final class EventSocketConnection: Sendable {
         if reply.isError { forgetCompletion(jobUUID) }
         try reply.check(for: request)
         let event = try await awaitCompletion(jobUUID, job)
-        let output = event.body ?? ""
-        if output.hasPrefix("-ERR") || output.hasPrefix("-USAGE") {
-            throw EventSocketError(.commandFailed, "'bgapi \(command)' failed: \(output.trimmingCharacters(in: "\n"))")
-        }
-        return output
+        return event.body ?? ""
     }
 
     /// Subscribes to events (`event <format> <names…> [CUSTOM <subclasses…>]`).

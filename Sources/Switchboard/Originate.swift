@@ -9,7 +9,8 @@
 public struct Originate: Sendable, Hashable {
     /// What the answered call does.
     public enum Destination: Sendable, Hashable {
-        /// Run one application: `&name(argument)`.
+        /// Run one application: `&name(argument)`. The argument may hold spaces and quotes (escaped for originate's
+        /// split at spaces); FreeSWITCH ends it at the first `)`, so one holding `)` is refused.
         case application(String, argument: String? = nil)
         /// Enter the dialplan at an extension: `extension [dialplan [context]]`.
         case `extension`(String, dialplan: String? = nil, context: String? = nil)
@@ -20,7 +21,9 @@ public struct Originate: Sendable, Hashable {
     public var endpointGroups: [[String]]
     /// What the answered call does.
     public var destination: Destination
-    /// Channel variables for the new call (`{name=value,…}`).
+    /// Channel variables for the new call (`{name=value,…}`), escaped so that each value arrives unchanged (commas,
+    /// spaces, quotes, `=`, backslashes, non-ASCII text). ``arguments`` refuses a value that cannot be sent (a
+    /// control character, `${`, `:_:`, unpaired braces) with ``SwitchboardError/Code/invalidArgument``.
     public var variables: [String: String]
     /// The caller ID name and number to present, when set.
     public var callerIDName: String?
@@ -49,22 +52,99 @@ public struct Originate: Sendable, Hashable {
     }
 
     /// The argument string of `originate`.
+    ///
+    /// - Throws: ``SwitchboardError/Code/invalidArgument`` naming a channel variable whose name or value cannot be
+    ///   sent.
     public var arguments: String {
+        get throws {
+            try makeArguments()
+        }
+    }
+
+    private func makeArguments() throws(SwitchboardError) -> String {
         let dialString = endpointGroups.map { $0.joined(separator: ",") }.joined(separator: "|")
-        var words = [ChannelVariables(variables).prefix + dialString]
+        var words = [try ChannelVariables(variables).prefix(for: .originate) + dialString]
         switch destination {
         case .application(let name, let argument):
-            words.append("&\(name)(\(argument ?? ""))")
+            let argument = argument ?? ""
+            try Self.checkApplication(name, argument: argument)
+            // originate splits its arguments at spaces: the application's argument is escaped for that split.
+            words.append("&\(name)(\(ChannelVariables.escape(argument, separator: nil)))")
         case .extension(let number, let dialplan, let context):
-            words.append(number)
-            if dialplan != nil || context != nil { words.append(dialplan ?? "XML") }
-            if let context { words.append(context) }
+            var destination = [("extension", number)]
+            if dialplan != nil || context != nil { destination.append(("dialplan", dialplan ?? "XML")) }
+            if let context { destination.append(("context", context)) }
+            words.append(try OutboundSession.words(of: "originate", destination))
         }
         if callerIDName != nil || callerIDNumber != nil || timeoutSeconds != nil {
-            words.append(callerIDName.map { "'\($0)'" } ?? "undef")
+            // Quoted: FreeSWITCH reads `'…'` as one argument; a quote or backslash inside is escaped.
+            words.append(callerIDName.map { "'\(ChannelVariables.escapingQuotes($0))'" } ?? "undef")
             words.append(callerIDNumber ?? "undef")
             if let timeoutSeconds { words.append(String(timeoutSeconds)) }
         }
         return words.joined(separator: " ")
+    }
+
+    /// FreeSWITCH ends `&name(argument)` at the first `)`, and reads no control characters in it.
+    private static func checkApplication(_ name: String, argument: String) throws(SwitchboardError) {
+        let nameIsWord =
+            !name.isEmpty && !name.unicodeScalars.contains { $0.value <= 0x20 || "()'\\".unicodeScalars.contains($0) }
+        guard nameIsWord else {
+            throw SwitchboardError(.invalidArgument, "originate: application name '\(name)' must be one word")
+        }
+        if argument.contains(")") {
+            throw SwitchboardError(
+                .invalidArgument,
+                "originate: the argument of '\(name)' ('\(argument)') holds ')', where FreeSWITCH ends it"
+            )
+        }
+        if argument.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {
+            throw SwitchboardError(
+                .invalidArgument,
+                "originate: the argument of '\(name)' holds a control character (CR, LF, tab, …)"
+            )
+        }
+    }
+}
+
+/// An `originate` that did not give an answered call: the UUID the call was placed with and FreeSWITCH's hangup cause.
+///
+/// ```swift
+/// do {
+///     try await connection.originate(call)
+/// } catch let failure as OriginateError {
+///     logger.info("\(failure.uuid) failed: \(failure.hangupCause ?? failure.message)")
+/// }
+/// ```
+public struct OriginateError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// The call's UUID (`origination_uuid`): the one given, or the one Switchboard chose.
+    public var uuid: String
+    /// FreeSWITCH's hangup cause, e.g. `NO_ROUTE_DESTINATION`, `USER_BUSY`, `NO_ANSWER`, `INVALID_GATEWAY`; `nil`
+    /// when FreeSWITCH refused the command itself (`-USAGE`).
+    public var hangupCause: String?
+    /// FreeSWITCH's answer as it came, without the final newline (`-ERR NO_ROUTE_DESTINATION`).
+    public var message: String
+
+    /// Creates an error.
+    public init(uuid: String, hangupCause: String?, message: String) {
+        self.uuid = uuid
+        self.hangupCause = hangupCause
+        self.message = message
+    }
+
+    /// Reads FreeSWITCH's `originate` output: `-ERR <CAUSE>` carries the hangup cause.
+    init(uuid: String, output: String) {
+        let message = output.trimmingCharacters(in: "\n")
+        var cause: String?
+        if message.hasPrefix("-ERR ") {
+            let word = message.dropFirst(5)
+            let isCause = !word.isEmpty && word.unicodeScalars.allSatisfy { ("A"..."Z").contains($0) || $0 == "_" }
+            if isCause { cause = String(word) }
+        }
+        self.init(uuid: uuid, hangupCause: cause, message: message)
+    }
+
+    public var description: String {
+        "OriginateError: the call \(uuid) failed: \(hangupCause ?? message)"
     }
 }

@@ -19,6 +19,9 @@ extension OutboundSession {
 
     /// Plays a prompt and collects digits (`play_and_get_digits`); returns the digits, or `nil` when none matched.
     ///
+    /// FreeSWITCH splits this application's arguments at spaces, so a prompt, variable, regex or terminator that is
+    /// empty or holds a space or a quote is refused with ``SwitchboardError/Code/invalidArgument`` (it would shift
+    /// every later argument).
     /// - Parameters:
     ///   - variable: The channel variable FreeSWITCH stores the digits in; read back from the completion event.
     ///   - timeout: Milliseconds to wait for each try.
@@ -34,14 +37,21 @@ extension OutboundSession {
         regex: String = "\\d+",
         digitTimeout: Int? = nil
     ) async throws -> String? {
-        var argument =
-            "\(minDigits) \(maxDigits) \(tries) \(timeout) \(terminators) \(prompt) \(invalidPrompt) \(variable) \(regex)"
-        if let digitTimeout { argument += " \(digitTimeout)" }
+        var arguments: [(String, String)] = [
+            ("minDigits", String(minDigits)), ("maxDigits", String(maxDigits)), ("tries", String(tries)),
+            ("timeout", String(timeout)), ("terminators", terminators), ("prompt", prompt),
+            ("invalidPrompt", invalidPrompt), ("variable", variable), ("regex", regex),
+        ]
+        if let digitTimeout { arguments.append(("digitTimeout", String(digitTimeout))) }
+        let argument = try Self.words(of: "play_and_get_digits", arguments)
         let result = try await execute("play_and_get_digits", argument)
         return Self.digits(result.variable(variable))
     }
 
     /// Plays a prompt and reads digits into a variable (`read`); returns the digits, or `nil` when none came.
+    ///
+    /// Its arguments are split at spaces: a prompt, variable or terminator that is empty or holds a space or a quote
+    /// is refused with ``SwitchboardError/Code/invalidArgument``.
     public func read(
         minDigits: Int,
         maxDigits: Int,
@@ -50,22 +60,29 @@ extension OutboundSession {
         timeout: Int,
         terminators: String = "#"
     ) async throws -> String? {
-        let result = try await execute(
-            "read",
-            "\(minDigits) \(maxDigits) \(prompt) \(variable) \(timeout) \(terminators)"
+        let argument = try Self.words(
+            of: "read",
+            [
+                ("minDigits", String(minDigits)), ("maxDigits", String(maxDigits)), ("prompt", prompt),
+                ("variable", variable), ("timeout", String(timeout)), ("terminators", terminators),
+            ]
         )
+        let result = try await execute("read", argument)
         return Self.digits(result.variable(variable))
     }
 
     /// Bridges the call to one or more endpoints (`bridge`). Endpoints in one group ring at once (`,`); groups are
-    /// tried in turn on failure (`|`). Channel variables apply to every leg (`{k=v}`).
+    /// tried in turn on failure (`|`). Channel variables apply to every leg (`{k=v}`), escaped so that each value
+    /// arrives unchanged (commas, spaces, quotes, `=`, backslashes, non-ASCII text); a value that cannot be sent (a
+    /// control character, `${`, `:_:`, unpaired braces) throws ``SwitchboardError/Code/invalidArgument`` naming the
+    /// variable.
     @discardableResult
     public func bridge(
         _ endpointGroups: [[String]],
         variables: [String: String] = [:]
     ) async throws -> ApplicationResult {
         let dialString = endpointGroups.map { $0.joined(separator: ",") }.joined(separator: "|")
-        return try await execute("bridge", ChannelVariables(variables).prefix + dialString)
+        return try await execute("bridge", try ChannelVariables(variables).prefix(for: .application) + dialString)
     }
 
     /// Bridges the call to one endpoint.
@@ -77,9 +94,14 @@ extension OutboundSession {
     /// Attended transfer (`att_xfer`) to an endpoint.
     public func attendedTransfer(_ endpoint: String) async throws { try await execute("att_xfer", endpoint) }
 
-    /// Binds a key sequence during a call to an application (`bind_meta_app`), e.g. `2 a s transfer::1000`.
+    /// Binds a key sequence during a call to an application (`bind_meta_app`), e.g. `2 a s transfer::1000`. The key
+    /// and the legs are single words; the application (last) may hold spaces.
     public func bindMetaApp(key: String, listenOn: String, respondOn: String, application: String) async throws {
-        try await execute("bind_meta_app", "\(key) \(listenOn) \(respondOn) \(application)")
+        let words = try Self.words(
+            of: "bind_meta_app",
+            [("key", key), ("listenOn", listenOn), ("respondOn", respondOn)]
+        )
+        try await execute("bind_meta_app", "\(words) \(application)")
     }
 
     /// Removes a meta-app binding (`unbind_meta_app`), or all when `key` is `nil`.
@@ -94,17 +116,26 @@ extension OutboundSession {
     /// Sends a SIP response such as `486 Busy Here` (`respond`).
     public func respond(_ response: String) async throws { try await execute("respond", response) }
 
-    /// Sets a channel variable (`set`).
-    public func set(_ name: String, _ value: String) async throws { try await execute("set", "\(name)=\(value)") }
+    /// Sets a channel variable (`set`). The name must be one word without `=`; the value may hold anything.
+    public func set(_ name: String, _ value: String) async throws {
+        try Self.checkVariableName(name, of: "set")
+        try await execute("set", "\(name)=\(value)")
+    }
 
-    /// Sets several channel variables at once (`multiset`).
+    /// Sets several channel variables at once (`multiset`). FreeSWITCH splits its argument at spaces, so names and
+    /// values must be single words (use ``set(_:_:)`` for a value with spaces).
     public func multiset(_ variables: [String: String]) async throws {
-        let pairs = variables.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
-        try await execute("multiset", pairs.joined(separator: " "))
+        var pairs: [(String, String)] = []
+        for (name, value) in variables.sorted(by: { $0.key < $1.key }) {
+            try Self.checkVariableName(name, of: "multiset")
+            pairs.append((name, "\(name)=\(value)"))
+        }
+        try await execute("multiset", try Self.words(of: "multiset", pairs))
     }
 
     /// Sets a variable on this channel and on the bridged leg (`export`).
     public func export(_ name: String, _ value: String) async throws {
+        try Self.checkVariableName(name, of: "export")
         try await execute("export", "\(name)=\(value)")
     }
 
@@ -113,15 +144,18 @@ extension OutboundSession {
 
     /// Transfers the call to an extension in a dialplan and context (`transfer`).
     public func transfer(_ extensionNumber: String, dialplan: String = "XML", context: String? = nil) async throws {
-        try await execute("transfer", [extensionNumber, dialplan, context].compactMap { $0 }.joined(separator: " "))
+        let arguments =
+            [("extension", extensionNumber), ("dialplan", dialplan)] + (context.map { [("context", $0)] } ?? [])
+        try await execute("transfer", try Self.words(of: "transfer", arguments))
     }
 
     /// Generates TGML tones (`gentones`), e.g. `%(500,0,800)`.
     public func gentones(_ tones: String) async throws { try await execute("gentones", tones) }
 
-    /// Records to a file until silence, a terminator or the time limit (`record`).
+    /// Records to a file until silence, a terminator or the time limit (`record`). The path must not hold spaces.
     public func record(_ path: String, limitSeconds: Int? = nil) async throws {
-        try await execute("record", [path, limitSeconds.map(String.init)].compactMap { $0 }.joined(separator: " "))
+        let arguments = [("path", path)] + (limitSeconds.map { [("limitSeconds", String($0))] } ?? [])
+        try await execute("record", try Self.words(of: "record", arguments))
     }
 
     /// Starts recording the whole session in the background (`record_session`).
@@ -137,12 +171,21 @@ extension OutboundSession {
     public func sleep(milliseconds: Int) async throws { try await execute("sleep", String(milliseconds)) }
 
     /// Speaks with a say module (`say`), e.g. `say(language: "en", type: "number", method: "pronounced", "42")`.
+    /// Its arguments are split at spaces: each must be one word.
     public func say(language: String = "en", type: String, method: String, _ text: String) async throws {
-        try await execute("say", "\(language) \(type) \(method) \(text)")
+        let arguments = [("language", language), ("type", type), ("method", method), ("text", text)]
+        try await execute("say", try Self.words(of: "say", arguments))
     }
 
     /// Speaks text with a TTS engine (`speak`), e.g. `speak(engine: "flite", voice: "kal", "Hello")`.
+    /// The engine and voice must not hold `|`, the separator; the text may hold anything.
     public func speak(engine: String, voice: String, _ text: String) async throws {
+        for (name, value) in [("engine", engine), ("voice", voice)] where value.isEmpty || value.contains("|") {
+            throw SwitchboardError(
+                .invalidArgument,
+                "speak: argument '\(name)' ('\(value)') is empty or holds '|', which separates speak's arguments"
+            )
+        }
         try await execute("speak", "\(engine)|\(voice)|\(text)")
     }
 
@@ -152,9 +195,10 @@ extension OutboundSession {
     /// Joins a conference (`conference`), e.g. `room@default`.
     public func conference(_ name: String) async throws { try await execute("conference", name) }
 
-    /// Mixes a file into the call in the background (`displace_session`).
+    /// Mixes a file into the call in the background (`displace_session`). The path and flags must not hold spaces.
     public func displaceSession(_ path: String, flags: String? = nil) async throws {
-        try await execute("displace_session", [path, flags].compactMap { $0 }.joined(separator: " "))
+        let arguments = [("path", path)] + (flags.map { [("flags", $0)] } ?? [])
+        try await execute("displace_session", try Self.words(of: "displace_session", arguments))
     }
 
     /// Stops the application running on the channel now (`break`).
@@ -164,28 +208,46 @@ extension OutboundSession {
         guard let value, !value.isEmpty, value != "_none_" else { return nil }
         return value
     }
-}
 
-/// Channel variables in FreeSWITCH's `{name=value,…}` dial string prefix. Values with commas are quoted with `^^:`.
-struct ChannelVariables {
-    var variables: [String: String]
-
-    init(_ variables: [String: String]) { self.variables = variables }
-
-    /// `{a=1,b=2}`, or `""` when there are none.
-    var prefix: String {
-        guard !variables.isEmpty else { return "" }
-        let pairs = variables.sorted { $0.key < $1.key }.map { key, value in
-            value.contains(",") ? "\(key)=^^:\(value.replacingOccurrences(",", with: ":"))" : "\(key)=\(value)"
+    /// The argument of an application that FreeSWITCH splits at spaces (`switch_separate_string`): the values joined
+    /// with single spaces. A value that is empty or holds whitespace or a `'` (which FreeSWITCH reads as a quote
+    /// spanning spaces) would not stay one argument and shift every later one: it is refused, naming the application
+    /// and the argument.
+    static func words(
+        of application: String,
+        _ arguments: [(name: String, value: String)]
+    ) throws(SwitchboardError)
+        -> String
+    {
+        for (name, value) in arguments {
+            let problem: String? =
+                if value.isEmpty {
+                    "is empty"
+                } else if value.unicodeScalars.contains(where: { $0 == " " || $0 == "\t" }) {
+                    "holds a space"
+                } else if value.contains("'") {
+                    "holds a quote (')"
+                } else {
+                    nil
+                }
+            if let problem {
+                throw SwitchboardError(
+                    .invalidArgument,
+                    "\(application): argument '\(name)' ('\(value)') \(problem); FreeSWITCH splits \(application)'s "
+                        + "arguments at spaces, so it would shift every later argument"
+                )
+            }
         }
-        return "{" + pairs.joined(separator: ",") + "}"
+        return arguments.map(\.value).joined(separator: " ")
     }
-}
 
-extension String {
-    func replacingOccurrences(_ target: Character, with replacement: String) -> String {
-        var result = ""
-        for character in self { result += character == target ? replacement : String(character) }
-        return result
+    /// A variable name for `set`, `export` or `multiset`: one word without `=`.
+    static func checkVariableName(_ name: String, of application: String) throws(SwitchboardError) {
+        if name.isEmpty || name.contains("=") || name.unicodeScalars.contains(where: { $0 == " " || $0 == "\t" }) {
+            throw SwitchboardError(
+                .invalidArgument,
+                "\(application): variable name '\(name)' must be one word without '='"
+            )
+        }
     }
 }

@@ -58,10 +58,14 @@ public final class OutboundSession: Sendable {
     ///
     /// The application is sent with a fresh `Event-UUID`, and only the completion whose `Application-UUID` equals it
     /// ends the wait; never "the next completion".
+    ///
+    /// An application the caller's hangup ends returns its result: its completion may follow the linger notice, and is
+    /// awaited for ``EventSocketConnection/Options/hangupGracePeriod`` after it.
     /// - Parameters:
     ///   - eventLock: Ask FreeSWITCH not to start the next queued application before this one finishes.
     ///   - timeout: How long to wait for completion; `nil` waits until the call ends.
-    /// - Throws: ``SwitchboardError/Code/callHungUp`` when the call ended before the application could finish;
+    /// - Throws: ``SwitchboardError/Code/callHungUp`` when the call had ended before the application was sent, or it
+    ///   did not complete within the grace period after the end;
     ///   ``EventSocket/EventSocketError/Code/commandFailed`` when FreeSWITCH refused it.
     @discardableResult
     public func execute(

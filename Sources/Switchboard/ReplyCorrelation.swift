@@ -11,6 +11,11 @@ import NIOCore
 ///
 /// Deadlines are data, not timers: the channel handler keeps one timer per connection, armed for the earliest
 /// deadline it was told about, and asks ``expire(now:)`` what is due when it fires.
+///
+/// When the call ends (a linger notice), applications already running are not failed at once: FreeSWITCH may send
+/// the notice before their CHANNEL_EXECUTE_COMPLETE and still sends the completion after it. They get a grace period
+/// (one more deadline, for the same timer); those still waiting when it passes fail with
+/// ``SwitchboardError/Code/callHungUp``.
 struct ReplyCorrelation {
     /// What the channel handler must do after a reply or an event.
     enum Action {
@@ -53,6 +58,17 @@ struct ReplyCorrelation {
         let command: EventSocketCommand
         let result: AwaitedResult<EventSocketEvent>
         let deadline: Deadline?
+        /// Set when the call ended while the application ran: the end of its grace period.
+        var hangupDeadline: Deadline?
+    }
+
+    /// What the end of the call means for the applications still waiting.
+    struct CallEnd {
+        /// Applications to fail now (no grace period).
+        var failed: [AwaitedResult<EventSocketEvent>] = []
+        /// When the grace period of the applications still running ends, for the connection's timer; `nil` when
+        /// none waits.
+        var graceDeadline: NIODeadline?
     }
 
     private var pending = CircularBuffer<PendingCommand>()
@@ -153,14 +169,23 @@ struct ReplyCorrelation {
         }
         func expireWaiters(_ waiters: inout [String: Waiter]) {
             for (uuid, waiter) in waiters {
-                guard let deadline = waiter.deadline else { continue }
+                // The earlier of the two deadlines applies; on a tie, the hangup explains the failure better.
+                let due = [waiter.hangupDeadline, waiter.deadline].compactMap { $0 }.min { $0.at < $1.at }
+                guard let deadline = due else { continue }
                 guard deadline.at <= now else {
                     keepEarliest(deadline.at)
                     continue
                 }
                 waiters[uuid] = nil
-                let message = "'\(waiter.command)' did not complete within \(Self.seconds(deadline.timeout)) s"
-                expired.completions.append((waiter.result, SwitchboardError(.commandTimedOut, message)))
+                let seconds = Self.seconds(deadline.timeout)
+                let error =
+                    waiter.hangupDeadline?.at == deadline.at
+                    ? SwitchboardError(
+                        .callHungUp,
+                        "the call ended and '\(waiter.command)' did not complete within \(seconds) s after that"
+                    )
+                    : SwitchboardError(.commandTimedOut, "'\(waiter.command)' did not complete within \(seconds) s")
+                expired.completions.append((waiter.result, error))
             }
         }
         expireWaiters(&jobs)
@@ -168,22 +193,53 @@ struct ReplyCorrelation {
         return expired
     }
 
-    /// The call of an outbound socket ended (linger notice): no queued application can complete any more.
-    mutating func callDidEnd() -> [AwaitedResult<EventSocketEvent>] {
+    /// The call of an outbound socket ended: no application submitted from now on may run.
+    ///
+    /// - Parameter gracePeriod: How long the applications already running may still complete: with `linger`,
+    ///   FreeSWITCH sends their CHANNEL_EXECUTE_COMPLETE after the notice. `nil` (the socket is about to close) fails
+    ///   them at once. A grace period never extends an application's own, earlier deadline.
+    mutating func callDidEnd(now: NIODeadline, gracePeriod: TimeAmount?) -> CallEnd {
+        var end = CallEnd()
+        if callEnded {
+            // A second notice (linger, then the close): only what has no grace period yet is affected.
+            guard gracePeriod == nil else { return end }
+        }
         callEnded = true
-        defer { applications.removeAll() }
-        return applications.values.map(\.result)
+        guard let gracePeriod else {
+            end.failed = applications.values.map(\.result)
+            applications.removeAll()
+            return end
+        }
+        let grace = Deadline(gracePeriod, from: now)
+        for uuid in applications.keys where applications[uuid]?.hangupDeadline == nil {
+            applications[uuid]?.hangupDeadline = grace
+        }
+        if !applications.isEmpty { end.graceDeadline = grace?.at }
+        return end
+    }
+
+    /// Whoever still waits when the connection closes.
+    struct Closed {
+        var replies: [AwaitedResult<CommandReply>] = []
+        var jobs: [AwaitedResult<EventSocketEvent>] = []
+        var applications: [AwaitedResult<EventSocketEvent>] = []
+
+        /// Jobs and applications.
+        var completions: [AwaitedResult<EventSocketEvent>] { jobs + applications }
     }
 
     /// The connection closed: every waiter fails.
-    mutating func close() -> (replies: [AwaitedResult<CommandReply>], completions: [AwaitedResult<EventSocketEvent>]) {
+    mutating func close() -> Closed {
         isClosed = true
-        let replies = pending.compactMap(\.reply)
-        let completions = jobs.values.map(\.result) + applications.values.map(\.result)
+        let closed = Closed(
+            replies: pending.compactMap(\.reply),
+            jobs: jobs.values.map(\.result),
+            applications: applications.values.map(\.result)
+        )
         pending.removeAll()
         jobs.removeAll()
         applications.removeAll()
-        return (replies, completions)
+        return closed
     }
 
     private static func seconds(_ timeout: TimeAmount) -> Double { Double(timeout.nanoseconds) / 1e9 }

@@ -13,6 +13,7 @@ public struct SwitchboardError: Error, Sendable, Hashable, CustomStringConvertib
             case protocolViolation
             case slowConsumer
             case heartbeatMissed
+            case invalidArgument
         }
 
         private let base: Base
@@ -34,6 +35,9 @@ public struct SwitchboardError: Error, Sendable, Hashable, CustomStringConvertib
         public static let slowConsumer = Code(.slowConsumer)
         /// Nothing, not even a HEARTBEAT event, arrived within the watchdog interval.
         public static let heartbeatMissed = Code(.heartbeatMissed)
+        /// A value cannot be passed to FreeSWITCH as given (a channel variable, an application argument); nothing was
+        /// sent.
+        public static let invalidArgument = Code(.invalidArgument)
 
         public var description: String { base.rawValue }
     }

@@ -144,9 +144,30 @@ struct CommandTests {
         let sent = try #require(fake.commands.first { $0.verb == "bgapi" })
         #expect(
             sent.line
-                == "bgapi originate {codecs=^^:PCMU:PCMA,origination_uuid=11111111-2222-4333-8444-555555555555}"
+                == #"bgapi originate {codecs=PCMU\\,PCMA,origination_uuid=11111111-2222-4333-8444-555555555555}"#
                 + "loopback/9999/default &park()"
         )
+        await socket.close()
+        await fake.stop()
+    }
+
+    @Test("a failed originate throws OriginateError with the call's UUID and the hangup cause")
+    func originateFailure() async throws {
+        let fake = try await FakeFreeSWITCH.start()
+        fake.answer(api: "originate", with: .output("-ERR USER_BUSY\n"))
+        let socket = try await CommandSocket.connect(port: fake.port, logger: testLogger)
+        let call = Originate("sofia/gateway/carrier/15551234567", then: .application("park"))
+            .variable("origination_uuid", "11111111-2222-4333-8444-555555555555")
+        await #expect {
+            try await socket.connection.originate(call)
+        } throws: { error in
+            error as? OriginateError
+                == OriginateError(
+                    uuid: "11111111-2222-4333-8444-555555555555",
+                    hangupCause: "USER_BUSY",
+                    message: "-ERR USER_BUSY"
+                )
+        }
         await socket.close()
         await fake.stop()
     }

@@ -145,7 +145,7 @@ struct ReplyCorrelationTests {
         }
         #expect(jobWaiter === job)
         // The call ends: the application still waiting fails; nothing else is left.
-        let stranded = correlation.callDidEnd()
+        let stranded = correlation.callDidEnd(now: start, gracePeriod: nil).failed
         #expect(stranded.count == 1)
         #expect(stranded.first === answer)
         #expect(correlation.close().completions.isEmpty)
@@ -215,6 +215,107 @@ struct ReplyCorrelationTests {
         #expect(waiters.completions.count == 1)
         #expect(correlation.isClosed)
         #expect(correlation.expire(now: start + .seconds(5)).replies.isEmpty)
+    }
+
+    // MARK: - The end of the call
+
+    @Test("linger notice: running applications get a grace period; their completions after the notice still count")
+    func graceAfterTheCallEnded() throws {
+        var correlation = ReplyCorrelation()
+        let bridge = AwaitedResult<EventSocketEvent>()
+        let playback = AwaitedResult<EventSocketEvent>()
+        try register(&correlation, .application("bridge", bridge), "bridge")
+        try register(&correlation, .application("playback", playback), "playback")
+        let end = correlation.callDidEnd(now: start + .seconds(1), gracePeriod: .seconds(2))
+        #expect(end.failed.isEmpty, "nothing fails at the notice")
+        #expect(end.graceDeadline == start + .seconds(3))
+        #expect(correlation.callEnded)
+        #expect(correlation.awaitsEvents, "events must still be looked into for the completions")
+
+        // The bridge's completion comes after the notice: it succeeds.
+        guard
+            case .succeedCompletion(let completed, _) = correlation.eventReceived(
+                completion("CHANNEL_EXECUTE_COMPLETE", "Application-UUID", "bridge")
+            )
+        else {
+            Issue.record("the completion after the notice did not match")
+            return
+        }
+        #expect(completed === bridge)
+        // Nothing is due before the grace period ends; the timer is told to wake up for it.
+        let early = correlation.expire(now: start + .milliseconds(2999))
+        #expect(early.completions.isEmpty)
+        #expect(early.nextDeadline == start + .seconds(3))
+        // The playback never completes: it fails with callHungUp when the grace period ends.
+        let due = correlation.expire(now: start + .seconds(3))
+        #expect(due.completions.count == 1)
+        #expect(due.completions.first?.0 === playback)
+        #expect(due.completions.first?.1.code == .callHungUp)
+        #expect(
+            due.completions.first?.1.message
+                == "the call ended and 'playback' did not complete within 2.0 s after that"
+        )
+        #expect(due.nextDeadline == nil)
+        #expect(correlation.waitingCompletions == 0)
+    }
+
+    @Test("plain notice (the socket closes): running applications fail at once; a second notice adds nothing")
+    func noGraceWhenTheSocketCloses() throws {
+        var correlation = ReplyCorrelation()
+        let park = AwaitedResult<EventSocketEvent>()
+        let job = AwaitedResult<EventSocketEvent>()
+        try register(&correlation, .application("park", park), "park")
+        try register(&correlation, .job("job", job), "bgapi status")
+        let end = correlation.callDidEnd(now: start, gracePeriod: nil)
+        #expect(end.failed.count == 1)
+        #expect(end.failed.first === park)
+        #expect(end.graceDeadline == nil)
+        #expect(correlation.waitingCompletions == 1, "a job is not an application of the call")
+        #expect(correlation.callDidEnd(now: start, gracePeriod: nil).failed.isEmpty)
+    }
+
+    @Test("linger notice, then the plain notice before the grace period ends: what still waits fails then")
+    func closeNoticeEndsTheGrace() throws {
+        var correlation = ReplyCorrelation()
+        let park = AwaitedResult<EventSocketEvent>()
+        try register(&correlation, .application("park", park), "park")
+        #expect(correlation.callDidEnd(now: start, gracePeriod: .seconds(2)).failed.isEmpty)
+        // A repeated linger notice does not move the grace deadline.
+        #expect(correlation.callDidEnd(now: start + .seconds(1), gracePeriod: .seconds(2)).graceDeadline == nil)
+        #expect(correlation.expire(now: start + .seconds(1)).nextDeadline == start + .seconds(2))
+        let end = correlation.callDidEnd(now: start + .seconds(1), gracePeriod: nil)
+        #expect(end.failed.first === park)
+        #expect(correlation.waitingCompletions == 0)
+    }
+
+    @Test("an application's own earlier deadline still applies during the grace period, as a timeout")
+    func earlierTimeoutWins() throws {
+        var correlation = ReplyCorrelation()
+        let quick = AwaitedResult<EventSocketEvent>()
+        let slow = AwaitedResult<EventSocketEvent>()
+        try register(&correlation, .application("quick", quick), "playback a.wav", timeout: .seconds(1))
+        try register(&correlation, .application("slow", slow), "playback b.wav", timeout: .seconds(60))
+        let end = correlation.callDidEnd(now: start, gracePeriod: .seconds(2))
+        #expect(end.graceDeadline == start + .seconds(2))
+        let first = correlation.expire(now: start + .seconds(1))
+        #expect(first.completions.first?.0 === quick)
+        #expect(first.completions.first?.1.code == .commandTimedOut)
+        #expect(first.nextDeadline == start + .seconds(2), "the grace period ends before the slow timeout")
+        let second = correlation.expire(now: start + .seconds(2))
+        #expect(second.completions.first?.0 === slow)
+        #expect(second.completions.first?.1.code == .callHungUp)
+    }
+
+    @Test("closing during the grace period hands back the applications apart from the jobs")
+    func closeDuringGrace() throws {
+        var correlation = ReplyCorrelation()
+        try register(&correlation, .application("park", AwaitedResult()), "park")
+        try register(&correlation, .job("job", AwaitedResult()), "bgapi status")
+        _ = correlation.callDidEnd(now: start, gracePeriod: .seconds(2))
+        let closed = correlation.close()
+        #expect(closed.applications.count == 1)
+        #expect(closed.jobs.count == 1)
+        #expect(closed.completions.count == 2)
     }
 
     @Test("an awaited result is delivered once, to a waiter that came before or after it")

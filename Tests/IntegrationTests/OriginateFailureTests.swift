@@ -1,0 +1,42 @@
+import EventSocket
+import Switchboard
+import Testing
+
+/// A failed `originate` throws ``OriginateError`` carrying the call's UUID and FreeSWITCH's hangup cause.
+@Suite(
+    .enabled(if: FreeSWITCHAvailability.isUp, FreeSWITCHAvailability.skipReason),
+    .timeLimit(.minutes(1))
+)
+struct OriginateFailureTests {
+    @Test func anOriginateWithNoRouteThrowsItsUUIDAndHangupCause() async throws {
+        let tag = Integration.uniqueTag()
+        let uuid = Integration.newUUID()
+        let call = Originate("loopback/sbtest_no_such_extension/peertest", then: .application("park"))
+            .variable("origination_uuid", uuid)
+            .variable(Integration.tagVariable, tag)
+        do {
+            try await Integration.withCommandSocket { socket in
+                await #expect {
+                    try await socket.connection.originate(call, timeout: .seconds(20))
+                } throws: { error in
+                    let failure = error as? OriginateError
+                    return failure?.uuid == uuid && failure?.hangupCause == "NO_ROUTE_DESTINATION"
+                        && failure?.message == "-ERR NO_ROUTE_DESTINATION"
+                }
+                // A UUID chosen by Switchboard is reported too.
+                let unnamed = Originate("loopback/sbtest_no_such_extension/peertest", then: .application("park"))
+                    .variable(Integration.tagVariable, tag)
+                await #expect {
+                    try await socket.connection.originate(unnamed, timeout: .seconds(20))
+                } throws: { error in
+                    let failure = error as? OriginateError
+                    return failure?.uuid.count == 36 && failure?.hangupCause == "NO_ROUTE_DESTINATION"
+                }
+            }
+            await Integration.hangUpOwnCalls(tag: tag, uuids: [uuid])
+        } catch {
+            await Integration.hangUpOwnCalls(tag: tag, uuids: [uuid])
+            throw error
+        }
+    }
+}
