@@ -106,8 +106,9 @@ struct StanzaTests {
     @Test("an idle client that does not answer the ping is dropped with connection-timeout")
     func idlePingUnanswered() async throws {
         var limits = XMPPServerConfiguration.Limits()
-        limits.pingInterval = .milliseconds(200)
-        limits.pingTimeout = .milliseconds(200)
+        // Long enough for the login (bind, then the session IQ) to finish on a loaded machine before the drop.
+        limits.pingInterval = .seconds(1)
+        limits.pingTimeout = .seconds(1)
         try await withServer(limits: limits) { harness in
             let client = try await harness.loggedInClient()
             let jid = try #require(client.jid)
