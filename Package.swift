@@ -152,7 +152,9 @@ let package = Package(
         ),
         .testTarget(
             name: "XMPPServerTests",
-            dependencies: ["XMPPServer", "XMPPTesting", "XMPP", nioCore, nioPosix, nioSSL, logging, crypto],
+            dependencies: [
+                "XMPPServer", "XMPPTesting", "XMPP", nioCore, nioPosix, nioSSL, logging, crypto, serviceLifecycle,
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "RayoTests", dependencies: ["Rayo", "XMPP", "EventSocket"], swiftSettings: swiftSettings),

@@ -1,1 +1,0 @@
-// Issue 9: XMPPTesting lands here.
