@@ -164,7 +164,7 @@ let package = Package(
             name: "RayoServerTests",
             dependencies: [
                 "RayoServer", "Rayo", "XMPP", "XMPPServer", "XMPPTesting", "Switchboard", "SwitchboardTesting",
-                "EventSocket", nioCore, nioPosix, logging,
+                "EventSocket", nioCore, nioPosix, logging, serviceLifecycle,
             ],
             swiftSettings: swiftSettings
         ),

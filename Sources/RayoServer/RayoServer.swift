@@ -54,8 +54,9 @@ public struct RayoServer: Sendable {
         )
         self.service = service
         self.console = RayoConsole(service: service)
-        self.xmppServer = try Self.makeXMPPServer(
-            configuration,
+        self.xmppServer = XMPPServer(
+            configuration: try Self.xmppConfiguration(configuration),
+            credentials: try Self.credentials(configuration.users),
             service: service,
             logger: logger,
             eventLoopGroup: eventLoopGroup,
@@ -86,6 +87,7 @@ public struct RayoServer: Sendable {
             maxIdle: configuration.maxIdle,
             whenClientLeaves: ClientLeavePolicy(rawValue: configuration.whenClientLeaves.rawValue) ?? .hangup
         )
+        // The admin console sees every call and mixer, as mod_rayo's console did.
         if let console = JID(configuration.consoleJIDText) { settings.adminJIDs = [console] }
         return settings
     }
@@ -106,14 +108,10 @@ public struct RayoServer: Sendable {
         return StaticCredentialStore(result)
     }
 
-    /// The XMPP c2s server for the configuration's listeners, TLS, users and limits, handing clients to `service`.
-    static func makeXMPPServer(
-        _ configuration: RayoServerConfiguration,
-        service: RayoService,
-        logger: Logger,
-        eventLoopGroup: any EventLoopGroup,
-        onListening: @escaping @Sendable ([SocketAddress]) -> Void
-    ) throws(Failure) -> XMPPServer {
+    /// The c2s server's configuration: listeners with their allow lists, TLS files, limits and timeouts.
+    public static func xmppConfiguration(
+        _ configuration: RayoServerConfiguration
+    ) throws(Failure) -> XMPPServerConfiguration {
         var listeners: [XMPPServerConfiguration.Listener] = []
         for listener in configuration.listeners {
             var allow: [CIDR] = []
@@ -121,36 +119,31 @@ public struct RayoServer: Sendable {
                 do {
                     allow.append(try CIDR(block))
                 } catch {
-                    throw Failure(description: "listener \(listener.bind):\(listener.port): \(error)")
+                    throw Failure(description: "\(error)")
                 }
             }
             listeners.append(.init(host: listener.bind, port: listener.port, allow: allow))
         }
-        var limits = XMPPServerConfiguration.Limits()
-        limits.stream.maxStanzaBytes = configuration.limits.maxStanzaBytes
-        limits.stream.maxDepth = configuration.limits.maxDepth
-        limits.stream.maxAttributes = configuration.limits.maxAttributes
-        limits.maxConnections = configuration.limits.maxClients
-        limits.maxFailedLogins = configuration.limits.failedLoginsPerMinute
-        limits.failedLoginWindow = .seconds(60)
-        limits.handshakeTimeout = configuration.timeouts.handshake
-        limits.pingInterval = configuration.timeouts.pingInterval
-        limits.pingTimeout = configuration.timeouts.pingTimeout
-        let xmpp = XMPPServerConfiguration(
+        let limits = XMPPServerConfiguration.Limits(
+            stream: XMLStreamLimits(
+                maxStanzaBytes: configuration.limits.maxStanzaBytes,
+                maxDepth: configuration.limits.maxDepth,
+                maxAttributes: configuration.limits.maxAttributes
+            ),
+            handshakeTimeout: configuration.timeouts.handshake,
+            pingInterval: configuration.timeouts.pingInterval,
+            pingTimeout: configuration.timeouts.pingTimeout,
+            maxFailedLogins: configuration.limits.failedLoginsPerMinute,
+            failedLoginWindow: .seconds(60),
+            maxConnections: configuration.limits.maxClients
+        )
+        return XMPPServerConfiguration(
             domain: configuration.domain,
             listeners: listeners,
             tls: configuration.tls.map {
                 XMPPServerConfiguration.TLS(certificateChainPath: $0.certificate, privateKeyPath: $0.privateKey)
             },
             limits: limits
-        )
-        return XMPPServer(
-            configuration: xmpp,
-            credentials: try credentials(configuration.users),
-            service: service,
-            logger: logger,
-            eventLoopGroup: eventLoopGroup,
-            onListening: onListening
         )
     }
 }

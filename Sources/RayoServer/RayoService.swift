@@ -1,5 +1,4 @@
 import EventSocket
-import Foundation
 import Logging
 import NIOCore
 import Rayo
@@ -111,6 +110,15 @@ public final class RayoService: Service, XMPPLocalService, Sendable {
     /// A snapshot of clients, calls, mixers and components.
     public var status: RayoStatus { machine.withLock { $0.status } }
 
+    /// `rayo: 2 clients, 5 calls` (plus `event socket down`, `draining`), for systemd's STATUS line.
+    public var statusLine: String {
+        let status = self.status
+        let console = consoleJID.description
+        let clients = status.clients.filter { $0.jid != console }.count
+        return "rayo: \(clients) clients, \(status.calls.count) calls"
+            + (status.eventSocketUp ? "" : ", event socket down") + (status.draining ? ", draining" : "")
+    }
+
     /// Whether the inbound event socket connection is up.
     public var isEventSocketConnected: Bool { shared.withLock { $0.connection != nil } }
 
@@ -142,6 +150,7 @@ public final class RayoService: Service, XMPPLocalService, Sendable {
         } onCancel: {
             self.continuation.finish()
         }
+        shared.withLock { $0.stopped = true }
         listenerTask.cancel()
         _ = await listenerTask.value
         finishEverything()
@@ -280,10 +289,16 @@ public final class RayoService: Service, XMPPLocalService, Sendable {
             return .disconnected
         } catch let error as EventSocketError where error.code == .commandFailed {
             // A failed bgapi job: keep FreeSWITCH's own text (`-ERR USER_BUSY`), as an api reply would be.
-            if let range = error.message.range(of: "failed: ") {
-                return .failed(String(error.message[range.upperBound...]))
+            let marker = "failed: "
+            let message = error.message
+            var index = message.startIndex
+            while index < message.endIndex {
+                if message[index...].hasPrefix(marker) {
+                    return .failed(String(message[message.index(index, offsetBy: marker.count)...]))
+                }
+                index = message.index(after: index)
             }
-            return .failed(error.message)
+            return .failed(message)
         } catch {
             return .failed("\(error)")
         }
@@ -312,7 +327,7 @@ public final class RayoService: Service, XMPPLocalService, Sendable {
 
     fileprivate func eventSocketDisconnected(_ connection: EventSocketConnection) async {
         let wait: Bool = shared.withLock { state in
-            guard state.connection === connection else { return false }
+            guard state.connection === connection, !state.stopped else { return false }
             state.connection = nil
             state.lostConnection = true
             return true
@@ -383,8 +398,7 @@ public final class RayoService: Service, XMPPLocalService, Sendable {
         shared.withLock { $0.heldCalls[uuid] }?.release()
     }
 
-    /// The users or JIDs a `rayo_offer_to` value names: `user1, user2@domain` → `["user1", "user2@domain"]`; an empty
-    /// list means anyone.
+    /// `user1, user2@domain` → `["user1", "user2@domain"]`; empty means anyone.
     public static func offerTargets(_ variable: String) -> [String] {
         variable.split(separator: ",").map { part in
             String(part.drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed())

@@ -466,27 +466,4 @@ extension ConfigurationValidator {
         }
         return nil
     }
-
-    /// Problems with a CIDR block (`10.0.0.0/8`, `::1/128`; a bare address means that one host), or `nil`.
-    static func checkCIDR(_ text: String) -> String? {
-        let parts = text.split(separator: "/", omittingEmptySubsequences: false)
-        guard parts.count <= 2, let address = parts.first.map(String.init) else {
-            return "must be a CIDR block such as \"127.0.0.0/8\" or \"::1/128\", found \(KeyPath.quoted(text))"
-        }
-        var buffer = [UInt8](repeating: 0, count: 16)
-        let maximum: Int
-        if inet_pton(AF_INET, address, &buffer) == 1 {
-            maximum = 32
-        } else if inet_pton(AF_INET6, address, &buffer) == 1 {
-            maximum = 128
-        } else {
-            return "must be a CIDR block such as \"127.0.0.0/8\" or \"::1/128\", found \(KeyPath.quoted(text))"
-        }
-        if parts.count == 2 {
-            guard let bits = Int(parts[1]), (0...maximum).contains(bits), parts[1].allSatisfy(\.isNumber) else {
-                return "the prefix length must be from 0 to \(maximum), found \(KeyPath.quoted(text))"
-            }
-        }
-        return nil
-    }
 }

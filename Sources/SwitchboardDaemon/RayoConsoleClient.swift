@@ -78,3 +78,11 @@ public enum RayoConsoleClient {
         }
     }
 }
+
+extension RayoConsoleInvocation {
+    /// Sends the request to the daemon; returns the lines to print and, for `-ERR`, the reason.
+    public func send() throws(RayoConsoleClient.Failure) -> (lines: [String], failure: String?) {
+        let response = try RayoConsoleClient.send(request, to: socketPath)
+        return (response.lines, response.failure)
+    }
+}

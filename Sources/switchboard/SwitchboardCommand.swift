@@ -14,7 +14,7 @@ struct SwitchboardCommand: AsyncParsableCommand {
         commandName: "switchboard",
         abstract: "FreeSWITCH call control: event socket listeners run as a supervised daemon.",
         version: SwitchboardVersion.current,
-        subcommands: [Run.self, CheckConfig.self, ListHandlers.self, DemoCommand.self]
+        subcommands: [Run.self, CheckConfig.self, ListHandlers.self, DemoCommand.self, RayoCommand.self]
     )
 }
 
