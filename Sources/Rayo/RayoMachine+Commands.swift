@@ -225,6 +225,8 @@ extension RayoMachine {
                 return
             }
             let purpose = addPending(uuid, iq: iq, .join(join.target))
+            // When either side leaves the bridge, the other stays under Rayo's control, parked (as mod_rayo).
+            for leg in [uuid, other] { execute(.api("uuid_setvar \(leg) park_after_bridge true"), for: .ignore) }
             execute(.api("uuid_bridge \(uuid) \(other)"), for: purpose)
         case .mixer(let name):
             if call.mixer == name {
@@ -368,6 +370,9 @@ extension RayoMachine {
             variables.append("sip_h_\(header.name)=\(try Self.variableValue(header.value, "header \(header.name)"))")
         }
         variables.append("rayo_dialed=true")
+        // A dialed call outlives its bridges: when the other side hangs up, it parks, still Rayo's.
+        variables.append("park_after_bridge=true")
+        variables.append("hangup_after_bridge=false")
         if let userVariables, !userVariables.isEmpty { variables.append(String(userVariables)) }
         return "originate {\(variables.joined(separator: ","))}\(dialString(for: String(target))) &park()"
     }

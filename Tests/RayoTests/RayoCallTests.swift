@@ -289,7 +289,13 @@ struct RayoCallTests {
         harness.replyAll(harness.command(a, Self.callB, id: "ansB", .answer(headers: [])))
         harness.event("CHANNEL_ANSWER", Self.callB)
         let join = harness.command(a, Self.callA, id: "j", Self.joinB)
-        #expect(join.commands == ["api uuid_bridge \(Self.callA) \(Self.callB)"])
+        #expect(
+            join.commands == [
+                "api uuid_setvar \(Self.callA) park_after_bridge true",
+                "api uuid_setvar \(Self.callB) park_after_bridge true",
+                "api uuid_bridge \(Self.callA) \(Self.callB)",
+            ]
+        )
         #expect(harness.replyAll(join, .ok("+OK")).reply(to: "j") == nil)
         let second = harness.command(a, Self.callA, id: "j2", .join(RayoJoin(target: .mixer("m"))))
         #expect(second.reply(to: "j2")?.errorCondition == "unexpected-request")

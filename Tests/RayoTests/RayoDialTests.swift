@@ -56,7 +56,8 @@ struct RayoDialTests {
         #expect(
             actions.commands == [
                 "bgapi originate {origination_uuid=\(uuid),origination_caller_id_number=+15551234,originate_timeout=31,"
-                    + "sip_h_JvbRoomName=room\\,1@conference.example.com,rayo_dialed=true,sip_cid_type=pid}"
+                    + "sip_h_JvbRoomName=room\\,1@conference.example.com,rayo_dialed=true,park_after_bridge=true,"
+                    + "hangup_after_bridge=false,sip_cid_type=pid}"
                     + "sofia/external/bob@example.com &park()"
             ]
         )
@@ -65,7 +66,12 @@ struct RayoDialTests {
         #expect(harness.event("CHANNEL_PROGRESS_MEDIA", uuid).events(to: a).isEmpty, "ringing once")
         let answered = harness.event("CHANNEL_ANSWER", uuid)
         #expect(answered.events(to: a) == ["answered"])
-        #expect(answered.commands == ["api uuid_bridge \(uuid) \(callB)"])
+        #expect(
+            answered.commands == [
+                "api uuid_setvar \(uuid) park_after_bridge true", "api uuid_setvar \(callB) park_after_bridge true",
+                "api uuid_bridge \(uuid) \(callB)",
+            ]
+        )
         harness.replyAll(answered)
         let bridged = harness.feed(.switchEvent(Events.bridge(uuid, callB)))
         #expect(bridged.events(to: a) == ["joined"], "call B has no controller to tell")
