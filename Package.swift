@@ -142,7 +142,8 @@ let package = Package(
         .testTarget(
             name: "DaemonTests",
             dependencies: [
-                "SwitchboardDaemon", "Switchboard", "SwitchboardTesting", "EventSocket", "RayoServer", nioCore, nioPosix,
+                "SwitchboardDaemon", "Switchboard", "SwitchboardTesting", "EventSocket", "RayoServer", nioCore,
+                nioPosix,
                 logging,
             ],
             swiftSettings: swiftSettings
