@@ -97,7 +97,8 @@ let package = Package(
         .target(
             name: "SwitchboardDaemon",
             dependencies: [
-                "Switchboard", "EventSocket", "SwitchboardTesting", "CSystemd", "RayoServer", "XMPP", "XMPPServer",
+                "Switchboard", "EventSocket", "SwitchboardTesting", "CSystemd", "RayoServer", "Rayo", "XMPP",
+                "XMPPServer",
                 logging, serviceLifecycle, nioCore,
                 nioPosix, .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
@@ -142,9 +143,8 @@ let package = Package(
         .testTarget(
             name: "DaemonTests",
             dependencies: [
-                "SwitchboardDaemon", "Switchboard", "SwitchboardTesting", "EventSocket", "RayoServer", nioCore,
-                nioPosix,
-                logging,
+                "SwitchboardDaemon", "Switchboard", "SwitchboardTesting", "EventSocket", "RayoServer", "Rayo", nioCore,
+                nioPosix, logging,
             ],
             swiftSettings: swiftSettings
         ),

@@ -149,7 +149,7 @@ public struct RayoMachine: Sendable {
         return now
     }
 
-    var stamp: String { Timestamp.xmpp(unixSeconds: unixTime()) }
+    var stamp: String { XMPPDelay.timestamp(secondsSince1970: unixTime()) }
 
     mutating func send(_ stanza: XMLElement) { actions.append(.send(stanza)) }
 

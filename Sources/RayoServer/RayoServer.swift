@@ -78,14 +78,12 @@ public struct RayoServer: Sendable {
             offerURI: configuration.offerURI,
             addVariablesToOffer: configuration.addVariablesToOffer,
             addVariablesToEvents: configuration.addVariablesToEvents,
-            offerAlgorithm: OfferAlgorithm(rawValue: configuration.offerAlgorithm.rawValue) ?? .all,
+            offerAlgorithm: configuration.offerAlgorithm,
             offerTimeout: configuration.offerTimeout,
             mixerConferenceProfile: configuration.mixerConferenceProfile,
-            dialGateways: configuration.dialGateways.map {
-                DialGateway(uriPrefix: $0.uriPrefix, dialPrefix: $0.dialPrefix, strip: $0.strip)
-            },
+            dialGateways: configuration.dialGateways,
             maxIdle: configuration.maxIdle,
-            whenClientLeaves: ClientLeavePolicy(rawValue: configuration.whenClientLeaves.rawValue) ?? .hangup
+            whenClientLeaves: configuration.whenClientLeaves
         )
         // The admin console sees every call and mixer, as mod_rayo's console did.
         if let console = JID(configuration.consoleJIDText) { settings.adminJIDs = [console] }

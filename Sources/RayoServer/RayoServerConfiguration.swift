@@ -1,3 +1,5 @@
+import Rayo
+
 /// Everything a Rayo server needs, as plain values: the XMPP side (domain, listeners, TLS, users, limits), the event
 /// socket it controls FreeSWITCH over, the call-control settings, the admin console and the drain time.
 ///
@@ -70,43 +72,12 @@ public struct RayoServerConfiguration: Sendable, Hashable {
         }
     }
 
-    /// How offered calls are spread over available clients (`offerAlgorithm`).
-    public enum OfferAlgorithmName: String, Sendable, Hashable, CaseIterable {
-        /// Every available client at once (the default, as mod_rayo).
-        case all
-        /// One client at a time, always starting with the first available.
-        case first
-        /// One client at a time, chosen at random.
-        case random
-        /// One client at a time, the next one after the previous offer's.
-        case roundRobin = "round-robin"
-    }
-
-    /// What happens to a call whose controlling client disconnects (`whenClientLeaves`).
-    public enum ClientLeavePolicyName: String, Sendable, Hashable, CaseIterable {
-        /// Hang the call up (the default).
-        case hangup
-        /// Offer it again to the clients still available.
-        case reoffer
-    }
-
-    /// One `dialGateways[]` entry: a `<dial to>` URI starting with `uriPrefix` is dialled as `dialPrefix` plus the
-    /// URI without its first `strip` characters. The longest matching prefix wins; `default` matches anything else.
-    public struct DialGatewayRule: Sendable, Hashable {
-        /// `uriPrefix`, e.g. `sip:`, `tel:` or `default`.
-        public var uriPrefix: String
-        /// `dialPrefix`, e.g. `sofia/gateway/outbound/`.
-        public var dialPrefix: String
-        /// `strip`: characters removed from the start of the URI. Default 0.
-        public var strip: Int
-
-        /// Creates a rule.
-        public init(uriPrefix: String, dialPrefix: String, strip: Int = 0) {
-            self.uriPrefix = uriPrefix
-            self.dialPrefix = dialPrefix
-            self.strip = strip
-        }
-    }
+    /// How offered calls are spread over available clients (`offerAlgorithm`): the Rayo layer's own type.
+    public typealias OfferAlgorithmName = OfferAlgorithm
+    /// What happens to a call whose controlling client disconnects (`whenClientLeaves`): the Rayo layer's own type.
+    public typealias ClientLeavePolicyName = ClientLeavePolicy
+    /// One `dialGateways[]` entry (`uriPrefix`, `dialPrefix`, `strip`): the Rayo layer's own type.
+    public typealias DialGatewayRule = DialGateway
 
     /// What kind of entity an alias's command is sent to (`aliases[].target`).
     public enum AliasTarget: String, Sendable, Hashable, CaseIterable {

@@ -1,3 +1,4 @@
+import Rayo
 import RayoServer
 
 #if canImport(Glibc)

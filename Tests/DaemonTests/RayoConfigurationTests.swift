@@ -1,3 +1,4 @@
+import Rayo
 import RayoServer
 import Switchboard
 import SwitchboardDaemon

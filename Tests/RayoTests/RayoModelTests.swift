@@ -170,8 +170,8 @@ struct RayoModelTests {
 
     @Test("XEP-0082 stamps")
     func stamps() {
-        #expect(Timestamp.xmpp(unixSeconds: 0) == "1970-01-01T00:00:00Z")
-        #expect(Timestamp.xmpp(unixSeconds: 1_795_417_474) == "2026-11-23T07:04:34Z")
-        #expect(Timestamp.xmpp(unixSeconds: 951_782_400) == "2000-02-29T00:00:00Z")
+        #expect(XMPPDelay.timestamp(secondsSince1970: 0) == "1970-01-01T00:00:00Z")
+        #expect(XMPPDelay.timestamp(secondsSince1970: 1_795_417_474) == "2026-11-23T07:04:34Z")
+        #expect(XMPPDelay.timestamp(secondsSince1970: 951_782_400) == "2000-02-29T00:00:00Z")
     }
 }
