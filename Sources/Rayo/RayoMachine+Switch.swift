@@ -24,7 +24,12 @@ extension RayoMachine {
         case "CHANNEL_BRIDGE":
             if let other = event["Other-Leg-Unique-ID"]?.lowercased() { bridged(uuid, other) }
         case "CHANNEL_UNBRIDGE":
-            if let other = event["Other-Leg-Unique-ID"]?.lowercased() { unbridged(uuid, other) }
+            if let other = event["Other-Leg-Unique-ID"]?.lowercased() {
+                unbridged(uuid, other)
+            } else {
+                // After `uuid_transfer -both` FreeSWITCH names no other leg: the call left every bridge it was in.
+                for other in calls[uuid]?.joinedCalls ?? [] { unbridged(uuid, other) }
+            }
         case "CHANNEL_EXECUTE_COMPLETE":
             if event["Application"] == "conference" { conferenceApplicationEnded(uuid, event) }
         case "CHANNEL_HANGUP_COMPLETE":
@@ -69,10 +74,13 @@ extension RayoMachine {
             touch(this)
             resolve(this) { $0.kind == .join(.call(peer)) }
             if let controller = call.controller {
-                sendEvent(RayoEvent.joined(.call(peer)).element, from: call.jid, to: controller)
+                sendEvent(RayoEvent.joined(.call(callURI(peer))).element, from: call.jid, to: controller)
             }
         }
     }
+
+    /// The `call-uri` of a call in events: `xmpp:<uuid>@<domain>`, as mod_rayo sent it.
+    func callURI(_ uuid: String) -> String { "xmpp:\(uuid)@\(domain)" }
 
     private mutating func unbridged(_ uuid: String, _ other: String) {
         for (this, peer) in [(uuid, other), (other, uuid)] {
@@ -81,7 +89,7 @@ extension RayoMachine {
             touch(this)
             resolve(this) { $0.kind == .unjoin(.call(peer)) }
             if let controller = call.controller {
-                sendEvent(RayoEvent.unjoined(.call(peer)).element, from: call.jid, to: controller)
+                sendEvent(RayoEvent.unjoined(.call(callURI(peer))).element, from: call.jid, to: controller)
             }
         }
     }
@@ -114,7 +122,7 @@ extension RayoMachine {
             guard let mixer = mixers[name], mixer.members.contains(where: { $0.uuid == uuid }) else { return }
             let payload =
                 event["Action"] == "start-talking"
-                ? RayoEvent.startedSpeaking(callURI: uuid) : RayoEvent.stoppedSpeaking(callURI: uuid)
+                ? RayoEvent.startedSpeaking(callURI: callURI(uuid)) : RayoEvent.stoppedSpeaking(callURI: callURI(uuid))
             sendMixerEvent(payload.element, mixer: name)
         default:
             break
@@ -135,7 +143,7 @@ extension RayoMachine {
         if let controller = call.controller {
             sendEvent(RayoEvent.joined(.mixer(name)).element, from: call.jid, to: controller)
         }
-        sendMixerEvent(RayoEvent.joined(.call(uuid)).element, mixer: name)
+        sendMixerEvent(RayoEvent.joined(.call(callURI(uuid))).element, mixer: name)
     }
 
     mutating func memberLeft(_ uuid: String, mixer name: String) {
@@ -150,7 +158,7 @@ extension RayoMachine {
                 sendEvent(RayoEvent.unjoined(.mixer(name)).element, from: call.jid, to: controller)
             }
         }
-        sendMixerEvent(RayoEvent.unjoined(.call(uuid)).element, mixer: name, also: leaving)
+        sendMixerEvent(RayoEvent.unjoined(.call(callURI(uuid))).element, mixer: name, also: leaving)
         mixer.members.removeAll { $0.uuid == uuid }
         mixers[name] = mixer.members.isEmpty ? nil : mixer  // destroyed with its last member
     }
@@ -202,7 +210,7 @@ extension RayoMachine {
             calls[peer]?.joinedCalls.remove(uuid)
             resolve(peer) { $0.kind == .unjoin(.call(uuid)) }
             if let controller = other.controller {
-                sendEvent(RayoEvent.unjoined(.call(uuid)).element, from: other.jid, to: controller)
+                sendEvent(RayoEvent.unjoined(.call(callURI(uuid))).element, from: other.jid, to: controller)
             }
         }
         // A pending join of another call to this one can no longer happen.
