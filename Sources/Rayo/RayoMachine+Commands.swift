@@ -1,3 +1,4 @@
+import EventSocket
 import XMPP
 
 extension RayoMachine {
@@ -377,12 +378,13 @@ extension RayoMachine {
         return "originate {\(variables.joined(separator: ","))}\(dialString(for: String(target))) &park()"
     }
 
-    /// A value inside `{…}`: commas escaped, braces refused.
+    /// A value inside the originate's `{…}` block, escaped so that it reaches the channel unchanged; what no
+    /// escaping carries (control characters, `${`, unpaired braces) is refused.
     private static func variableValue(_ value: String, _ what: String) throws(RayoParseError) -> String {
-        guard !value.contains(where: { $0 == "{" || $0 == "}" }) else {
-            throw RayoParseError(element: "dial", message: "dial \(what) value '\(value)' contains a brace")
+        if let problem = DialStringEscaping.problem(with: value) {
+            throw RayoParseError(element: "dial", message: "dial \(what) value '\(value)' \(problem)")
         }
-        return value.replacingOccurrences(of: ",", with: "\\,")
+        return DialStringEscaping.originateValue(value)
     }
 
     /// Routes `to` through the dial gateways: the longest matching `uriPrefix`, else `default`, else `to` itself.

@@ -1,3 +1,5 @@
+import EventSocket
+
 /// Channel variables as FreeSWITCH's `{name=value,…}` dial string prefix, escaped so that every value reaches the new
 /// channel unchanged.
 ///
@@ -39,7 +41,7 @@ struct ChannelVariables {
         var pairs: [String] = []
         for (name, value) in variables.sorted(by: { $0.key < $1.key }) {
             try Self.check(name: name, value: value)
-            let block = Self.escape(Self.escape(value, separator: "="), separator: ",")
+            let block = DialStringEscaping.blockValue(value)
             switch destination {
             case .application:
                 pairs.append("\(name)=\(Self.doublingBackslashes(block))")
@@ -65,46 +67,14 @@ struct ChannelVariables {
                 "channel variable name '\(name)' must be letters, digits, '_', '-', '.' or ':'"
             )
         }
-        func refuse(_ reason: String) -> SwitchboardError {
-            SwitchboardError(.invalidArgument, "channel variable '\(name)': the value \(reason)")
-        }
-        if value.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {
-            throw refuse("holds a control character (CR, LF, tab, …), which FreeSWITCH cannot read in a dial string")
-        }
-        if value.contains("${") {
-            throw refuse("holds '${', which FreeSWITCH would expand or refuse to set")
-        }
-        if value.contains(":_:") {
-            throw refuse("holds ':_:', FreeSWITCH's dial string separator")
-        }
-        var depth = 0
-        for scalar in value.unicodeScalars {
-            if scalar == "{" { depth += 1 }
-            if scalar == "}" { depth -= 1 }
-            if depth < 0 { break }
-        }
-        if depth != 0 {
-            throw refuse("holds braces that do not pair up, which would end FreeSWITCH's '{…}' block early")
+        if let problem = DialStringEscaping.problem(with: value) {
+            throw SwitchboardError(.invalidArgument, "channel variable '\(name)': the value \(problem)")
         }
     }
 
-    /// One layer of FreeSWITCH escaping: `\` → `\\`, `'` → `\'`, space → `\s`, the separator → `\` + separator.
+    /// One layer of FreeSWITCH escaping (``DialStringEscaping/escape(_:separator:)``).
     static func escape(_ text: String, separator: Unicode.Scalar?) -> String {
-        var escaped = String.UnicodeScalarView()
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\\", "'":
-                escaped.append("\\")
-                escaped.append(scalar)
-            case " ":
-                escaped.append("\\")
-                escaped.append("s")
-            default:
-                if scalar == separator { escaped.append("\\") }
-                escaped.append(scalar)
-            }
-        }
-        return String(escaped)
+        DialStringEscaping.escape(text, separator: separator)
     }
 
     /// What survives FreeSWITCH's expansion of an application's argument: every backslash doubled.

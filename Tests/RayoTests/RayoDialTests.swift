@@ -53,10 +53,11 @@ struct RayoDialTests {
         let reply = actions.reply(to: "d")
         #expect(reply?.isResult == true)
         #expect(reply?.child("ref", namespace: RayoNamespace.core)?[attribute: "uri"] == "xmpp:\(uuid)@rayo.localhost")
+        // The header value travels through originate's three escaping layers (DialStringEscaping): `,` → `\,` → `\\,`.
         #expect(
             actions.commands == [
                 "bgapi originate {origination_uuid=\(uuid),origination_caller_id_number=+15551234,originate_timeout=31,"
-                    + "sip_h_JvbRoomName=room\\,1@conference.example.com,rayo_dialed=true,park_after_bridge=true,"
+                    + "sip_h_JvbRoomName=room\\\\,1@conference.example.com,rayo_dialed=true,park_after_bridge=true,"
                     + "hangup_after_bridge=false,sip_cid_type=pid}"
                     + "sofia/external/bob@example.com &park()"
             ]
