@@ -114,7 +114,8 @@ let package = Package(
         .executableTarget(
             name: "switchboard-bench",
             dependencies: [
-                "Switchboard", "SwitchboardTesting", "EventSocket", "XMPP", nioCore, nioPosix, logging,
+                "Switchboard", "SwitchboardTesting", "EventSocket", "XMPP", "XMPPTesting", "Rayo", "RayoServer",
+                nioCore, nioPosix, logging, serviceLifecycle,
             ],
             swiftSettings: swiftSettings
         ),
@@ -163,7 +164,7 @@ let package = Package(
             name: "RayoServerTests",
             dependencies: [
                 "RayoServer", "Rayo", "XMPP", "XMPPServer", "XMPPTesting", "Switchboard", "SwitchboardTesting",
-                "EventSocket", nioCore, nioPosix, logging,
+                "EventSocket", nioCore, nioPosix, logging, serviceLifecycle,
             ],
             swiftSettings: swiftSettings
         ),
