@@ -143,7 +143,8 @@ let package = Package(
         .testTarget(
             name: "DaemonTests",
             dependencies: [
-                "SwitchboardDaemon", "Switchboard", "SwitchboardTesting", "EventSocket", nioCore, nioPosix, logging,
+                "SwitchboardDaemon", "Switchboard", "SwitchboardTesting", "EventSocket", "RayoServer", nioCore, nioPosix,
+                logging,
             ],
             swiftSettings: swiftSettings
         ),

@@ -1,4 +1,5 @@
 import Logging
+import RayoServer
 import Switchboard
 
 /// Turns a parsed JSON document into a ``SwitchboardConfiguration``, collecting every problem on the way rather
@@ -10,7 +11,7 @@ struct ConfigurationValidator {
     /// The largest `maxSessions`.
     static let maximumSessions = 1_000_000
 
-    static let topLevelKeys = ["log", "listeners"]
+    static let topLevelKeys = ["log", "listeners", "rayo"]
     static let logKeys = ["file", "level"]
     static let commonListenerKeys = ["name", "kind", "handler"]
     static let inboundKeys =
@@ -31,7 +32,7 @@ struct ConfigurationValidator {
     }
 
     /// An object's members, with the path they live at.
-    private struct Members {
+    struct Members {
         var path: String
         var members: [JSONValue.Member]
 
@@ -106,10 +107,14 @@ struct ConfigurationValidator {
         } else {
             report(.missingKey, at: listenersPath, "the key \"listeners\" is required", position: position(of: ""))
         }
+        var rayo: RayoServerConfiguration?
+        if let value = top["rayo"] { rayo = rayoConfiguration(value, at: top.path(of: "rayo")) }
         checkNames(facts)
         checkPorts(facts)
         checkHandlers(facts)
-        return SwitchboardConfiguration(log: log, listeners: listeners)
+        checkRayoHandlers(facts, rayoGiven: top["rayo"] != nil)
+        if let rayo { checkRayoPorts(rayo, against: facts) }
+        return SwitchboardConfiguration(log: log, listeners: listeners, rayo: rayo)
     }
 
     private mutating func logSettings(_ members: Members) -> LogSettings {
@@ -300,7 +305,37 @@ struct ConfigurationValidator {
         }
     }
 
-    private static func isWildcard(_ address: String?) -> Bool {
+    private mutating func checkRayoHandlers(_ facts: [ListenerFacts], rayoGiven: Bool) {
+        guard !rayoGiven else { return }
+        for listener in facts where listener.handler == BuiltInHandler.rayo && listener.kind != .inbound {
+            report(
+                .missingKey,
+                at: "listeners[\(listener.index)].handler",
+                "the handler \"rayo\" hands calls to the Rayo server, which needs a top-level \"rayo\" object "
+                    + "(domain, users, eventSocket…)"
+            )
+        }
+    }
+
+    /// An XMPP listener must not take the address and port of an outbound listener.
+    private mutating func checkRayoPorts(_ rayo: RayoServerConfiguration, against facts: [ListenerFacts]) {
+        let outbound = facts.filter { $0.kind == .outbound && $0.port != nil && $0.bind != nil }
+        for (index, listener) in rayo.listeners.enumerated() {
+            let clash = outbound.first { other in
+                other.port == listener.port
+                    && (other.bind == listener.bind || Self.isWildcard(other.bind) || Self.isWildcard(listener.bind))
+            }
+            guard let clash else { continue }
+            report(
+                .duplicatePort,
+                at: "rayo.listen[\(index)].port",
+                "port \(listener.port) on \(listener.bind) is already taken by listeners[\(clash.index)]"
+                    + (clash.name.map { " (\(KeyPath.quoted($0)))" } ?? "")
+            )
+        }
+    }
+
+    static func isWildcard(_ address: String?) -> Bool {
         address == "0.0.0.0" || address == "::" || address == "[::]"
     }
 
@@ -308,13 +343,15 @@ struct ConfigurationValidator {
         for listener in facts {
             guard let handler = listener.handler, !handler.isEmpty else { continue }
             let path = "listeners[\(listener.index)].handler"
-            guard let handlerKind = registry.kind(of: handler) else {
+            let builtIn: HandlerKind? = handler == BuiltInHandler.rayo ? .outbound : nil
+            guard let handlerKind = registry.kind(of: handler) ?? builtIn else {
                 let candidates = registry.entries.filter { listener.kind == nil || $0.kind == listener.kind }
+                let names = candidates.map(\.name) + (listener.kind == .inbound ? [] : [BuiltInHandler.rayo])
                 let known =
-                    candidates.isEmpty
+                    names.isEmpty
                     ? "no \(listener.kind.map { "\($0) " } ?? "")handlers are registered"
                     : "registered \(listener.kind.map { "\($0) " } ?? "")handlers: "
-                        + candidates.map(\.name).joined(separator: ", ")
+                        + names.sorted().joined(separator: ", ")
                 report(.unknownHandler, at: path, "no handler is named \(KeyPath.quoted(handler)); \(known)")
                 continue
             }
@@ -331,7 +368,7 @@ struct ConfigurationValidator {
     // MARK: - Reading values
 
     /// The members of an object, after reporting its unknown keys; `nil` (reported) when `value` is no object.
-    private mutating func object(_ value: JSONValue, at path: String, allowedKeys: [String]) -> Members? {
+    mutating func object(_ value: JSONValue, at path: String, allowedKeys: [String]) -> Members? {
         guard case .object(let list) = value else {
             reportWrongType(at: path, expected: "an object", found: value)
             return nil
@@ -341,7 +378,7 @@ struct ConfigurationValidator {
         return members
     }
 
-    private mutating func checkKeys(_ members: Members, allowed: [String]) {
+    mutating func checkKeys(_ members: Members, allowed: [String]) {
         for member in members.members where !allowed.contains(member.key) {
             let hint = Self.suggestion(for: member.key, among: allowed).map { "did you mean \(KeyPath.quoted($0))?" }
             report(
@@ -354,7 +391,7 @@ struct ConfigurationValidator {
         }
     }
 
-    private mutating func requiredString(
+    mutating func requiredString(
         _ members: Members,
         _ key: String,
         check: (String) -> String? = { _ in nil }
@@ -372,7 +409,7 @@ struct ConfigurationValidator {
     }
 
     /// The string at `key`; `nil` when absent or reported as a problem.
-    private mutating func string(
+    mutating func string(
         _ members: Members,
         _ key: String,
         check: (String) -> String? = { _ in nil }
@@ -391,7 +428,7 @@ struct ConfigurationValidator {
     }
 
     /// The integer at `key`; `nil` when absent or reported as a problem.
-    private mutating func integer(_ members: Members, _ key: String, in range: ClosedRange<Int>) -> Int? {
+    mutating func integer(_ members: Members, _ key: String, in range: ClosedRange<Int>) -> Int? {
         guard let value = members[key] else { return nil }
         let path = members.path(of: key)
         guard case .number(let number) = value else {
@@ -414,7 +451,7 @@ struct ConfigurationValidator {
     }
 
     /// The number of seconds at `key`; `nil` when absent or reported as a problem.
-    private mutating func seconds(_ members: Members, _ key: String, allowZero: Bool) -> Duration? {
+    mutating func seconds(_ members: Members, _ key: String, allowZero: Bool) -> Duration? {
         guard let value = members[key] else { return nil }
         let path = members.path(of: key)
         guard case .number(let number) = value else {
@@ -435,7 +472,7 @@ struct ConfigurationValidator {
     }
 
     /// The array of strings at `key`; `nil` when absent or reported as a problem (each bad element is reported).
-    private mutating func stringArray(
+    mutating func stringArray(
         _ members: Members,
         _ key: String,
         allowEmpty: Bool,
@@ -479,7 +516,7 @@ struct ConfigurationValidator {
         return nil
     }
 
-    private static func checkAddress(_ address: String) -> String? {
+    static func checkAddress(_ address: String) -> String? {
         if address.isEmpty { return "must be a host name or IP address" }
         if address.unicodeScalars.contains(where: { $0.properties.isWhitespace || $0.value < 0x20 }) {
             return "must be a host name or IP address without spaces, found \(KeyPath.quoted(address))"
@@ -488,7 +525,7 @@ struct ConfigurationValidator {
     }
 
     /// Problems with a password or filter value: it must be non-empty and on one line.
-    private static func checkText(_ text: String) -> String? {
+    static func checkText(_ text: String) -> String? {
         if text.isEmpty { return "must not be empty" }
         if text.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {
             return "must not contain control characters (line breaks, tabs)"
@@ -507,7 +544,7 @@ struct ConfigurationValidator {
 
     // MARK: - Reporting
 
-    private mutating func report(
+    mutating func report(
         _ code: ConfigurationProblem.Code,
         at path: String,
         _ message: String,
@@ -518,7 +555,7 @@ struct ConfigurationValidator {
         )
     }
 
-    private mutating func reportWrongType(at path: String, expected: String, found value: JSONValue) {
+    mutating func reportWrongType(at path: String, expected: String, found value: JSONValue) {
         let found: String =
             switch value {
             case .string(let text): "\(value.typeDescription) \(KeyPath.quoted(text))"
@@ -530,7 +567,7 @@ struct ConfigurationValidator {
     }
 
     /// Where the value at `path` starts; for a key that was left out (a default), where its object starts.
-    private func position(of path: String) -> TextPosition? {
+    func position(of path: String) -> TextPosition? {
         var path = Substring(path)
         while true {
             if let position = document.positions[String(path)] { return position }
@@ -557,7 +594,7 @@ struct ConfigurationValidator {
             .map(\.element)
     }
 
-    private func format(_ number: Double) -> String {
+    func format(_ number: Double) -> String {
         if number.rounded() == number, abs(number) < 1e15 { return String(Int(number)) }
         return String(number)
     }

@@ -2,6 +2,7 @@ import EventSocket
 import Logging
 import NIOCore
 import NIOPosix
+import RayoServer
 import ServiceLifecycle
 import Switchboard
 import Synchronization
@@ -48,10 +49,21 @@ public struct Daemon: Sendable {
     ///
     /// - Parameter onOutboundBound: Called with each outbound listener's name and bound address (for tests and the
     ///   demo).
+    /// - Parameter onRayoListening: Called with the Rayo XMPP listeners' bound addresses (for tests).
     public func run(
-        onOutboundBound: @escaping @Sendable (String, SocketAddress) -> Void = { _, _ in }
+        onOutboundBound: @escaping @Sendable (String, SocketAddress) -> Void = { _, _ in },
+        onRayoListening: @escaping @Sendable ([SocketAddress]) -> Void = { _ in }
     ) async throws {
         let status = DaemonStatus()
+        let rayo = try configuration.rayo.map { settings in
+            try DaemonRayo.make(
+                settings,
+                status: status,
+                logger: logger,
+                eventLoopGroup: eventLoopGroup,
+                onListening: onRayoListening
+            )
+        }
         var services: [any Service] = []
         var sessionCounters: [@Sendable () -> Int] = []
         var inboundNames: Set<String> = []
@@ -96,7 +108,16 @@ public struct Daemon: Sendable {
                     )
                 )
             case .outbound(let settings):
-                guard registry.kind(of: settings.handler) == .outbound else { continue }
+                let makeHandler: @Sendable () -> any OutboundHandler
+                if settings.handler == BuiltInHandler.rayo, let rayo {
+                    let server = rayo.server
+                    makeHandler = { server.callHandler }
+                } else if registry.kind(of: settings.handler) == .outbound {
+                    let registry = self.registry
+                    makeHandler = { registry.makeOutbound(named: settings.handler)! }
+                } else {
+                    continue
+                }
                 outboundNames.insert(settings.name)
                 let configuration = OutboundConfiguration(
                     host: settings.bind,
@@ -110,7 +131,6 @@ public struct Daemon: Sendable {
                 }
                 let current = ListenerSlot()
                 sessionCounters.append { current.listener?.activeSessions ?? 0 }
-                let registry = self.registry
                 let group = eventLoopGroup
                 services.append(
                     SupervisedListener(
@@ -120,7 +140,7 @@ public struct Daemon: Sendable {
                         makeListener: {
                             let listener = OutboundListener(
                                 configuration: configuration,
-                                handler: registry.makeOutbound(named: settings.handler)!,
+                                handler: makeHandler(),
                                 logger: componentLogger,
                                 eventLoopGroup: group
                             ) { address in
@@ -139,12 +159,15 @@ public struct Daemon: Sendable {
         // Trap SIGHUP before anything announces readiness, so logrotate's HUP can never kill the daemon.
         let hangups = await UnixSignalsSequence(trapping: .sighup)
         let counters = sessionCounters
+        var rayoStatus: (@Sendable () -> String)?
+        if let rayo { rayoStatus = { rayo.statusText } }
         let systemd = SystemdService(
             notifier: SystemdNotifier(),
             status: status,
             inboundNames: inboundNames,
             outboundNames: outboundNames,
             outboundSessions: { counters.reduce(0) { $0 + $1() } },
+            rayoStatus: rayoStatus,
             logger: logger
         )
         // Shutdown runs in reverse order: systemd says STOPPING first, then listeners drain, the log goes last.
@@ -152,12 +175,14 @@ public struct Daemon: Sendable {
             configuration: ServiceGroupConfiguration(
                 services: [.init(service: LogReopenService(logFile: logFile, signals: hangups, logger: logger))]
                     + services.map { .init(service: $0) }
+                    + (rayo?.services ?? []).map { .init(service: $0) }
                     + [.init(service: systemd)],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
             )
         )
-        logger.info("switchboard starting with \(services.count) listeners")
+        let rayoNote = rayo == nil ? "" : " and the Rayo server"
+        logger.info("switchboard starting with \(services.count) listeners\(rayoNote)")
         try await group.run()
         logger.info("switchboard stopped")
     }

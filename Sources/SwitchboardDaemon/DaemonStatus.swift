@@ -7,6 +7,7 @@ final class DaemonStatus: Sendable {
         var inboundConnected: Set<String> = []
         var inboundAttempted: Set<String> = []
         var outboundBound: Set<String> = []
+        var rayoListening = false
     }
 
     private let state = Mutex(State())
@@ -24,6 +25,12 @@ final class DaemonStatus: Sendable {
     func outboundBound(_ name: String) {
         state.withLock { _ = $0.outboundBound.insert(name) }
     }
+
+    func rayoListening() {
+        state.withLock { $0.rayoListening = true }
+    }
+
+    var isRayoListening: Bool { state.withLock { $0.rayoListening } }
 
     var inboundConnectedCount: Int { state.withLock { $0.inboundConnected.count } }
 

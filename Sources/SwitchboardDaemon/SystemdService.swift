@@ -11,6 +11,8 @@ struct SystemdService: Service {
     let inboundNames: Set<String>
     let outboundNames: Set<String>
     let outboundSessions: @Sendable () -> Int
+    /// The Rayo part of the STATUS line; `nil` when no Rayo server runs (readiness then does not wait for it).
+    let rayoStatus: (@Sendable () -> String)?
     let logger: Logger
 
     func run() async throws {
@@ -27,7 +29,9 @@ struct SystemdService: Service {
     }
 
     private func announceReadinessAndStatus() async {
-        while !status.isReady(inbound: inboundNames, outbound: outboundNames) {
+        while !status.isReady(inbound: inboundNames, outbound: outboundNames)
+            || (rayoStatus != nil && !status.isRayoListening)
+        {
             do {
                 try await Task.sleep(for: .milliseconds(20))
             } catch {
@@ -36,11 +40,12 @@ struct SystemdService: Service {
         }
         var last = ""
         notify { try notifier.ready() }
-        logger.info("ready: \(outboundNames.count) outbound and \(inboundNames.count) inbound listeners up")
+        let rayoNote = rayoStatus == nil ? "" : ", Rayo listening"
+        logger.info("ready: \(outboundNames.count) outbound and \(inboundNames.count) inbound listeners up\(rayoNote)")
         while !Task.isCancelled {
             let line =
                 "\(status.inboundConnectedCount)/\(inboundNames.count) inbound connected, "
-                + "\(outboundSessions()) outbound sessions"
+                + "\(outboundSessions()) outbound sessions" + (rayoStatus.map { "; " + $0() } ?? "")
             if line != last {
                 notify { try notifier.status(line) }
                 last = line

@@ -14,7 +14,7 @@ struct SwitchboardCommand: AsyncParsableCommand {
         commandName: "switchboard",
         abstract: "FreeSWITCH call control: event socket listeners run as a supervised daemon.",
         version: SwitchboardVersion.current,
-        subcommands: [Run.self, CheckConfig.self, ListHandlers.self, DemoCommand.self]
+        subcommands: [Run.self, CheckConfig.self, ListHandlers.self, DemoCommand.self, RayoCommand.self]
     )
 }
 
@@ -110,7 +110,8 @@ struct CheckConfig: AsyncParsableCommand {
 
     func run() async throws {
         let configuration = try loadConfiguration(options.config)
-        print("\(options.config): OK (\(configuration.listeners.count) listeners)")
+        let rayo = configuration.rayoSummary.map { ", \($0)" } ?? ""
+        print("\(options.config): OK (\(configuration.listeners.count) listeners\(rayo))")
     }
 }
 
@@ -121,10 +122,12 @@ struct ListHandlers: AsyncParsableCommand {
     )
 
     func run() async throws {
-        let entries = registeredHandlers.entries
-        let width = entries.map(\.name.count).max() ?? 0
-        for entry in entries {
-            print("\(entry.name.padded(to: width))  \(entry.kind.rawValue.padded(to: 8))  \(entry.summary)")
+        let entries =
+            registeredHandlers.entries.map { ($0.name, $0.kind.rawValue, $0.summary) }
+            + [(BuiltInHandler.rayo, HandlerKind.outbound.rawValue, BuiltInHandler.rayoSummary)]
+        let width = entries.map(\.0.count).max() ?? 0
+        for (name, kind, summary) in entries.sorted(by: { $0.0 < $1.0 }) {
+            print("\(name.padded(to: width))  \(kind.padded(to: 8))  \(summary)")
         }
     }
 }

@@ -339,7 +339,9 @@ struct ConfigurationTests {
             try loader.load(json: #"{ "listeners": [{ "name": "x", "kind": "outbound", "handler": "ivr" }] }"#)
         }
         #expect(
-            error.problems.map(\.message) == [#"no handler is named "ivr"; registered outbound handlers: demo-ivr"#]
+            error.problems.map(\.message) == [
+                #"no handler is named "ivr"; registered outbound handlers: demo-ivr, rayo"#
+            ]
         )
     }
 
