@@ -310,11 +310,3 @@ extension RealSwitch {
         }
     }
 }
-
-extension XMLElement {
-    /// The stanza error condition of an `<iq type='error'>` (`item-not-found`, …), for the real-switch tests.
-    var realRayoErrorCondition: String? {
-        child("error")?.elements.first { $0.namespace == "urn:ietf:params:xml:ns:xmpp-stanzas" && $0.name != "text" }?
-            .name
-    }
-}
