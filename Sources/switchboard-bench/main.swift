@@ -272,6 +272,10 @@ if options.only.contains("f") {
         )
         report.add("(f) Rayo <answer/> IQ round trip p99", Format.fixed(answers.p99 / 1000, places: 3) + " ms")
         report.add("(f) Rayo <answer/> IQ round trip max", Format.fixed(answers.max / 1000, places: 3) + " ms")
+        report.add(
+            "(f) of it: fake builds CHANNEL_ANSWER",
+            Format.fixed(answers.fakeEventMicroseconds, places: 0) + " µs"
+        )
         print("    offers: \(Format.fixed(offers.seconds, places: 2)) s")
     } catch {
         report.failed("(f) Rayo offers/s and <answer/> round trip", "\(error)", target: "≥ 1,000/s; ≤ 1 ms")
