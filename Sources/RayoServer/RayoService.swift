@@ -150,6 +150,7 @@ public final class RayoService: Service, XMPPLocalService, Sendable {
         } onCancel: {
             self.continuation.finish()
         }
+        shared.withLock { $0.stopped = true }
         listenerTask.cancel()
         _ = await listenerTask.value
         finishEverything()
@@ -326,7 +327,7 @@ public final class RayoService: Service, XMPPLocalService, Sendable {
 
     fileprivate func eventSocketDisconnected(_ connection: EventSocketConnection) async {
         let wait: Bool = shared.withLock { state in
-            guard state.connection === connection else { return false }
+            guard state.connection === connection, !state.stopped else { return false }
             state.connection = nil
             state.lostConnection = true
             return true

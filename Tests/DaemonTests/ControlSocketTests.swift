@@ -58,19 +58,19 @@ struct ControlSocketTests {
     @Test("status, cmd, msg and presence go over the socket and their answers come back")
     func requestsAndAnswers() async throws {
         try await withControlSocket { path, responder in
-            let status = try RayoConsoleClient.send(.status, to: path)
+            let status = try await consoleSend(.status, to: path)
             #expect(status == ConsoleResponse(lines: ["clients: 1", "  usera@rayo.example.com/app available", ""]))
-            let reply = try RayoConsoleClient.send(
+            let reply = try await consoleSend(
                 .command(to: "a@b", xml: "<answer xmlns='urn:xmpp:rayo:1'/>"),
                 to: path
             )
             #expect(reply == ConsoleResponse(lines: ["<iq type='result'/>"]))
-            let failed = try RayoConsoleClient.send(.command(to: "a@b", xml: "<bad/>"), to: path)
+            let failed = try await consoleSend(.command(to: "a@b", xml: "<bad/>"), to: path)
             #expect(failed.failure == "the command failed")
             #expect(
-                try RayoConsoleClient.send(.message(to: "a@b/c", text: "hello\nthere"), to: path) == ConsoleResponse()
+                try await consoleSend(.message(to: "a@b/c", text: "hello\nthere"), to: path) == ConsoleResponse()
             )
-            #expect(try RayoConsoleClient.send(.presence(of: "a@b/c", online: false), to: path) == ConsoleResponse())
+            #expect(try await consoleSend(.presence(of: "a@b/c", online: false), to: path) == ConsoleResponse())
             #expect(
                 responder.received.withLock { $0 } == [
                     .status, .command(to: "a@b", xml: "<answer xmlns='urn:xmpp:rayo:1'/>"),
@@ -94,7 +94,7 @@ struct ControlSocketTests {
     @Test("a malformed request gets -ERR and the connection still serves the next one")
     func malformedRequest() async throws {
         try await withControlSocket { path, _ in
-            let answer = try rawExchange(path, "dance wildly\nstatus\n", finalLines: 2)
+            let answer = try await offCooperativePool { try rawExchange(path, "dance wildly\nstatus\n", finalLines: 2) }
             #expect(answer.first?.hasPrefix("-ERR unknown request") == true, "\(answer)")
             #expect(answer.last == "+OK", "\(answer)")
         }
@@ -104,7 +104,7 @@ struct ControlSocketTests {
     func oversizedRequest() async throws {
         try await withControlSocket { path, responder in
             let line = "msg a@b/c " + String(repeating: "x", count: 70_000) + "\nstatus\n"
-            let answer = try rawExchange(path, line, finalLines: 2)
+            let answer = try await offCooperativePool { try rawExchange(path, line, finalLines: 2) }
             #expect(answer.first?.hasPrefix("-ERR the request is longer") == true, "\(answer.first ?? "")")
             #expect(answer.last == "+OK")
             #expect(responder.received.withLock { $0 } == [.status])
@@ -120,7 +120,7 @@ struct ControlSocketTests {
                 logger: Logger(label: "test")
             )
             await #expect(throws: DaemonError.self) { try await second.run() }
-            let answer = try RayoConsoleClient.send(.status, to: path)
+            let answer = try await consoleSend(.status, to: path)
             #expect(answer.failure == nil)
         }
     }
@@ -132,6 +132,11 @@ struct ControlSocketTests {
         } throws: { error in
             "\(error)".contains("/nonexistent/rayo.sock")
         }
+    }
+
+    /// The client's blocking exchange, off the cooperative pool (whose threads the responder needs).
+    private func consoleSend(_ request: ConsoleRequest, to path: String) async throws -> ConsoleResponse {
+        try await offCooperativePool { try RayoConsoleClient.send(request, to: path) }
     }
 
     /// Writes `text` to the socket and reads lines until `finalLines` lines starting with `+OK` or `-ERR` came.

@@ -333,6 +333,11 @@ private let badRayoConfigurations: [BadConfiguration] = [
     ),
 ]
 
+private let hashA =
+    "SCRAM-SHA-256$i=4096$MDEyMzQ1Njc4OWFiY2RlZg==$5ZYEbgx2oIM3fZnh8TduMjqml9cWqbXQbEZWmn915Ik=$6sv9J26dRZ6UzzzrfUNYjbMnEf5W9S+QtAvKkuddjcI="
+private let hashB =
+    "SCRAM-SHA-1$i=4096$MDEyMzQ1Njc4OWFiY2RlZg==$xg2VxtGC3siGoohZOQpmNNvcUKc=$8vh1ybC2PdKayUUGCfjcc0Ec1F8="
+
 @Suite("Rayo configuration")
 struct RayoConfigurationTests {
     let loader = ConfigurationLoader(registry: testRegistry)
@@ -410,7 +415,8 @@ struct RayoConfigurationTests {
               "timeouts": { "handshakeSeconds": 5, "pingIntervalSeconds": 20, "pingTimeoutSeconds": 4,
                             "eventSocketCommandSeconds": 7 }
             """
-        let users = #"[{ "name": "usera", "password": "1" }, { "name": "userb", "passwordHash": ["k1", "k2"] }]"#
+        let users =
+            #"[{ "name": "usera", "password": "1" }, { "name": "userb", "passwordHash": ["SCRAM-SHA-256$i=4096$MDEyMzQ1Njc4OWFiY2RlZg==$5ZYEbgx2oIM3fZnh8TduMjqml9cWqbXQbEZWmn915Ik=$6sv9J26dRZ6UzzzrfUNYjbMnEf5W9S+QtAvKkuddjcI=", "SCRAM-SHA-1$i=4096$MDEyMzQ1Njc4OWFiY2RlZg==$xg2VxtGC3siGoohZOQpmNNvcUKc=$8vh1ybC2PdKayUUGCfjcc0Ec1F8="] }]"#
         let configuration = try loader.load(json: rayoConfiguration(members, users: users))
         let rayo = try #require(configuration.rayo)
         #expect(
@@ -421,7 +427,7 @@ struct RayoConfigurationTests {
         )
         #expect(rayo.tls == .init(certificate: certificate, privateKey: key))
         #expect(
-            rayo.users == [.init(name: "usera", password: "1"), .init(name: "userb", passwordHashes: ["k1", "k2"])]
+            rayo.users == [.init(name: "usera", password: "1"), .init(name: "userb", passwordHashes: [hashA, hashB])]
         )
         #expect(rayo.eventSocket == .init(host: "10.0.0.5", port: 8022, password: "secret"))
         #expect(rayo.maxIdle == nil)
