@@ -115,7 +115,8 @@ let package = Package(
         .executableTarget(
             name: "switchboard-bench",
             dependencies: [
-                "Switchboard", "SwitchboardTesting", "EventSocket", "XMPP", nioCore, nioPosix, logging,
+                "Switchboard", "SwitchboardTesting", "EventSocket", "XMPP", "XMPPTesting", "Rayo", "RayoServer",
+                nioCore, nioPosix, logging, serviceLifecycle,
             ],
             swiftSettings: swiftSettings
         ),

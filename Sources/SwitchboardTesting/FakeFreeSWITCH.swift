@@ -36,12 +36,22 @@ public final class FakeFreeSWITCH: Sendable {
         public var users: [String: String]
         /// Send a HEARTBEAT to subscribers this often; `nil` sends none.
         public var heartbeatInterval: Duration?
+        /// When true, `sendmsg <uuid>` executing `answer` on an inbound connection is followed by a CHANNEL_ANSWER
+        /// event for that uuid to every subscriber, as a real switch's channel answers (a Rayo service answers calls
+        /// this way). Off by default: tests then emit the events they want themselves.
+        public var answersInboundSendmsg: Bool
 
         /// Creates options; the password defaults to FreeSWITCH's `ClueCon`.
-        public init(password: String = "ClueCon", users: [String: String] = [:], heartbeatInterval: Duration? = nil) {
+        public init(
+            password: String = "ClueCon",
+            users: [String: String] = [:],
+            heartbeatInterval: Duration? = nil,
+            answersInboundSendmsg: Bool = false
+        ) {
             self.password = password
             self.users = users
             self.heartbeatInterval = heartbeatInterval
+            self.answersInboundSendmsg = answersInboundSendmsg
         }
     }
 

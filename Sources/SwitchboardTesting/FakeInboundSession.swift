@@ -86,6 +86,11 @@ final class FakeInboundSession: ChannelInboundHandler {
             fake.emit(event)
         case "sendmsg", "myevents", "divert_events", "linger", "nolinger", "log", "nolog":
             send(WireFormat.commandReply(Self.acknowledgement(command.verb)))
+            if command.verb == "sendmsg", fake.options.answersInboundSendmsg, !command.arguments.isEmpty,
+                command.headers["call-command"] == "execute", command.headers["execute-app-name"] == "answer"
+            {
+                fake.emit(.channel("CHANNEL_ANSWER", uuid: command.arguments, variables: ["answer_state": "answered"]))
+            }
         case "exit":
             send(WireFormat.commandReply("+OK bye"))
             send(WireFormat.disconnectNotice(linger: nil))

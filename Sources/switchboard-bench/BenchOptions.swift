@@ -1,10 +1,10 @@
 /// The command line of `switchboard-bench`: simple `--flag value` pairs, every one optional.
 struct BenchOptions: Sendable {
     /// The benchmarks to run, by letter: a (inbound events), b (outbound sessions), c (api round trip),
-    /// d (memory per idle session), e (XMPP stanzas parsed).
-    var only: Set<Character> = ["a", "b", "c", "d", "e"]
+    /// d (memory per idle session), e (XMPP stanzas parsed), f (the Rayo server: offers, answer round trip, memory).
+    var only: Set<Character> = ["a", "b", "c", "d", "e", "f"]
     /// Every benchmark letter.
-    static let letters: Set<Character> = ["a", "b", "c", "d", "e"]
+    static let letters: Set<Character> = ["a", "b", "c", "d", "e", "f"]
     /// Events the blaster sends in (a).
     var events = 1_000_000
     /// Outbound sessions in (b).
@@ -20,16 +20,30 @@ struct BenchOptions: Sendable {
     var idleSessions = 1000
     /// Stanzas parsed in (e).
     var stanzas = 1_000_000
+    /// Connected clients every call is offered to in (f) i.
+    var rayoClients = 10
+    /// Calls offered in (f) i.
+    var rayoCalls = 3000
+    /// Sequential `<answer/>` round trips in (f) ii.
+    var rayoAnswers = 2000
+    /// Clients connected for the memory figure of (f) iii.
+    var rayoMemoryClients = 500
+    /// Calls controlled for the memory figure of (f) iii.
+    var rayoMemoryCalls = 1000
     /// The fixtures folder; `nil` uses the package's own (`Tests/Fixtures`).
     var fixtures: String?
     /// The longest any one benchmark may run before it is abandoned and reported as failed.
     var timeoutSeconds = 120
     /// Internal: run as the switch side of (d) in a child process, holding calls to this port.
     var holdCallsPort: Int?
+    /// Internal: run as the switch and client side of (f) iii in a child process.
+    var rayoSwitchSide = false
 
     static let usage = """
-        usage: switchboard-bench [--only a|b|c|d|e[,…]] [--events N] [--sessions N] [--concurrency N]
+        usage: switchboard-bench [--only a|b|c|d|e|f[,…]] [--events N] [--sessions N] [--concurrency N]
                                  [--driver fake|lean] [--api-calls N] [--idle-sessions N] [--stanzas N]
+                                 [--rayo-clients N] [--rayo-calls N] [--rayo-answers N]
+                                 [--rayo-memory-clients N] [--rayo-memory-calls N]
                                  [--fixtures PATH] [--timeout SECONDS]
 
           a  inbound: events/s decoded and delivered to a no-op handler, against the raw socket read rate
@@ -39,6 +53,12 @@ struct BenchOptions: Sendable {
              bare NIO client (the ceiling)
           d  resident memory per idle outbound session (switch side in a child process)
           e  XMPP: Rayo stanzas parsed per second by the stream parser (libexpat), one thread, no socket
+          f  Rayo server against FakeFreeSWITCH, XMPP clients on loopback:
+             i   calls offered per second, each to --rayo-clients clients (offerAlgorithm all), counted where the
+                 clients receive them; the caller hangs up once every client has the offer (--rayo-calls calls)
+             ii  <answer/> IQ round trip p50/p99/max on offered calls, one at a time (--rayo-answers)
+             iii resident memory per connected client and per controlled (answered) call, clients and switch in a
+                 child process (--rayo-memory-clients, --rayo-memory-calls)
         """
 
     /// Parses `arguments` (without the program name); throws a message for anything it does not understand.
@@ -62,7 +82,7 @@ struct BenchOptions: Sendable {
             case "--only":
                 let letters = Set(try value().filter { $0 != "," && $0 != " " })
                 guard !letters.isEmpty, letters.isSubset(of: BenchOptions.letters) else {
-                    throw BenchUsageError("--only takes letters among a, b, c, d, e")
+                    throw BenchUsageError("--only takes letters among a, b, c, d, e, f")
                 }
                 options.only = letters
             case "--events": options.events = try number()
@@ -76,6 +96,12 @@ struct BenchOptions: Sendable {
             case "--api-calls": options.apiCalls = try number()
             case "--idle-sessions": options.idleSessions = try number()
             case "--stanzas": options.stanzas = try number()
+            case "--rayo-clients": options.rayoClients = try number()
+            case "--rayo-calls": options.rayoCalls = try number()
+            case "--rayo-answers": options.rayoAnswers = try number()
+            case "--rayo-memory-clients": options.rayoMemoryClients = try number()
+            case "--rayo-memory-calls": options.rayoMemoryCalls = try number()
+            case "--rayo-switch-side": options.rayoSwitchSide = true
             case "--fixtures": options.fixtures = try value()
             case "--timeout": options.timeoutSeconds = try number()
             case "--hold-calls": options.holdCallsPort = try number()

@@ -1,6 +1,6 @@
 // switchboard-bench: loopback benchmarks of Switchboard. See docs/PERFORMANCE.md.
 //
-//   swift run -c release switchboard-bench [--only a,b,c,d] [--events N] [--sessions N] …
+//   swift run -c release switchboard-bench [--only a,b,c,d,e,f] [--events N] [--sessions N] …
 //
 // Every benchmark is bounded in count and time and stops by itself; the table at the end says, per line, the
 // measured value, the target and whether it passes. The exit status is 0 when every target passes.
@@ -26,6 +26,10 @@ if let port = options.holdCallsPort {
     // The switch side of (d), started by the parent process.
     exit(await SwitchSide.holdCalls(port: port, calls: options.idleSessions, timeout: timeout))
 }
+if options.rayoSwitchSide {
+    // The switch and client side of (f) iii, started by the parent process.
+    exit(await RayoSwitchSide.run(timeout: timeout))
+}
 
 var report = Report()
 print("switchboard-bench: \(ProcessInfo.processInfo.activeProcessorCount) cores, benchmarks \(options.only.sorted())")
@@ -49,6 +53,41 @@ if options.only.contains("d") {
         )
     } catch {
         memoryReport.failed("(d) RSS per idle outbound session", "\(error)", target: "≤ 64 KiB")
+    }
+}
+
+// (f) iii, for the same reason, before the other benchmarks (after (d) when both run).
+if options.only.contains("f") {
+    do {
+        print(
+            "(f) Rayo memory: \(Format.grouped(Double(options.rayoMemoryClients))) clients, then "
+                + "\(Format.grouped(Double(options.rayoMemoryCalls))) controlled calls …"
+        )
+        let result = try await RayoMemoryBenchmark(
+            clients: options.rayoMemoryClients,
+            calls: options.rayoMemoryCalls,
+            timeout: timeout,
+            logger: logger
+        ).run()
+        memoryReport.add(
+            "(f) RSS per connected Rayo client",
+            Format.fixed(result.kibPerClient, places: 1) + " KiB",
+            target: "≤ 64 KiB",
+            passed: result.kibPerClient <= 64
+        )
+        memoryReport.add(
+            "(f) RSS per controlled Rayo call",
+            Format.fixed(result.kibPerCall, places: 1) + " KiB",
+            target: "≤ 64 KiB",
+            passed: result.kibPerCall <= 64
+        )
+        memoryReport.add(
+            "(f) VmRSS before → clients → calls",
+            "\(Format.grouped(Double(result.baselineKiB))) → \(Format.grouped(Double(result.withClientsKiB))) → "
+                + "\(Format.grouped(Double(result.withCallsKiB))) KiB"
+        )
+    } catch {
+        memoryReport.failed("(f) RSS per connected Rayo client / controlled call", "\(error)", target: "≤ 64 KiB")
     }
 }
 
@@ -191,6 +230,55 @@ if options.only.contains("e") {
         print("    \(Format.fixed(result.seconds, places: 2)) s, mean stanza \(result.meanStanzaBytes) B")
     } catch {
         report.failed("(e) Rayo stanzas parsed/s", "\(error)", target: "≥ 100,000/s")
+    }
+}
+
+if options.only.contains("f") {
+    do {
+        print(
+            "(f) Rayo: \(Format.grouped(Double(options.rayoCalls))) calls offered to "
+                + "\(options.rayoClients) clients, then \(Format.grouped(Double(options.rayoAnswers))) <answer/> "
+                + "round trips …"
+        )
+        let result = try await RayoThroughputRun(
+            clients: options.rayoClients,
+            calls: options.rayoCalls,
+            answers: options.rayoAnswers,
+            timeout: timeout,
+            logger: logger
+        ).run()
+        let offers = result.offers
+        report.add(
+            "(f) Rayo offers/s received, \(offers.clients) clients",
+            Format.grouped(offers.offersPerSecond) + "/s",
+            target: "≥ 1,000/s",
+            passed: offers.offersPerSecond >= 1000 && offers.failures == 0
+        )
+        report.add("(f) Rayo calls offered/s (each to all)", Format.grouped(offers.callsPerSecond) + "/s")
+        if offers.failures > 0 {
+            report.notes.append("(f) \(offers.failures) calls failed, first: \(offers.firstFailure ?? "?")")
+        }
+        if offers.ends < offers.calls * offers.clients {
+            report.notes.append(
+                "(f) only \(offers.ends) of \(offers.calls * offers.clients) <end> presences arrived"
+            )
+        }
+        let answers = result.answers
+        report.add(
+            "(f) Rayo <answer/> IQ round trip p50",
+            Format.fixed(answers.p50 / 1000, places: 3) + " ms",
+            target: "≤ 1 ms",
+            passed: answers.p50 <= 1000
+        )
+        report.add("(f) Rayo <answer/> IQ round trip p99", Format.fixed(answers.p99 / 1000, places: 3) + " ms")
+        report.add("(f) Rayo <answer/> IQ round trip max", Format.fixed(answers.max / 1000, places: 3) + " ms")
+        report.add(
+            "(f) of it: fake builds CHANNEL_ANSWER",
+            Format.fixed(answers.fakeEventMicroseconds, places: 0) + " µs"
+        )
+        print("    offers: \(Format.fixed(offers.seconds, places: 2)) s")
+    } catch {
+        report.failed("(f) Rayo offers/s and <answer/> round trip", "\(error)", target: "≥ 1,000/s; ≤ 1 ms")
     }
 }
 
