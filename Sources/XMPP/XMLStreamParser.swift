@@ -177,6 +177,10 @@ public final class XMLStreamParser {
         XML_SetParamEntityParsing(parser, XML_PARAM_ENTITY_PARSING_NEVER)
         _ = Self.billionLaughsProtection?.setMaximumAmplification(parser, 2)
         _ = Self.billionLaughsProtection?.setActivationThreshold(parser, 65_536)
+        // Expat 2.6 (and Debian 12's 2.5.0-1+deb12u2 onwards, CVE-2023-52425) defers reparsing a token that arrived
+        // in small pieces until much more input is there: a stanza written in a few small reads would wait for the
+        // next one. The stanza size limit bounds what a split token costs, so deferral is turned off.
+        _ = Self.setReparseDeferralEnabled?(parser, 0)
         XML_SetStartElementHandler(parser) { userData, name, attributes in
             XMLStreamParser.from(userData).startElement(name!, attributes!)
         }
@@ -410,6 +414,15 @@ public final class XMLStreamParser {
         guard length > 1, index + length <= bytes.count else { return false }
         return String(validating: bytes[index..<(index + length)], as: UTF8.self) != nil
     }
+
+    // MARK: - Reparse deferral
+
+    /// `XML_SetReparseDeferralEnabled`, looked up at run time: older expat builds do not have it.
+    private static let setReparseDeferralEnabled: (@convention(c) (XML_Parser?, XML_Bool) -> XML_Bool)? = {
+        guard let handle = dlopen(nil, RTLD_NOW), let function = dlsym(handle, "XML_SetReparseDeferralEnabled")
+        else { return nil }
+        return unsafeBitCast(function, to: (@convention(c) (XML_Parser?, XML_Bool) -> XML_Bool).self)
+    }()
 
     // MARK: - Billion laughs
 

@@ -57,18 +57,20 @@ final class LineReadingProcess: @unchecked Sendable {
         process.standardError = errorPipe
         process.standardInput = FileHandle.nullDevice
         try process.run()
-        let handle = outputPipe.fileHandleForReading
+        // read(2) with EINTR retried: FileHandle.availableData traps on an interrupted call.
+        let descriptor = outputPipe.fileHandleForReading.fileDescriptor
         let lines = self.lines
         Thread {
-            var pending = Data()
+            var pending: [UInt8] = []
+            var buffer = [UInt8](repeating: 0, count: 4096)
             while true {
-                let chunk = handle.availableData
-                if chunk.isEmpty { break }
-                pending.append(chunk)
+                let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+                if count < 0 && errno == EINTR { continue }
+                if count <= 0 { break }
+                pending += buffer[0..<count]
                 while let newline = pending.firstIndex(of: 0x0A) {
-                    let line = String(decoding: pending[pending.startIndex..<newline], as: UTF8.self)
-                    pending.removeSubrange(pending.startIndex...newline)
-                    lines.append(line)
+                    lines.append(String(decoding: pending[..<newline], as: UTF8.self))
+                    pending.removeSubrange(...newline)
                 }
             }
         }.start()

@@ -241,6 +241,7 @@ struct FixtureReplayTests {
     func rayoErrors() async throws {
         let sent = try String(decoding: Data(contentsOf: fixtureURL("rayo-errors", "to-freeswitch.bin")), as: UTF8.self)
         let expected = stanzas(try elements("rayo-errors", "from-freeswitch.bin"))
+        try #require(expected.count >= 2, "the capture parsed to \(expected.count) stanzas")
         try await withServer { harness in
             let client = try await harness.client()
             client.send(raw: sent)
@@ -263,6 +264,7 @@ struct FixtureReplayTests {
             as: UTF8.self
         )
         let expected = stanzas(try elements("rayo-errors-authenticated", "from-freeswitch.bin"))
+        try #require(expected.count >= 2, "the capture parsed to \(expected.count) stanzas")
         let restart = try #require(sent.range(of: "<?xml", range: sent.index(after: sent.startIndex)..<sent.endIndex))
         let closing = try #require(sent.range(of: "</stream:stream>"))
         try await withServer { harness in
@@ -295,6 +297,7 @@ struct FixtureReplayTests {
             as: UTF8.self
         )
         let expected = stanzas(try elements("rayo-c2s-call", "from-freeswitch.bin"))
+        try #require(expected.count >= 5, "the capture parsed to \(expected.count) stanzas")
         // Client bytes up to the presence, split where the client waited for the server.
         let restart = try #require(sent.range(of: "<?xml", range: sent.index(after: sent.startIndex)..<sent.endIndex))
         let presenceEnd = try #require(sent.range(of: "</presence>"))
