@@ -14,8 +14,10 @@ public struct PLAINServer: SASLServerMechanism, Sendable {
         self.domain = domain
     }
 
+    /// `PLAIN`.
     public var name: String { "PLAIN" }
 
+    /// Checks the initial response, or asks for it with an empty challenge.
     public mutating func start(initialResponse: [UInt8]?) -> SASLStep {
         guard !started else { return finish(SASLFailure(.malformedRequest, text: "already started")) }
         started = true
@@ -23,6 +25,7 @@ public struct PLAINServer: SASLServerMechanism, Sendable {
         return respond(initialResponse)
     }
 
+    /// Checks `authzid NUL authcid NUL password`.
     public mutating func respond(_ response: [UInt8]) -> SASLStep {
         guard started, !done else { return finish(SASLFailure(.malformedRequest, text: "no response was expected")) }
         done = true

@@ -41,6 +41,7 @@ public struct StaticCredentialStore: SASLCredentialStore {
         self.users = users
     }
 
+    /// The credentials of `username`, or `nil` when there is no such user.
     public func credentials(for username: String) -> UserCredentials? {
         users[username]
     }

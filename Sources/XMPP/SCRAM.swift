@@ -42,8 +42,10 @@ public struct SCRAMServer: SASLServerMechanism, Sendable {
         self.serverNonce = serverNonce
     }
 
+    /// `SCRAM-SHA-1` or `SCRAM-SHA-256`.
     public var name: String { hash.mechanismName }
 
+    /// Reads the client-first message (or asks for it) and answers with the server-first challenge.
     public mutating func start(initialResponse: [UInt8]?) -> SASLStep {
         guard case .initial = state else { return finish(SASLFailure(.malformedRequest, text: "already started")) }
         guard let initialResponse, !initialResponse.isEmpty else {
@@ -53,6 +55,7 @@ public struct SCRAMServer: SASLServerMechanism, Sendable {
         return clientFirst(initialResponse)
     }
 
+    /// Checks the client-final message's proof; success carries the server signature.
     public mutating func respond(_ response: [UInt8]) -> SASLStep {
         switch state {
         case .awaitingClientFirst: clientFirst(response)
@@ -246,6 +249,7 @@ public struct SASLClientError: Error, Sendable, Hashable, CustomStringConvertibl
         /// The server-final-message carried `e=` (an error).
         public static let serverError = Code(.serverError)
 
+        /// The code's name.
         public var description: String { base.rawValue }
     }
 
@@ -260,6 +264,7 @@ public struct SASLClientError: Error, Sendable, Hashable, CustomStringConvertibl
         self.message = message
     }
 
+    /// The code and the message.
     public var description: String { "SASLClientError.\(code): \(message)" }
 }
 

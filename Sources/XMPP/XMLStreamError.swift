@@ -37,6 +37,7 @@ public struct XMLStreamError: Error, Sendable, Hashable, CustomStringConvertible
         /// The input ended inside an element (``XMLStreamParser/finish()`` or a standalone document).
         public static let incomplete = Code(.incomplete)
 
+        /// The code's name.
         public var description: String { base.rawValue }
     }
 
@@ -71,6 +72,7 @@ public struct XMLStreamError: Error, Sendable, Hashable, CustomStringConvertible
     /// The stream error to send for this failure, with ``message`` as its text.
     public var streamError: StreamError { StreamError(streamErrorCondition, text: message) }
 
+    /// The code and the message.
     public var description: String { "XMLStreamError.\(code): \(message)" }
 }
 
