@@ -144,6 +144,7 @@ public struct OriginateError: Error, Sendable, Hashable, CustomStringConvertible
         self.init(uuid: uuid, hangupCause: cause, message: message)
     }
 
+    /// The call's UUID and why it failed.
     public var description: String {
         "OriginateError: the call \(uuid) failed: \(hangupCause ?? message)"
     }
