@@ -138,7 +138,7 @@ let package = Package(
         ),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["Switchboard", "EventSocket", nioCore, nioPosix, logging],
+            dependencies: ["Switchboard", "SwitchboardTesting", "EventSocket", nioCore, nioPosix, logging],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -372,20 +372,7 @@ struct DaemonProcessTests {
 
 /// Whether a FreeSWITCH answers on 127.0.0.1:8021, checked once per process.
 enum RealFreeSWITCH {
-    static let isUp: Bool = {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(descriptor) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = UInt16(8021).bigEndian
-        let result = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        }
-        return result == 0
-    }()
+    static let isUp = FreeSWITCHProbe.answers()
 }
 
 @Suite(

@@ -2,6 +2,7 @@ import EventSocket
 import Foundation
 import Logging
 import Switchboard
+import SwitchboardTesting
 import Synchronization
 import Testing
 
@@ -21,38 +22,8 @@ enum FreeSWITCHAvailability {
     static let skipReason: Comment = "no FreeSWITCH answers on 127.0.0.1:8021"
 
     /// Probed on first use, then remembered.
-    static let isUp: Bool = canConnect(host: host, port: UInt16(port), timeoutMilliseconds: 1000)
+    static let isUp: Bool = FreeSWITCHProbe.answers(host: host, port: UInt16(port))
 
-    /// A non-blocking connect, then `poll` for writability with a timeout: `true` when the TCP handshake completed.
-    static func canConnect(host: String, port: UInt16, timeoutMilliseconds: Int32) -> Bool {
-        #if canImport(Glibc)
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        #else
-        let descriptor = socket(AF_INET, SOCK_STREAM, 0)
-        #endif
-        guard descriptor >= 0 else { return false }
-        defer { close(descriptor) }
-        _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL, 0) | O_NONBLOCK)
-
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = port.bigEndian
-        guard inet_pton(AF_INET, host, &address.sin_addr) == 1 else { return false }
-        let result = withUnsafePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { generic in
-                connect(descriptor, generic, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        }
-        if result == 0 { return true }
-        guard errno == EINPROGRESS else { return false }
-
-        var request = pollfd(fd: descriptor, events: Int16(POLLOUT), revents: 0)
-        guard poll(&request, 1, timeoutMilliseconds) == 1 else { return false }
-        var socketError: Int32 = 0
-        var length = socklen_t(MemoryLayout<Int32>.size)
-        guard getsockopt(descriptor, SOL_SOCKET, SO_ERROR, &socketError, &length) == 0 else { return false }
-        return socketError == 0
-    }
 }
 
 /// Shared helpers of the integration tests: logging, unique names, command sockets, cleanup, waiting.

@@ -7,6 +7,7 @@ import Rayo
 import RayoServer
 import ServiceLifecycle
 import Switchboard
+import SwitchboardTesting
 import Synchronization
 import Testing
 import XMPP
@@ -18,8 +19,8 @@ import Glibc
 import Darwin
 #endif
 
-/// Whether a FreeSWITCH answers on 127.0.0.1:8021 (the one in `../shared/freeswitch`); probed once per process with a
-/// non-blocking TCP connect of at most one second, as the IntegrationTests do.
+/// Whether a FreeSWITCH answers on 127.0.0.1:8021 (the test switch with the `peertest` dialplan context); probed once
+/// per process with ``SwitchboardTesting/FreeSWITCHProbe``, as the IntegrationTests do.
 enum RealSwitch {
     static let host = "127.0.0.1"
     static let port = 8021
@@ -27,7 +28,7 @@ enum RealSwitch {
     static let skipReason: Comment = "no FreeSWITCH answers on 127.0.0.1:8021"
 
     /// Probed on first use, then remembered.
-    static let isUp: Bool = canConnect(host: host, port: UInt16(port), timeoutMilliseconds: 1000)
+    static let isUp: Bool = FreeSWITCHProbe.answers(host: host, port: UInt16(port))
 
     /// The channel variable every call of these tests carries, with a value unique to one test.
     static let tagVariable = "sbtest_tag"
@@ -83,34 +84,6 @@ enum RealSwitch {
         try await socket.api("uuid_exists", uuid).hasPrefix("true")
     }
 
-    /// A non-blocking connect, then `poll` for writability with a timeout: `true` when the TCP handshake completed.
-    static func canConnect(host: String, port: UInt16, timeoutMilliseconds: Int32) -> Bool {
-        #if canImport(Glibc)
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        #else
-        let descriptor = socket(AF_INET, SOCK_STREAM, 0)
-        #endif
-        guard descriptor >= 0 else { return false }
-        defer { close(descriptor) }
-        _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL, 0) | O_NONBLOCK)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = port.bigEndian
-        guard inet_pton(AF_INET, host, &address.sin_addr) == 1 else { return false }
-        let result = withUnsafePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { generic in
-                connect(descriptor, generic, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        }
-        if result == 0 { return true }
-        guard errno == EINPROGRESS else { return false }
-        var request = pollfd(fd: descriptor, events: Int16(POLLOUT), revents: 0)
-        guard poll(&request, 1, timeoutMilliseconds) == 1 else { return false }
-        var socketError: Int32 = 0
-        var length = socklen_t(MemoryLayout<Int32>.size)
-        guard getsockopt(descriptor, SOL_SOCKET, SO_ERROR, &socketError, &length) == 0 else { return false }
-        return socketError == 0
-    }
 }
 
 /// A wait of these tests that ran out of time.
@@ -265,6 +238,28 @@ struct RealRayo: Sendable {
             XMLElement("iq", ["type": "set", "to": to], children: [.element(element)]),
             timeout: timeout
         )
+    }
+
+    /// Sends `<dial to='{sbtest_tag=…}<destination>'>` (with `extra`: more attributes and children, as XML text) to
+    /// the domain, requires a `<ref uri='xmpp:<call JID>'>` result, registers the call for the cleanup and returns the
+    /// reply and the call's JID.
+    func dial(
+        _ client: XMPPTestClient,
+        _ destination: String,
+        extra: (attributes: String, children: String) = ("", ""),
+        calls: CallList
+    ) async throws -> (reply: XMLElement, callJID: String) {
+        let reply = try await set(
+            client,
+            to: Self.domain,
+            "<dial xmlns='\(Self.rayo)' to='{\(RealSwitch.tagVariable)=\(tag)}\(destination)'\(extra.attributes)>"
+                + "\(extra.children)</dial>"
+        )
+        let uri = try #require(reply.child("ref", namespace: Self.rayo)?[attribute: "uri"], "\(reply.serialized())")
+        try #require(uri.hasPrefix("xmpp:"), "ref uri \(uri)")
+        let callJID = String(uri.dropFirst("xmpp:".count))
+        calls.add(Self.uuid(of: callJID))
+        return (reply, callJID)
     }
 
     /// The next presence from `from` carrying a Rayo child named `event` (`answered`, `joined`, `end`, …).

@@ -6,7 +6,7 @@ import Testing
 import XMPP
 import XMPPTesting
 
-/// The Rayo server against the real FreeSWITCH of `../shared/freeswitch`: calls reach it through the dialplan context
+/// The Rayo server against a real FreeSWITCH on 127.0.0.1:8021 with the test dialplan: calls reach it through the context
 /// `peertest` (`loopback/outbound_<port>/peertest` runs `socket 127.0.0.1:<port> async full`), and an XMPP test client
 /// takes offers, answers, dials, joins and hangs up. Every stanza checked here was produced from FreeSWITCH's own
 /// events and replies. Each test hangs up its own calls (tagged `sbtest_tag`), never anyone else's.
@@ -106,20 +106,20 @@ struct RealFreeSWITCHRayoTests {
     func dialAnswered() async throws {
         try await RealRayo.run { rayo, calls in
             let client = try await rayo.client()
-            let ref = try await rayo.set(
+            let (ref, callJID) = try await rayo.dial(
                 client,
-                to: Self.domain,
-                "<dial xmlns='\(Self.rayo)' to='{\(RealSwitch.tagVariable)=\(rayo.tag)}loopback/echo/peertest' "
-                    + "from='tel:+15550100'><header name='X-Sbtest-Dial' value='\(rayo.tag)'/>"
-                    + "<header name='X-Sbtest-Room' value='room 1, floor=2 &apos;east&apos;'/></dial>"
+                "loopback/echo/peertest",
+                extra: (
+                    " from='tel:+15550100'",
+                    "<header name='X-Sbtest-Dial' value='\(rayo.tag)'/>"
+                        + "<header name='X-Sbtest-Room' value='room 1, floor=2 &apos;east&apos;'/>"
+                ),
+                calls: calls
             )
             #expect(ref[attribute: "type"] == "result")
             #expect(ref[attribute: "from"] == Self.domain)
-            let uri = try #require(ref.child("ref", namespace: Self.rayo)?[attribute: "uri"])
-            #expect(uri.hasPrefix("xmpp:") && uri.hasSuffix("@\(Self.domain)"), "ref uri \(uri)")
-            let callJID = String(uri.dropFirst("xmpp:".count))
+            #expect(callJID.hasSuffix("@\(Self.domain)"), "call JID \(callJID)")
             let uuid = RealRayo.uuid(of: callJID)
-            calls.add(uuid)
 
             let answered = try await rayo.event("answered", from: callJID, on: client)
             #expect(answered[attribute: "to"] == client.jid?.description)
@@ -160,15 +160,9 @@ struct RealFreeSWITCHRayoTests {
             _ = try await rayo.event("answered", from: inboundJID, on: client)
             _ = try await originate.value
 
-            let ref = try await rayo.set(
-                client,
-                to: Self.domain,
-                "<dial xmlns='\(Self.rayo)' to='{\(RealSwitch.tagVariable)=\(rayo.tag)}loopback/echo/peertest'/>"
-            )
-            let uri = try #require(ref.child("ref", namespace: Self.rayo)?[attribute: "uri"])
-            let dialedJID = String(uri.dropFirst("xmpp:".count))
+            let (_, dialedJID) = try await rayo.dial(client, "loopback/echo/peertest", calls: calls)
             let dialed = RealRayo.uuid(of: dialedJID)
-            calls.add(dialed)
+            let uri = "xmpp:\(dialedJID)"
             _ = try await rayo.event("answered", from: dialedJID, on: client)
 
             let join = try await rayo.set(client, to: inboundJID, "<join xmlns='\(Self.rayo)' call-uri='\(uri)'/>")
@@ -225,16 +219,8 @@ struct RealFreeSWITCHRayoTests {
     func dialToNowhere() async throws {
         try await RealRayo.run { rayo, calls in
             let client = try await rayo.client()
-            let ref = try await rayo.set(
-                client,
-                to: Self.domain,
-                "<dial xmlns='\(Self.rayo)' "
-                    + "to='{\(RealSwitch.tagVariable)=\(rayo.tag)}loopback/nonexistent_ext_zz/peertest'/>"
-            )
+            let (ref, callJID) = try await rayo.dial(client, "loopback/nonexistent_ext_zz/peertest", calls: calls)
             #expect(ref[attribute: "type"] == "result")
-            let uri = try #require(ref.child("ref", namespace: Self.rayo)?[attribute: "uri"])
-            let callJID = String(uri.dropFirst("xmpp:".count))
-            calls.add(RealRayo.uuid(of: callJID))
             let end = try await rayo.event("end", from: callJID, on: client)
             #expect(end[attribute: "type"] == "unavailable")
             let reason = try #require(end.child("end", namespace: Self.rayo)?.elements.first)
@@ -283,16 +269,12 @@ struct RealFreeSWITCHRayoTests {
         try await RealRayo.run { rayo, calls in
             let client = try await rayo.client()
             // The target is this server's own outbound listener: the call comes back as an offer, which is rejected.
-            let ref = try await rayo.set(
+            let (_, dialedJID) = try await rayo.dial(
                 client,
-                to: Self.domain,
-                "<dial xmlns='\(Self.rayo)' "
-                    + "to='{\(RealSwitch.tagVariable)=\(rayo.tag)}loopback/outbound_\(rayo.callPort)/peertest'/>"
+                "loopback/outbound_\(rayo.callPort)/peertest",
+                calls: calls
             )
-            let uri = try #require(ref.child("ref", namespace: Self.rayo)?[attribute: "uri"])
-            let dialedJID = String(uri.dropFirst("xmpp:".count))
             let dialed = RealRayo.uuid(of: dialedJID)
-            calls.add(dialed)
             let (_, offeredJID) = try await rayo.offer(to: client)
             let offered = RealRayo.uuid(of: offeredJID)
             calls.add(offered)
