@@ -103,8 +103,7 @@ class RayoClient(slixmpp.ClientXMPP):
         say("answered", call=call_a)
 
         dial = ET.Element(f"{{{RAYO}}}dial", {"to": self.args.dial_to, "from": "tel:+15550100"})
-        header = ET.SubElement(dial, f"{{{RAYO}}}header", {"name": "X-Switchboard-Test", "value": "slixmpp"})
-        del header
+        ET.SubElement(dial, f"{{{RAYO}}}header", {"name": "X-Switchboard-Test", "value": "slixmpp"})
         result = await self.command(self.boundjid.domain, dial)
         reference = result.xml.find(f"{{{RAYO}}}ref")
         if reference is None or not reference.get("uri", "").startswith("xmpp:"):
