@@ -145,7 +145,7 @@ let package = Package(
             name: "DaemonTests",
             dependencies: [
                 "SwitchboardDaemon", "Switchboard", "SwitchboardTesting", "EventSocket", "RayoServer", "Rayo", nioCore,
-                nioPosix, logging,
+                nioPosix, logging, serviceLifecycle,
             ],
             swiftSettings: swiftSettings
         ),
