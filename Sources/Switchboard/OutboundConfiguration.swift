@@ -14,6 +14,12 @@ public struct OutboundConfiguration: Sendable {
     public var setupTimeout: Duration
     /// Send `linger` so that the events after hangup still arrive. Default `true`.
     public var linger: Bool
+    /// With ``linger``: how long FreeSWITCH keeps the socket open after the call ended while the handler has not
+    /// returned (`linger <seconds>`, rounded up to whole seconds). FreeSWITCH then closes the socket and releases the
+    /// channel, and a handler still running is cancelled. `nil` sends a bare `linger`: FreeSWITCH then holds the
+    /// ended channel, and its session slot, until the handler returns, which a handler that never returns never
+    /// does. Default 10 s.
+    public var lingerTimeout: Duration?
     /// Command timeout, frame limits and backlog limits.
     public var connection: EventSocketConnection.Options
 
@@ -26,6 +32,7 @@ public struct OutboundConfiguration: Sendable {
         drainTimeout: Duration = .seconds(30),
         setupTimeout: Duration = .seconds(10),
         linger: Bool = true,
+        lingerTimeout: Duration? = .seconds(10),
         connection: EventSocketConnection.Options = .init()
     ) {
         self.host = host
@@ -35,6 +42,12 @@ public struct OutboundConfiguration: Sendable {
         self.drainTimeout = drainTimeout
         self.setupTimeout = setupTimeout
         self.linger = linger
+        self.lingerTimeout = lingerTimeout
         self.connection = connection
+    }
+
+    /// The argument of `linger`: ``lingerTimeout`` in whole seconds, at least 1.
+    var lingerSeconds: Int? {
+        lingerTimeout.map { max(1, Int(($0 / .seconds(1)).rounded(.up))) }
     }
 }

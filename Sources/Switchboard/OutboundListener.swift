@@ -183,6 +183,16 @@ public final class OutboundListener: Service, Sendable {
                     session.logger.error("handler failed on \(event.name): \(error)")
                 }
             }
+            // The socket is closed (the read loop ends only then). A handler still running outlived its call:
+            // FreeSWITCH ended the linger, went away, or the drain closed the call. Nothing it does can reach the call
+            // any more; cancel it, so that a handler waiting on something else does not hold its session, and a
+            // graceful shutdown, forever.
+            if sessionBox.isHandlerRunning {
+                (sessionBox.session?.logger ?? connection.logger).notice(
+                    "the call's socket closed while its handler was still running: cancelling the handler"
+                )
+                tasks.cancelAll()
+            }
         }
     }
 
@@ -200,13 +210,17 @@ public final class OutboundListener: Service, Sendable {
             return
         }
         sessionBox.session = session
+        sessionBox.handlerStarted()
         do {
             try await handler.run(session)
         } catch let error as SwitchboardError where error.code == .callHungUp {
             session.logger.info("the caller hung up: \(error.message)")
+        } catch is CancellationError where Task.isCancelled {
+            session.logger.info("the handler stopped on cancellation")
         } catch {
             session.logger.error("handler failed: \(error)")
         }
+        sessionBox.handlerReturned()
         // The call is over for the handler: let its event handling finish, then say goodbye.
         await lanes.waitUntilIdle()
         await connection.close()
@@ -231,19 +245,34 @@ public final class OutboundListener: Service, Sendable {
         }
         // `myevents` and `linger` go out together: neither depends on the other's reply.
         var commands: [EventSocketCommand] = [try .myEvents()]
-        if configuration.linger && channelData.socketMode.isFullControl { commands.append(.linger()) }
+        if configuration.linger && channelData.socketMode.isFullControl {
+            commands.append(.linger(seconds: configuration.lingerSeconds))
+        }
         let replies = try await connection.sendPipelined(commands, timeout: configuration.setupTimeout)
         for (command, reply) in zip(commands, replies) { try reply.check(for: command) }
         return session
     }
 }
 
-/// The session of a call, once `connect` succeeded; shared by its read task and its session task.
+/// The session of a call, once `connect` succeeded, and whether its handler is running; shared by its read task and
+/// its session task.
 private final class SessionSlot: Sendable {
-    private let slot = Mutex<OutboundSession?>(nil)
+    private struct State {
+        var session: OutboundSession?
+        var handlerRunning = false
+    }
+
+    private let slot = Mutex(State())
 
     var session: OutboundSession? {
-        get { slot.withLock { $0 } }
-        set { slot.withLock { $0 = newValue } }
+        get { slot.withLock { $0.session } }
+        set { slot.withLock { $0.session = newValue } }
     }
+
+    /// Whether the handler's `run` has started and not returned.
+    var isHandlerRunning: Bool { slot.withLock { $0.handlerRunning } }
+
+    func handlerStarted() { slot.withLock { $0.handlerRunning = true } }
+
+    func handlerReturned() { slot.withLock { $0.handlerRunning = false } }
 }

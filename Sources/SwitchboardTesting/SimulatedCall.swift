@@ -120,6 +120,8 @@ final class SimulatedCall: ChannelInboundHandler {
     private var ending = CallRecord.Ending.stillUp
     private var saidExit = false
     private var lingering = false
+    /// `linger <seconds>`: the socket closes that long after the call ended, as FreeSWITCH does, if no `exit` came.
+    private var lingerSeconds: Int?
     private var eventsEnabled = false
     private var callEnded = false
     private var queue: EventLoopFuture<Void>
@@ -187,7 +189,8 @@ final class SimulatedCall: ChannelInboundHandler {
         case "linger":
             if script.asyncFull {
                 lingering = true
-                send(WireFormat.commandReply("+OK will linger"))
+                lingerSeconds = Int(command.arguments)
+                send(WireFormat.commandReply("+OK will linger" + (lingerSeconds.map { " \($0) seconds" } ?? "")))
             } else {
                 send(WireFormat.commandReply("-ERR command not found"))
             }
@@ -345,6 +348,13 @@ final class SimulatedCall: ChannelInboundHandler {
         )
         if lingering {
             send(WireFormat.disconnectNotice(linger: uuid))
+            if let lingerSeconds {
+                channel.eventLoop.assumeIsolated().scheduleTask(in: .seconds(Int64(lingerSeconds))) { [self] in
+                    guard channel.isActive else { return }
+                    send(WireFormat.disconnectNotice(linger: nil))
+                    channel.close(promise: nil)
+                }
+            }
         } else {
             send(WireFormat.disconnectNotice(linger: nil))
             channel.close(promise: nil)

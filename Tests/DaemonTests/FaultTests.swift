@@ -309,6 +309,54 @@ struct FaultTests {
         await freeswitch.stop()
     }
 
+    @Test("a handler that never returns: the caller's hangup ends the call within the linger timeout; next call works")
+    func handlerThatNeverReturns() async throws {
+        let freeswitch = try await PrivateFreeSWITCH.start()
+        let handler = FaultyHandler()
+        var configuration = OutboundConfiguration(port: 0)
+        configuration.lingerTimeout = .seconds(2)
+        try await withOutboundListener(configuration, handler: handler) { listener, port in
+            let caller = try await LoopbackCaller.connect(to: freeswitch)
+            let stuck = caller.call(to: port, variables: [FaultyHandler.behaviourVariable: "hang"])
+            try await eventually("the handler to start waiting") { handler.outcomes.values.contains("hanging") }
+            let hungUp = ContinuousClock.now
+            await caller.hangUp(legA: stuck)
+            // FreeSWITCH ends the call at once; the socket it lingers on closes 2 s later and releases the channel.
+            try await caller.waitForNoSessions(timeout: .seconds(10))
+            try await eventually("the session to end", timeout: .seconds(10)) { listener.activeSessions == 0 }
+            #expect(ContinuousClock.now - hungUp < .seconds(8))
+            #expect(handler.outcomes.values.contains("cancelled"), "\(handler.outcomes.values)")
+
+            let working = caller.call(to: port)
+            let hangup = try await caller.waitForSocketLegHangup(legA: working)
+            #expect(hangup.variable("sbtest_result") == "done")
+            try await caller.waitForNoSessions()
+            await caller.close()
+        }
+        await freeswitch.stop()
+    }
+
+    @Test("graceful shutdown with a handler that never returns: the drain timeout bounds the wait")
+    func drainBoundsAHandlerThatNeverReturns() async throws {
+        let freeswitch = try await PrivateFreeSWITCH.start()
+        let handler = FaultyHandler()
+        var configuration = OutboundConfiguration(port: 0)
+        configuration.drainTimeout = .seconds(2)
+        let caller = try await LoopbackCaller.connect(to: freeswitch)
+        var shutdownBegan = ContinuousClock.now
+        try await withOutboundListener(configuration, handler: handler) { listener, port in
+            caller.call(to: port, variables: [FaultyHandler.behaviourVariable: "hang"])
+            try await eventually("the handler to start waiting") { handler.outcomes.values.contains("hanging") }
+            shutdownBegan = ContinuousClock.now
+        }
+        let stopped = ContinuousClock.now - shutdownBegan
+        #expect(stopped < .seconds(6), "the listener needed \(stopped) to stop")
+        #expect(handler.outcomes.values.contains("cancelled"), "\(handler.outcomes.values)")
+        try await caller.waitForNoSessions()
+        await caller.close()
+        await freeswitch.stop()
+    }
+
     // MARK: - An inbound hook that blocks
 
     @Test(

@@ -29,7 +29,7 @@ struct OutboundListenerTests {
             let record = try await fake.placeCall(to: port, script: CallScript(variables: ["test_tag": "t1"]))
             #expect(record.ending == .hangupApplication(cause: "NORMAL_CLEARING"))
             #expect(record.saidExit)
-            #expect(Array(record.commands.prefix(3).map(\.line)) == ["connect", "myevents", "linger"])
+            #expect(Array(record.commands.prefix(3).map(\.line)) == ["connect", "myevents", "linger 10"])
             #expect(record.applications.map(\.name) == ["answer", "set", "playback", "hangup"])
             #expect(record.applications[1].argument == "greeting=hello world")
             #expect(
@@ -97,6 +97,42 @@ struct OutboundListenerTests {
             #expect(outcome.all == ["playback FILE PLAYED", "set callHungUp", "hungUp true"])
             #expect(!record.applications.contains { $0.name == "set" })
             try await eventually("the session to end") { listener.activeSessions == 0 }
+            group.cancelAll()
+        }
+        await fake.stop()
+    }
+
+    @Test(
+        "a handler that never returns after the caller hung up: the linger timeout closes the call, the handler is cancelled"
+    )
+    func handlerOutlivesItsCall() async throws {
+        let fake = try await FakeFreeSWITCH.start()
+        let outcome = Collector<String>()
+        let handler = ClosureOutboundHandler { session in
+            try await session.answer()
+            _ = try? await session.playback("tone_stream://%(1000,0,440);loops=-1")
+            do {
+                // Waits for something that never comes, ignoring the hangup.
+                try await Task.sleep(for: .seconds(3600))
+            } catch {
+                outcome.append("cancelled")
+                throw error
+            }
+        }
+        var configuration = OutboundConfiguration(port: 0)
+        configuration.lingerTimeout = .milliseconds(200)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            let (listener, port) = try await startOutboundListener(handler, configuration: configuration, in: &group)
+            let record = try await fake.placeCall(
+                to: port,
+                script: CallScript(callerHangsUpDuring: "playback", applicationDuration: .milliseconds(20)),
+                timeout: .seconds(10)
+            )
+            #expect(record.ending == .caller)
+            #expect(record.commands.map(\.line).contains("linger 1"))
+            #expect(!record.saidExit)
+            try await eventually(timeout: .seconds(10), "the session to end") { listener.activeSessions == 0 }
+            #expect(outcome.all == ["cancelled"])
             group.cancelAll()
         }
         await fake.stop()
