@@ -285,8 +285,14 @@ final class EventSocketChannelHandler: ChannelInboundHandler {
     // MARK: Lifecycle
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        shared.reason = error
-        logger.error("closing the connection: \(error)")
+        if shared.reason == nil {
+            shared.reason = error
+            logger.error("closing the connection: \(error)")
+        } else {
+            // Already closing for a reason of its own (slow consumer, missed heartbeat): the decoder's complaint about
+            // the frame cut short by that close is a consequence, not a second failure.
+            logger.debug("while closing: \(error)")
+        }
         context.close(promise: nil)
     }
 
