@@ -162,9 +162,10 @@ public final class PrivateFreeSWITCH: Sendable {
         if let pid = processID { _ = kill(pid, SIGCONT) }
     }
 
-    /// Stops FreeSWITCH (gracefully, then SIGKILL after ``Options/stopTimeout``) and removes its directory.
+    /// Kills FreeSWITCH (SIGKILL: the instance is thrown away, so its graceful shutdown's seconds are not waited
+    /// for) and removes its directory.
     public func stop() async {
-        await terminate()
+        await crash()
         try? FileManager.default.removeItem(atPath: directory)
     }
 
@@ -245,6 +246,11 @@ public final class PrivateFreeSWITCH: Sendable {
             0o644
         )
         posix_spawn_file_actions_adddup2(&fileActions, 1, 2)
+        // Nothing else of this process: an inherited listening socket would keep answering in FreeSWITCH after this
+        // process closed it.
+        guard let closeFrom = Self.addCloseFrom, closeFrom(&fileActions, 3) == 0 else {
+            throw PrivateFreeSWITCHError(.startFailed, "posix_spawn_file_actions_addclosefrom_np is unavailable")
+        }
 
         // The child starts with default signal handling and nothing blocked, whatever this process set up.
         var attributes = posix_spawnattr_t()
@@ -279,6 +285,18 @@ public final class PrivateFreeSWITCH: Sendable {
         )
         return pid
     }
+
+    /// glibc's `posix_spawn_file_actions_addclosefrom_np` (2.34 and later), which Swift's Glibc module does not
+    /// import: looked up at run time.
+    private static let addCloseFrom:
+        (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32)? = {
+            guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "posix_spawn_file_actions_addclosefrom_np")
+            else { return nil }
+            return unsafeBitCast(
+                symbol,
+                to: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32).self
+            )
+        }()
 
     /// SIGTERM (after SIGCONT, in case it is frozen), then SIGKILL if it is still there after the stop timeout.
     private func terminate() async {
