@@ -1,5 +1,6 @@
 import Logging
 import Switchboard
+import SwitchboardDiagnostics
 
 /// A tiny IVR: answer, ask for up to four digits, store them in `switchboard_result`, beep, hang up.
 ///
@@ -28,7 +29,7 @@ public struct DemoIVR: OutboundHandler {
             variable: "demo_digits",
             regex: "\\d+"
         )
-        session.logger.info("caller entered \(digits ?? "nothing")")
+        session.logger.info("caller entered \(digits?.loggable ?? "nothing")")
         try await session.set("switchboard_result", digits ?? "none")
         try await session.playback("tone_stream://%(100,0,880)")
         try await session.hangup(cause: "NORMAL_CLEARING")

@@ -1,6 +1,7 @@
 import EventSocket
 import Logging
 import Switchboard
+import SwitchboardDiagnostics
 
 /// Logs `event <Event-Name> <Unique-ID>` at info for every event an inbound listener receives.
 ///
@@ -16,6 +17,6 @@ public struct EventLogger: InboundHandler {
 
     /// Logs the event's name and channel.
     public func handle(_ event: EventSocketEvent, on connection: EventSocketConnection) async throws {
-        connection.logger.info("event \(event.name) \(event.uniqueID ?? "-")")
+        connection.logger.info("event \(event.name.loggable) \(event.uniqueID?.loggable ?? "-")")
     }
 }

@@ -1,5 +1,6 @@
 import EventSocket
 import Switchboard
+import SwitchboardTesting
 import Testing
 
 /// A failed `originate` throws ``OriginateError`` carrying the call's UUID and FreeSWITCH's hangup cause.
@@ -11,7 +12,7 @@ struct OriginateFailureTests {
     @Test func anOriginateWithNoRouteThrowsItsUUIDAndHangupCause() async throws {
         let tag = Integration.uniqueTag()
         let uuid = Integration.newUUID()
-        let call = Originate("loopback/sbtest_no_such_extension/peertest", then: .application("park"))
+        let call = Originate(TestSwitch.current.destination("sbtest_no_such_extension"), then: .application("park"))
             .variable("origination_uuid", uuid)
             .variable(Integration.tagVariable, tag)
         do {
@@ -24,8 +25,11 @@ struct OriginateFailureTests {
                         && failure?.message == "-ERR NO_ROUTE_DESTINATION"
                 }
                 // A UUID chosen by Switchboard is reported too.
-                let unnamed = Originate("loopback/sbtest_no_such_extension/peertest", then: .application("park"))
-                    .variable(Integration.tagVariable, tag)
+                let unnamed = Originate(
+                    TestSwitch.current.destination("sbtest_no_such_extension"),
+                    then: .application("park")
+                )
+                .variable(Integration.tagVariable, tag)
                 await #expect {
                     try await socket.connection.originate(unnamed, timeout: .seconds(20))
                 } throws: { error in
