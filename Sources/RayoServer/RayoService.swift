@@ -163,7 +163,7 @@ public final class RayoService: Service, XMPPLocalService, Sendable {
             return !state.draining
         }
         guard first else { return }
-        logger.info("Rayo draining: no new offers; controlled calls may finish within \(drainTime)")
+        logger.info("Rayo draining: no new offers; controlled calls may finish within \(drainTime.loggable)")
         continuation.yield(.machine(.drain))
         let drainTime = self.drainTime
         let continuation = self.continuation

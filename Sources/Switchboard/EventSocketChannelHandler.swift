@@ -290,17 +290,11 @@ final class EventSocketChannelHandler: ChannelInboundHandler {
     // MARK: Lifecycle
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        // Whoever owns the connection reports its end, in its own words and at its own pace (a listener that
+        // reconnects does not repeat one failure every attempt); the reason travels in `shared.reason` and in the
+        // errors of the commands that were waiting.
         shared.reason = error
-        if let error = error as? EventSocketError {
-            // FreeSWITCH sent something this side cannot read: say what, whoever owns the connection.
-            logger.warning(
-                "closing the connection: \(error.message.loggable)",
-                metadata: ["esl.error": "\(error.code)"]
-            )
-        } else {
-            // A socket error: whoever owns the connection reports its end, in its own words.
-            logger.debug("closing the connection: \(SocketErrorDescription(error).reason)")
-        }
+        logger.debug("closing the connection: \(SwitchboardError.reasonText(error))")
         context.close(promise: nil)
     }
 

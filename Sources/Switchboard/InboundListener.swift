@@ -107,7 +107,7 @@ public final class InboundListener: Service, Sendable {
                 delay =
                     loginRefused
                     ? configuration.reconnect.longestDelay()
-                    : configuration.reconnect.delay(afterFailures: failures - 1)
+                    : configuration.reconnect.delay(afterFailures: failures)
                 let line: Logger.Message = "\(prefix)\(sentence); next attempt in \(delay.loggable)"
                 switch outage.failed(sentence, at: now) {
                 case .first:

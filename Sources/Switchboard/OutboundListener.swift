@@ -222,6 +222,14 @@ public final class OutboundListener: Service, Sendable {
                     )
                 }
             }
+            // The socket is closed. A close for a reason (FreeSWITCH sent what cannot be read, the socket failed, the
+            // handler fell too far behind) is said once here, whether or not the handler was waiting on the call.
+            if let reason = connection.shared.reason {
+                let call = sessionBox.session.map { " of call \($0.uniqueID.loggable)" } ?? ""
+                connection.logger.warning(
+                    "\(self.prefix)the connection\(call) closed: \(SwitchboardError.reasonText(reason))"
+                )
+            }
         }
     }
 
