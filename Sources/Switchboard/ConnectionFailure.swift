@@ -35,10 +35,10 @@ extension SwitchboardError {
         guard let error else { return "FreeSWITCH at \(peer) closed the connection" }
         switch error {
         case let error as SwitchboardError:
-            return error.message.contains(peer)
-                ? error.message : "the connection to FreeSWITCH at \(peer) ended: \(error.message)"
+            let message = error.message.loggable(limit: 1_000)
+            return message.contains(peer) ? message : "the connection to FreeSWITCH at \(peer) ended: \(message)"
         case let error as EventSocketError:
-            return "the connection to FreeSWITCH at \(peer) ended: \(error.message.loggable)"
+            return "the connection to FreeSWITCH at \(peer) ended: \(error.message.loggable(limit: 1_000))"
         default:
             let description = SocketErrorDescription(error)
             switch description.cause {
@@ -49,12 +49,12 @@ extension SwitchboardError {
         }
     }
 
-    /// An error as a short phrase for a log line or a message: a Switchboard or event socket error's own message, a
-    /// socket error in words.
+    /// An error as a short phrase for a log line or a message: a Switchboard or event socket error's own message
+    /// (which may quote FreeSWITCH, so it is escaped), a socket error in words.
     static func reasonText(_ error: any Error) -> String {
         switch error {
-        case let error as SwitchboardError: error.message
-        case let error as EventSocketError: error.message.loggable
+        case let error as SwitchboardError: error.message.loggable(limit: 1_000)
+        case let error as EventSocketError: error.message.loggable(limit: 1_000)
         default: SocketErrorDescription(error).reason
         }
     }

@@ -252,7 +252,7 @@ public final class OutboundListener: Service, Sendable {
         do {
             try await handler.run(session)
         } catch let error as SwitchboardError where error.code == .callHungUp {
-            session.logger.info("\(prefix)call \(session.uniqueID.loggable) hung up: \(error.message)")
+            session.logger.info("\(prefix)call \(session.uniqueID.loggable) hung up: \(error.message.loggable)")
         } catch {
             let reason = SwitchboardError.reasonText(error)
             session.logger.error(

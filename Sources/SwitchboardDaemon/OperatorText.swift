@@ -9,9 +9,9 @@ public enum OperatorText {
     /// The error as a phrase for a log line or for standard error.
     public static func reason(_ error: any Error) -> String {
         switch error {
-        case let error as DaemonError: error.message
-        case let error as SwitchboardError: error.message
-        case let error as EventSocketError: error.message.loggable
+        case let error as DaemonError: error.message.loggable(limit: 1_000)
+        case let error as SwitchboardError: error.message.loggable(limit: 1_000)
+        case let error as EventSocketError: error.message.loggable(limit: 1_000)
         case let error as XMPPServerError: "rayo: \(error.message)"
         case let error as LogFileError: error.description
         case let error as SystemdError: error.message

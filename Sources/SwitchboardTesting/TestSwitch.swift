@@ -20,7 +20,7 @@ import Darwin
 /// The switch needs the dialplan context `peertest` of `Tests/Fixtures/freeswitch/peertest.xml`. A suite runs only
 /// when the switch answers, and otherwise skips with one line naming the address tried and these variables:
 /// ```swift
-/// @Suite(.enabled(if: TestSwitch.isAvailable, TestSwitch.skipComment))
+/// @Suite(.enabled(if: TestSwitch.isAvailable, Comment(rawValue: TestSwitch.skipReason)))
 /// ```
 public struct TestSwitch: Sendable, Hashable {
     /// The variable naming the event socket's host.
