@@ -14,6 +14,7 @@ public enum OperatorText {
         case let error as EventSocketError: error.message.loggable(limit: 1_000)
         case let error as XMPPServerError: "rayo: \(error.message)"
         case let error as LogFileError: error.description
+        case let error as HandlerCreationError: error.description.loggable(limit: 1_000)
         case let error as SystemdError: error.message
         default: SocketErrorDescription(error).reason
         }

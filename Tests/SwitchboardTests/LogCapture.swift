@@ -41,24 +41,6 @@ struct LogCapture: Sendable {
     }
 }
 
-/// A TCP port on 127.0.0.1 that nothing listens on (it was free a moment ago).
-func closedPort() throws -> Int {
-    let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(descriptor) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    try withUnsafeMutablePointer(to: &address) { pointer in
-        try pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-            guard bind(descriptor, $0, length) == 0, getsockname(descriptor, $0, &length) == 0 else {
-                throw TestTimeout("cannot reserve a port: errno \(errno)")
-            }
-        }
-    }
-    return Int(UInt16(bigEndian: address.sin_port))
-}
-
 /// A listening socket whose accept queue is full and never drained: a further connect gets no answer, as from a
 /// host that drops packets. The kernel queues one connection with a backlog of 0; this socket makes it.
 final class SilentListener: Sendable {

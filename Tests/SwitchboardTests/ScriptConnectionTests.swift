@@ -70,7 +70,8 @@ struct ScriptConnectionTests {
 
     @Test("nothing listening: connectionRefused, naming the address")
     func nothingListening() async throws {
-        let port = try closedPort()
+        let down = try RefusingPort()
+        let port = down.port
         let error = await #expect(throws: SwitchboardError.self) {
             _ = try await CommandSocket.connect(port: port, logger: testLogger)
         }
