@@ -5,7 +5,7 @@ import Switchboard
 ///
 /// It shows the shape of every outbound handler: one straight-line `run` whose application calls each return when
 /// FreeSWITCH finished that application.
-public struct DemoIVR: OutboundHandler {
+public struct DemoIVR: OutboundHandler, RegisteredHandler {
     /// `demo-ivr`.
     public static let name = "demo-ivr"
     /// What it does.
@@ -38,7 +38,7 @@ public struct DemoIVR: OutboundHandler {
 /// Every handler this package ships, for a program's registration list.
 public enum BundledHandlers {
     /// The inbound handlers.
-    public static let inbound: [any InboundHandler.Type] = [EventLogger.self]
+    public static let inbound: [any (InboundHandler & RegisteredHandler).Type] = [EventLogger.self]
     /// The outbound handlers.
-    public static let outbound: [any OutboundHandler.Type] = [DemoIVR.self]
+    public static let outbound: [any (OutboundHandler & RegisteredHandler).Type] = [DemoIVR.self]
 }

@@ -5,7 +5,7 @@ import Switchboard
 /// Logs `event <Event-Name> <Unique-ID>` at info for every event an inbound listener receives.
 ///
 /// The smallest useful inbound handler: a starting point for reporting, CDR shipping or dashboards.
-public struct EventLogger: InboundHandler {
+public struct EventLogger: InboundHandler, RegisteredHandler {
     /// `event-logger`.
     public static let name = "event-logger"
     /// What it does.

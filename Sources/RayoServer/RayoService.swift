@@ -472,25 +472,18 @@ public final class RayoService: Service, XMPPLocalService, Sendable {
 
 /// The inbound connection's handler: events and connection changes go to the service.
 private struct EventSocketBridge: InboundHandler {
-    static let name = "rayo-event-socket"
-    static let summary = "Feeds FreeSWITCH's events to the Rayo service"
-
-    let service: RayoService?
-
-    init() { service = nil }
-
-    init(service: RayoService) { self.service = service }
+    let service: RayoService
 
     func connected(to connection: EventSocketConnection) async throws {
-        await service?.eventSocketConnected(connection)
+        await service.eventSocketConnected(connection)
     }
 
     func handle(_ event: EventSocketEvent, on connection: EventSocketConnection) async throws {
-        service?.eventArrived(event)
+        service.eventArrived(event)
     }
 
     func disconnected(from connection: EventSocketConnection, error: (any Error)?) async {
-        await service?.eventSocketDisconnected(connection)
+        await service.eventSocketDisconnected(connection)
     }
 }
 

@@ -265,10 +265,6 @@ final class AttemptState: Sendable {
 
 /// An inbound handler that does nothing itself, for listeners that only use ``EventHooks``.
 public struct HooksOnly: InboundHandler {
-    /// `hooks-only`.
-    public static let name = "hooks-only"
-    /// What it does.
-    public static let summary = "Runs the listener's event hooks and nothing else"
     /// Creates it.
     public init() {}
 }

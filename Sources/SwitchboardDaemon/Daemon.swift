@@ -75,10 +75,9 @@ public struct Daemon: Sendable {
             let componentLogger = listenerLogger
             switch listener {
             case .inbound(let settings):
-                guard registry.kind(of: settings.handler) == .inbound else { continue }
+                guard let handler = try makeInboundHandler(settings) else { continue }
                 inboundNames.insert(settings.name)
                 let configuration = Self.inboundConfiguration(settings)
-                let registry = self.registry
                 let group = eventLoopGroup
                 services.append(
                     SupervisedListener(
@@ -88,7 +87,7 @@ public struct Daemon: Sendable {
                         makeListener: {
                             InboundListener(
                                 configuration: configuration,
-                                handler: registry.makeInbound(named: settings.handler)!,
+                                handler: handler,
                                 logger: componentLogger,
                                 eventLoopGroup: group
                             ) { change in
@@ -108,13 +107,11 @@ public struct Daemon: Sendable {
                     )
                 )
             case .outbound(let settings):
-                let makeHandler: @Sendable () -> any OutboundHandler
+                let handler: any OutboundHandler
                 if settings.handler == BuiltInHandler.rayo, let rayo {
-                    let server = rayo.server
-                    makeHandler = { server.callHandler }
-                } else if registry.kind(of: settings.handler) == .outbound {
-                    let registry = self.registry
-                    makeHandler = { registry.makeOutbound(named: settings.handler)! }
+                    handler = rayo.server.callHandler
+                } else if let registered = try makeOutboundHandler(settings) {
+                    handler = registered
                 } else {
                     continue
                 }
@@ -140,7 +137,7 @@ public struct Daemon: Sendable {
                         makeListener: {
                             let listener = OutboundListener(
                                 configuration: configuration,
-                                handler: makeHandler(),
+                                handler: handler,
                                 logger: componentLogger,
                                 eventLoopGroup: group
                             ) { address in
@@ -185,6 +182,26 @@ public struct Daemon: Sendable {
         logger.info("switchboard starting with \(services.count) listeners\(rayoNote)")
         try await group.run()
         logger.info("switchboard stopped")
+    }
+
+    /// The handler of an inbound listener, created once for the daemon's run; `nil` when none is registered by
+    /// that name (the configuration was validated against another registry).
+    private func makeInboundHandler(_ settings: InboundListenerSettings) throws -> (any InboundHandler)? {
+        do {
+            return try registry.makeInbound(named: settings.handler)
+        } catch {
+            throw HandlerCreationError(listener: settings.name, handler: settings.handler, error: error)
+        }
+    }
+
+    /// The handler of an outbound listener, created once for the daemon's run and shared by its calls; `nil` when
+    /// none is registered by that name.
+    private func makeOutboundHandler(_ settings: OutboundListenerSettings) throws -> (any OutboundHandler)? {
+        do {
+            return try registry.makeOutbound(named: settings.handler)
+        } catch {
+            throw HandlerCreationError(listener: settings.name, handler: settings.handler, error: error)
+        }
     }
 
     static func inboundConfiguration(_ settings: InboundListenerSettings) -> InboundConfiguration {

@@ -138,9 +138,6 @@ private final class HandlerOutcome: Sendable {
 
 /// Runs the user's handler and keeps the error its `run` throws, then throws it on to the listener.
 private struct ObservedHandler<Handler: OutboundHandler>: OutboundHandler {
-    static var name: String { Handler.name }
-    static var summary: String { Handler.summary }
-
     let handler: Handler
     let outcome: HandlerOutcome
 
@@ -148,8 +145,6 @@ private struct ObservedHandler<Handler: OutboundHandler>: OutboundHandler {
         self.handler = handler
         self.outcome = outcome
     }
-
-    init() { self.init(Handler(), outcome: HandlerOutcome()) }
 
     func run(_ session: OutboundSession) async throws {
         do {

@@ -6,13 +6,13 @@ import Glibc
 #endif
 
 /// An inbound handler registered under the name the example configuration uses.
-struct EventLoggerStub: InboundHandler {
+struct EventLoggerStub: InboundHandler, RegisteredHandler {
     static let name = "event-logger"
     static let summary = "Stands in for the event logger"
 }
 
 /// An outbound handler registered under the name the example configuration uses.
-struct DemoIVRStub: OutboundHandler {
+struct DemoIVRStub: OutboundHandler, RegisteredHandler {
     static let name = "demo-ivr"
     static let summary = "Stands in for the demo IVR"
     func run(_ session: OutboundSession) async throws {}

@@ -122,13 +122,8 @@ struct HangupRaceTests {
 /// Answers, then runs the application named by the call's `sbtest_app` variable until the hangup ends it; records
 /// whether it returned or threw.
 struct HangupRaceHandler: OutboundHandler {
-    static let name = "integration-hangup-race"
-    static let summary = "Runs one long application until the caller hangs up"
-
     let outcomes = Recorder<HangupRaceTests.Outcome>()
     let executions = Recorder<EventSocketEvent>()
-
-    init() {}
 
     func run(_ session: OutboundSession) async throws {
         let legA = session.variable("other_loopback_leg_uuid") ?? session.uniqueID

@@ -318,16 +318,9 @@ extension [Step] {
 /// An outbound handler that runs a test's script, recording the session, the script's steps and every event of its
 /// call.
 struct ScriptedHandler: OutboundHandler {
-    static let name = "integration-scripted"
-    static let summary = "Runs a test's script on a real call"
-
     let script: @Sendable (OutboundSession, Recorder<Step>) async throws -> Void
     let steps = Recorder<Step>()
     let events = Recorder<EventSocketEvent>()
-
-    init() {
-        script = { _, _ in }
-    }
 
     init(_ script: @escaping @Sendable (OutboundSession, Recorder<Step>) async throws -> Void) {
         self.script = script

@@ -75,15 +75,8 @@ func withRunning<Result: Sendable>(
 
 /// An outbound handler built from a closure, for tests.
 struct ClosureOutboundHandler: OutboundHandler {
-    static let name = "test-closure"
-    static let summary = "runs a closure"
     let body: @Sendable (OutboundSession) async throws -> Void
     let onEvent: @Sendable (EventSocketEvent) -> Void
-
-    init() {
-        body = { _ in }
-        onEvent = { _ in }
-    }
 
     init(_ body: @escaping @Sendable (OutboundSession) async throws -> Void) {
         self.body = body
