@@ -37,6 +37,9 @@ public final class InboundListener: Service, Sendable {
     private let group: any EventLoopGroup
     private let onStatusChange: @Sendable (Status) -> Void
     private let current = Mutex<EventSocketConnection?>(nil)
+    private let metrics: ListenerMetrics
+    /// Whether any connection got logged in yet: the next one is a reconnect.
+    private let hasConnected = Atomic<Bool>(false)
 
     /// Creates a listener. It connects when ``run()`` is called.
     ///
@@ -58,6 +61,7 @@ public final class InboundListener: Service, Sendable {
         self.logger = logger
         self.group = eventLoopGroup
         self.onStatusChange = onStatusChange
+        self.metrics = ListenerMetrics(configuration.metrics, role: .inbound(handler: type(of: handler).name))
     }
 
     /// The live connection, when logged in: use it for commands from outside the handler.
@@ -68,6 +72,7 @@ public final class InboundListener: Service, Sendable {
         await cancelWhenGracefulShutdown {
             await self.connectLoop()
         }
+        metrics.setConnected(false)
         onStatusChange(.stopped)
     }
 
@@ -108,6 +113,7 @@ public final class InboundListener: Service, Sendable {
             host: configuration.host,
             port: configuration.port,
             options: configuration.connection,
+            metrics: metrics,
             connectTimeout: configuration.connectTimeout,
             logger: logger,
             group: group
@@ -117,7 +123,7 @@ public final class InboundListener: Service, Sendable {
 
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             // The read task.
-            tasks.addTask { [configuration, handler, hooks] in
+            tasks.addTask { [configuration, handler, hooks, metrics] in
                 await connection.runReadLoop(lanes: lanes) { input in
                     attempt.lastInput.store(NIODeadline.now().uptimeNanoseconds, ordering: .relaxed)
                     switch input {
@@ -144,7 +150,7 @@ public final class InboundListener: Service, Sendable {
                     {
                         return
                     }
-                    await Self.dispatch(event, hooks: hooks, handler: handler, connection: connection)
+                    await Self.dispatch(event, hooks: hooks, handler: handler, connection: connection, metrics: metrics)
                 }
                 if let reason = connection.shared.reason { throw reason }
             }
@@ -159,17 +165,21 @@ public final class InboundListener: Service, Sendable {
                 }
                 current.withLock { $0 = connection }
                 attempt.established.store(true, ordering: .relaxed)
+                metrics.setConnected(true)
+                if hasConnected.exchange(true, ordering: .relaxed) { metrics.reconnected() }
                 onStatusChange(.connected)
                 logger.info("connected to FreeSWITCH's event socket")
                 do {
                     try await handler.connected(to: connection)
                 } catch {
+                    metrics.handlerFailed()
                     logger.error("handler failed in connected(to:): \(error)")
                 }
                 try await self.watchHeartbeat(connection, attempt: attempt)
             }
             defer {
                 current.withLock { $0 = nil }
+                metrics.setConnected(false)
             }
             // Whichever task ends first ends the connection: the read task on close, the session task on a failed
             // login or a missed heartbeat. The other one is then cancelled; its cancellation is not a failure.
@@ -240,18 +250,21 @@ public final class InboundListener: Service, Sendable {
         _ event: EventSocketEvent,
         hooks: EventHooks,
         handler: any InboundHandler,
-        connection: EventSocketConnection
+        connection: EventSocketConnection,
+        metrics: ListenerMetrics
     ) async {
         for hook in hooks.hooks(for: event) {
             do {
                 try await hook(event, connection)
             } catch {
+                metrics.hookFailed()
                 connection.logger.error("event hook failed on \(event.name): \(error)")
             }
         }
         do {
             try await handler.handle(event, on: connection)
         } catch {
+            metrics.handlerFailed()
             connection.logger.error("handler failed on \(event.name): \(error)")
         }
     }

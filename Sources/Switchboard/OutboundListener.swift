@@ -19,6 +19,7 @@ public final class OutboundListener: Service, Sendable {
     private let group: any EventLoopGroup
     private let onBound: @Sendable (SocketAddress) -> Void
     private let state = Mutex(State())
+    private let metrics: ListenerMetrics
 
     private struct State {
         var sessions: [ObjectIdentifier: any Channel] = [:]
@@ -42,6 +43,7 @@ public final class OutboundListener: Service, Sendable {
         self.logger = logger
         self.group = eventLoopGroup
         self.onBound = onBound
+        self.metrics = ListenerMetrics(configuration.metrics, role: .outbound(handler: type(of: handler).name))
     }
 
     /// The number of calls being handled now.
@@ -57,6 +59,7 @@ public final class OutboundListener: Service, Sendable {
     public func run() async throws {
         let options = configuration.connection
         let logger = self.logger
+        let metrics = self.metrics
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -66,7 +69,12 @@ public final class OutboundListener: Service, Sendable {
                 var sessionLogger = logger
                 // Rendered only if something is logged: most calls log nothing.
                 sessionLogger[metadataKey: "esl.peer"] = channel.remoteAddress.map { .stringConvertible($0) } ?? "?"
-                return try EventSocketConnection.install(on: channel, options: options, logger: sessionLogger)
+                return try EventSocketConnection.install(
+                    on: channel,
+                    options: options,
+                    metrics: metrics,
+                    logger: sessionLogger
+                )
             }
         }
         let server: NIOAsyncChannel<EventSocketConnection, Never>
@@ -85,6 +93,8 @@ public final class OutboundListener: Service, Sendable {
             logger.info("outbound listener accepting calls", metadata: ["esl.address": "\(address)"])
             onBound(address)
         }
+        metrics.setConnected(true)
+        defer { metrics.setConnected(false) }
 
         try await withGracefulShutdownHandler {
             try await withThrowingDiscardingTaskGroup { sessions in
@@ -92,11 +102,15 @@ public final class OutboundListener: Service, Sendable {
                     try await server.executeThenClose { inbound in
                         for try await connection in inbound {
                             guard admit(connection) else { continue }
+                            let start = NIODeadline.now()
                             sessions.addTask {
                                 await self.runSession(connection)
                                 self.state.withLock {
                                     _ = $0.sessions.removeValue(forKey: ObjectIdentifier(connection))
                                 }
+                                metrics.sessionEnded(
+                                    after: NIODeadline.now().uptimeNanoseconds - start.uptimeNanoseconds
+                                )
                             }
                         }
                     }
@@ -122,7 +136,10 @@ public final class OutboundListener: Service, Sendable {
             state.sessionsStarted += 1
             return true
         }
-        if !admitted {
+        if admitted {
+            metrics.sessionStarted()
+        } else {
+            metrics.sessionRefused()
             logger.warning("refused a call: \(configuration.maxSessions) calls already running (maxSessions)")
             connection.channel.close(promise: nil)
         }
@@ -154,6 +171,7 @@ public final class OutboundListener: Service, Sendable {
         let lanes = EventLanes()
         let sessionBox = SessionSlot()
         let handler = self.handler
+        let metrics = self.metrics
         await withDiscardingTaskGroup { tasks in
             tasks.addTask {
                 await self.runHandler(connection, lanes: lanes, sessionBox: sessionBox)
@@ -180,6 +198,7 @@ public final class OutboundListener: Service, Sendable {
                 do {
                     try await handler.handle(event, in: session)
                 } catch {
+                    metrics.handlerFailed()
                     session.logger.error("handler failed on \(event.name): \(error)")
                 }
             }
@@ -205,6 +224,7 @@ public final class OutboundListener: Service, Sendable {
         } catch let error as SwitchboardError where error.code == .callHungUp {
             session.logger.info("the caller hung up: \(error.message)")
         } catch {
+            metrics.handlerFailed()
             session.logger.error("handler failed: \(error)")
         }
         // The call is over for the handler: let its event handling finish, then say goodbye.
