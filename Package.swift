@@ -12,6 +12,10 @@ let logging = Target.Dependency.product(name: "Logging", package: "swift-log")
 let serviceLifecycle = Target.Dependency.product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
 let crypto = Target.Dependency.product(name: "Crypto", package: "swift-crypto")
 let nioSSL = Target.Dependency.product(name: "NIOSSL", package: "swift-nio-ssl")
+let nioHTTP1 = Target.Dependency.product(name: "NIOHTTP1", package: "swift-nio")
+let coreMetrics = Target.Dependency.product(name: "CoreMetrics", package: "swift-metrics")
+let metricsTestKit = Target.Dependency.product(name: "MetricsTestKit", package: "swift-metrics")
+let prometheus = Target.Dependency.product(name: "Prometheus", package: "swift-prometheus")
 
 let package = Package(
     name: "switchboard",
@@ -35,6 +39,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
         // Layer 1: the Event Socket wire protocol (frames, events, commands). Pure: no I/O.
@@ -47,7 +53,9 @@ let package = Package(
         // Layer 2: connections over SwiftNIO, inbound and outbound listeners, the handler API.
         .target(
             name: "Switchboard",
-            dependencies: ["EventSocket", "SwitchboardDiagnostics", nioCore, nioPosix, logging, serviceLifecycle],
+            dependencies: [
+                "EventSocket", "SwitchboardDiagnostics", nioCore, nioPosix, logging, serviceLifecycle, coreMetrics,
+            ],
             swiftSettings: swiftSettings
         ),
 
@@ -109,7 +117,8 @@ let package = Package(
                 "Switchboard", "EventSocket", "SwitchboardTesting", "SwitchboardDiagnostics", "CSystemd", "RayoServer",
                 "Rayo", "XMPP", "XMPPServer",
                 logging, serviceLifecycle, nioCore,
-                nioPosix, .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                nioPosix, nioHTTP1, coreMetrics, prometheus,
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -117,7 +126,7 @@ let package = Package(
             name: "switchboard",
             dependencies: [
                 "SwitchboardDaemon", "Switchboard", "SwitchboardTesting", "SwitchboardDiagnostics", "Handlers", logging,
-                nioCore,
+                nioCore, coreMetrics,
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -144,6 +153,7 @@ let package = Package(
             dependencies: [
                 "Switchboard", "SwitchboardTesting", "SwitchboardDiagnostics", "EventSocket", "Handlers", nioCore,
                 nioPosix, logging, .product(name: "InMemoryLogging", package: "swift-log"),
+                coreMetrics, metricsTestKit,
             ],
             swiftSettings: swiftSettings
         ),
@@ -156,7 +166,7 @@ let package = Package(
             name: "DaemonTests",
             dependencies: [
                 "SwitchboardDaemon", "Switchboard", "SwitchboardTesting", "SwitchboardDiagnostics", "EventSocket",
-                "RayoServer", "Rayo", nioCore, nioPosix, logging,
+                "RayoServer", "Rayo", nioCore, nioPosix, logging, coreMetrics,
             ],
             swiftSettings: swiftSettings
         ),

@@ -114,10 +114,19 @@ public final class RayoService: Service, XMPPLocalService, Sendable {
     /// `rayo: 2 clients, 5 calls` (plus `event socket down`, `draining`), for systemd's STATUS line.
     public var statusLine: String {
         let status = self.status
-        let console = consoleJID.description
-        let clients = status.clients.filter { $0.jid != console }.count
-        return "rayo: \(clients) clients, \(status.calls.count) calls"
+        return "rayo: \(clientCount(status)) clients, \(status.calls.count) calls"
             + (status.eventSocketUp ? "" : ", event socket down") + (status.draining ? ", draining" : "")
+    }
+
+    /// The Rayo clients logged in (the console not counted) and the calls known, for the metrics.
+    public var counts: (clients: Int, calls: Int) {
+        let status = self.status
+        return (clientCount(status), status.calls.count)
+    }
+
+    private func clientCount(_ status: RayoStatus) -> Int {
+        let console = consoleJID.description
+        return status.clients.filter { $0.jid != console }.count
     }
 
     /// Whether the inbound event socket connection is up.

@@ -80,6 +80,7 @@ public final class CommandSocket: Sendable {
             host: host,
             port: port,
             options: options,
+            metrics: .disabled,
             connectTimeout: timeout,
             logger: logger,
             group: eventLoopGroup

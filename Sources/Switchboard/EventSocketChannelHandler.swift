@@ -40,6 +40,8 @@ struct CommandRequest: Sendable {
 /// State shared by a connection's channel handler (on the event loop) and its tasks.
 final class ConnectionShared: Sendable {
     let backlog: EventBacklog
+    /// The listener's metrics (shared by all its connections).
+    let metrics: ListenerMetrics
     private let closeReason = Mutex<(any Error)?>(nil)
     private let ended = Atomic<Bool>(false)
 
@@ -49,7 +51,10 @@ final class ConnectionShared: Sendable {
 
     func markCallEnded() { ended.store(true, ordering: .releasing) }
 
-    init(backlog: EventBacklog) { self.backlog = backlog }
+    init(backlog: EventBacklog, metrics: ListenerMetrics) {
+        self.backlog = backlog
+        self.metrics = metrics
+    }
 
     /// Why the connection closed, when it was not a clean close. The first reason recorded wins.
     var reason: (any Error)? {
@@ -81,6 +86,10 @@ final class EventSocketChannelHandler: ChannelInboundHandler {
     private var correlation = ReplyCorrelation()
     private let sink: AsyncStream<[HandlerDelivery]>.Continuation
     private var pending: [HandlerDelivery] = []
+    /// Events in `pending`, and events refused at the backlog limit, since the last flush: counted in the metrics
+    /// once per read, not once per event.
+    private var pendingEvents = 0
+    private var droppedEvents = 0
     private let shared: ConnectionShared
     private let logger: Logger
     private var backlogWarned = false
@@ -194,12 +203,18 @@ final class EventSocketChannelHandler: ChannelInboundHandler {
             // events pile up, this thread parses again: that slows its reading to the consumer's pace, and the
             // backlog stays bounded, instead of growing until the slow-consumer limit closes the connection.
             if !correlation.awaitsEvents, shared.backlog.current < Self.unparsedBacklogLimit {
-                deliver(.eventFrame(frame), context: context)
+                deliver(.eventFrame(frame), context: context, isEvent: true)
                 return
             }
             let input = ConnectionInput(eventFrame: frame)
-            if case .event(let event) = input { perform(correlation.eventReceived(event), context: context) }
-            deliver(input, context: context)
+            guard case .event(let event) = input else {
+                // Unreadable: the read task logs it, but no handler will see it.
+                droppedEvents += 1
+                deliver(input, context: context)
+                return
+            }
+            perform(correlation.eventReceived(event), context: context)
+            deliver(input, context: context, isEvent: true)
         case .authRequest:
             deliver(.authRequest, context: context)
         case .disconnectNotice:
@@ -248,13 +263,14 @@ final class EventSocketChannelHandler: ChannelInboundHandler {
         }
     }
 
-    private func deliver(_ input: ConnectionInput, context: ChannelHandlerContext) {
-        deliver(.input(input), context: context)
+    private func deliver(_ input: ConnectionInput, context: ChannelHandlerContext, isEvent: Bool = false) {
+        deliver(.input(input), context: context, isEvent: isEvent)
     }
 
-    private func deliver(_ delivery: HandlerDelivery, context: ChannelHandlerContext) {
+    private func deliver(_ delivery: HandlerDelivery, context: ChannelHandlerContext, isEvent: Bool = false) {
         let waiting = shared.backlog.added()
         if waiting > shared.backlog.limit {
+            if isEvent { droppedEvents += 1 }
             shared.reason = SwitchboardError(
                 .slowConsumer,
                 "\(waiting) events were waiting for the handler (limit \(shared.backlog.limit))"
@@ -272,14 +288,22 @@ final class EventSocketChannelHandler: ChannelInboundHandler {
         } else if backlogWarned, waiting < shared.backlog.warningThreshold / 2 {
             backlogWarned = false
         }
+        if isEvent { pendingEvents += 1 }
         pending.append(delivery)
     }
 
-    /// Hands the inputs of this read to the read task in one go.
+    /// Hands the inputs of this read to the read task in one go, and counts its events.
     private func flush() {
+        if pendingEvents + droppedEvents > 0 { countEvents() }
         guard !pending.isEmpty else { return }
         sink.yield(pending)
         pending.removeAll(keepingCapacity: true)
+    }
+
+    private func countEvents() {
+        shared.metrics.eventsArrived(queued: pendingEvents, dropped: droppedEvents)
+        pendingEvents = 0
+        droppedEvents = 0
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {

@@ -82,10 +82,16 @@ public final class EventSocketConnection: Sendable {
     }
 
     /// Installs the decoder and the channel handler on a fresh channel and wraps it. Runs on the channel's loop.
-    static func install(on channel: any Channel, options: Options, logger: Logger) throws -> EventSocketConnection {
+    static func install(
+        on channel: any Channel,
+        options: Options,
+        metrics: ListenerMetrics,
+        logger: Logger
+    ) throws -> EventSocketConnection {
         let (inputs, sink) = AsyncStream<[HandlerDelivery]>.makeStream()
         let shared = ConnectionShared(
-            backlog: EventBacklog(warningThreshold: options.backlogWarningThreshold, limit: options.backlogLimit)
+            backlog: EventBacklog(warningThreshold: options.backlogWarningThreshold, limit: options.backlogLimit),
+            metrics: metrics
         )
         let handler = EventSocketChannelHandler(
             sink: sink,
@@ -115,6 +121,7 @@ public final class EventSocketConnection: Sendable {
         host: String,
         port: Int,
         options: Options,
+        metrics: ListenerMetrics,
         connectTimeout: Duration = .seconds(10),
         logger: Logger,
         group: any EventLoopGroup
@@ -125,7 +132,7 @@ public final class EventSocketConnection: Sendable {
                 .channelOption(.socketOption(.tcp_nodelay), value: 1)
                 .connect(host: host, port: port) { channel in
                     channel.eventLoop.makeCompletedFuture {
-                        try install(on: channel, options: options, logger: logger)
+                        try install(on: channel, options: options, metrics: metrics, logger: logger)
                     }
                 }
         } catch {
@@ -199,8 +206,10 @@ public final class EventSocketConnection: Sendable {
         )
         if reply.isError { forgetCompletion(jobUUID) }
         try reply.check(for: request)
-        let event = try await awaitCompletion(jobUUID, job)
-        return event.body ?? ""
+        let event = try await awaitCompletion(jobUUID, job, of: request)
+        let output = event.body ?? ""
+        if output.hasPrefix("-ERR") || output.hasPrefix("-USAGE") { shared.metrics.commands(for: request).failed() }
+        return output
     }
 
     /// Subscribes to events (`event <format> <names…> [CUSTOM <subclasses…>]`).
@@ -267,8 +276,21 @@ public final class EventSocketConnection: Sendable {
 
     /// Writes a command and waits for its reply; a completion (job or application) is registered before the write.
     func submit(_ request: CommandRequest) async throws -> CommandReply {
+        let counters = shared.metrics.commands(for: request.command)
+        counters.sent()
+        let start = counters.timesRoundTrip ? NIODeadline.now() : nil
         enqueue(CollectionOfOne(request))
-        return try await request.reply.value()
+        do {
+            let reply = try await request.reply.value()
+            if let start {
+                shared.metrics.apiAnswered(after: NIODeadline.now().uptimeNanoseconds - start.uptimeNanoseconds)
+            }
+            if reply.isError { counters.failed() }
+            return reply
+        } catch {
+            counters.countFailure(error)
+            throw error
+        }
     }
 
     /// Writes several commands in one flush and returns their replies in order, `-ERR` ones included.
@@ -277,9 +299,20 @@ public final class EventSocketConnection: Sendable {
     /// replies (an outbound call's `myevents` and `linger`) need not each wait a round trip.
     func sendPipelined(_ commands: [EventSocketCommand], timeout: Duration?) async throws -> [CommandReply] {
         let requests = commands.map { CommandRequest($0, timeout: timeout) }
+        let counters = commands.map { shared.metrics.commands(for: $0) }
+        for counter in counters { counter.sent() }
         enqueue(requests)
         var replies: [CommandReply] = []
-        for request in requests { replies.append(try await request.reply.value()) }
+        for (request, counter) in zip(requests, counters) {
+            do {
+                let reply = try await request.reply.value()
+                if reply.isError { counter.failed() }
+                replies.append(reply)
+            } catch {
+                counter.countFailure(error)
+                throw error
+            }
+        }
         return replies
     }
 
@@ -290,12 +323,22 @@ public final class EventSocketConnection: Sendable {
     }
 
     /// Waits for a job or application completion; a cancelled caller fails it and drops its waiter.
-    func awaitCompletion(_ uuid: String, _ completion: AwaitedResult<EventSocketEvent>) async throws -> EventSocketEvent
-    {
-        try await withTaskCancellationHandler {
-            try await completion.value()
-        } onCancel: {
-            forgetCompletion(uuid)
+    ///
+    /// - Parameter command: The `bgapi` or `execute` whose completion this is, whose metrics count a timeout.
+    func awaitCompletion(
+        _ uuid: String,
+        _ completion: AwaitedResult<EventSocketEvent>,
+        of command: EventSocketCommand
+    ) async throws -> EventSocketEvent {
+        do {
+            return try await withTaskCancellationHandler {
+                try await completion.value()
+            } onCancel: {
+                forgetCompletion(uuid)
+            }
+        } catch {
+            shared.metrics.commands(for: command).countFailure(error)
+            throw error
         }
     }
 

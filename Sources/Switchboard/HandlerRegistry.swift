@@ -252,3 +252,9 @@ public struct HandlerRegistry: Sendable {
         return try Handler(settings: value)
     }
 }
+
+/// How log lines and metrics name a handler: its registered name (`demo-ivr`) when it has one, else its type's name.
+func handlerName(of handler: any Sendable) -> String {
+    if let registered = handler as? any RegisteredHandler { return type(of: registered).name }
+    return String(describing: type(of: handler))
+}

@@ -51,6 +51,9 @@ public struct InboundConfiguration: Sendable {
     public var connectTimeout: Duration
     /// Command timeout, frame limits and backlog limits.
     public var connection: EventSocketConnection.Options
+    /// Where the listener records its metrics (``SwitchboardMetric``) and its `listener` label. Default: the label
+    /// `inbound`, in `MetricsSystem`'s factory.
+    public var metrics: MetricsOptions
 
     /// Creates a configuration; every default matches a stock FreeSWITCH on the same host.
     public init(
@@ -65,7 +68,8 @@ public struct InboundConfiguration: Sendable {
         reconnect: ReconnectPolicy = ReconnectPolicy(),
         heartbeatTimeout: Duration? = .seconds(60),
         connectTimeout: Duration = .seconds(10),
-        connection: EventSocketConnection.Options = .init()
+        connection: EventSocketConnection.Options = .init(),
+        metrics: MetricsOptions = MetricsOptions(listener: "inbound")
     ) {
         self.name = name
         self.host = host
@@ -79,6 +83,7 @@ public struct InboundConfiguration: Sendable {
         self.heartbeatTimeout = heartbeatTimeout
         self.connectTimeout = connectTimeout
         self.connection = connection
+        self.metrics = metrics
     }
 
     /// Whether the user's own subscription asks for events of this name.

@@ -38,6 +38,9 @@ public final class InboundListener: Service, Sendable {
     private let group: any EventLoopGroup
     private let onStatusChange: @Sendable (Status) -> Void
     private let current = Mutex<EventSocketConnection?>(nil)
+    private let metrics: ListenerMetrics
+    /// Whether any connection got logged in yet: the next one is a reconnect.
+    private let hasConnected = Atomic<Bool>(false)
 
     /// Creates a listener. It connects when ``run()`` is called.
     ///
@@ -59,6 +62,7 @@ public final class InboundListener: Service, Sendable {
         self.logger = logger
         self.group = eventLoopGroup
         self.onStatusChange = onStatusChange
+        self.metrics = ListenerMetrics(configuration.metrics, role: .inbound(handler: handlerName(of: handler)))
     }
 
     /// The live connection, when logged in: use it for commands from outside the handler.
@@ -69,6 +73,7 @@ public final class InboundListener: Service, Sendable {
         await cancelWhenGracefulShutdown {
             await self.connectLoop()
         }
+        metrics.setConnected(false)
         onStatusChange(.stopped)
     }
 
@@ -146,6 +151,7 @@ public final class InboundListener: Service, Sendable {
             host: configuration.host,
             port: configuration.port,
             options: configuration.connection,
+            metrics: metrics,
             connectTimeout: configuration.connectTimeout,
             logger: logger,
             group: group
@@ -155,7 +161,7 @@ public final class InboundListener: Service, Sendable {
 
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             // The read task.
-            tasks.addTask { [configuration, handler, hooks, prefix, peer] in
+            tasks.addTask { [configuration, handler, hooks, metrics, prefix, peer] in
                 await connection.runReadLoop(lanes: lanes) { input in
                     attempt.lastInput.store(NIODeadline.now().uptimeNanoseconds, ordering: .relaxed)
                     switch input {
@@ -185,7 +191,7 @@ public final class InboundListener: Service, Sendable {
                     {
                         return
                     }
-                    await Self.dispatch(event, hooks: hooks, handler: handler, connection: connection)
+                    await Self.dispatch(event, hooks: hooks, handler: handler, connection: connection, metrics: metrics)
                 }
                 if let reason = connection.shared.reason { throw reason }
             }
@@ -200,6 +206,8 @@ public final class InboundListener: Service, Sendable {
                 }
                 current.withLock { $0 = connection }
                 attempt.established.store(true, ordering: .relaxed)
+                metrics.setConnected(true)
+                if hasConnected.exchange(true, ordering: .relaxed) { metrics.reconnected() }
                 onStatusChange(.connected)
                 var outage = outage
                 if let (downtime, attempts) = outage.connected(at: .now) {
@@ -212,6 +220,7 @@ public final class InboundListener: Service, Sendable {
                 do {
                     try await handler.connected(to: connection)
                 } catch {
+                    metrics.handlerFailed()
                     logger.error(
                         "\(prefix)handler \(Self.name(of: handler)) failed in connected(to:): \(SwitchboardError.reasonText(error))"
                     )
@@ -220,6 +229,7 @@ public final class InboundListener: Service, Sendable {
             }
             defer {
                 current.withLock { $0 = nil }
+                metrics.setConnected(false)
             }
             // Whichever task ends first ends the connection: the read task on close, the session task on a failed
             // login or a missed heartbeat. The other one is then cancelled; its cancellation is not a failure.
@@ -293,12 +303,14 @@ public final class InboundListener: Service, Sendable {
         _ event: EventSocketEvent,
         hooks: EventHooks,
         handler: any InboundHandler,
-        connection: EventSocketConnection
+        connection: EventSocketConnection,
+        metrics: ListenerMetrics
     ) async {
         for hook in hooks.hooks(for: event) {
             do {
                 try await hook(event, connection)
             } catch {
+                metrics.hookFailed()
                 connection.logger.error(
                     "an event hook failed on \(event.name.loggable): \(SwitchboardError.reasonText(error))",
                     metadata: event.uniqueID.map { ["call.uuid": "\($0.loggable)"] }
@@ -308,6 +320,7 @@ public final class InboundListener: Service, Sendable {
         do {
             try await handler.handle(event, on: connection)
         } catch {
+            metrics.handlerFailed()
             connection.logger.error(
                 "handler \(name(of: handler)) failed on \(event.name.loggable): \(SwitchboardError.reasonText(error))",
                 metadata: event.uniqueID.map { ["call.uuid": "\($0.loggable)"] }
@@ -315,8 +328,8 @@ public final class InboundListener: Service, Sendable {
         }
     }
 
-    /// A handler's type name, for log lines: `EventLogger`.
-    static func name(of handler: any InboundHandler) -> String { String(describing: type(of: handler)) }
+    /// A handler's name for log lines: `event-logger` when registered, else its type's name.
+    static func name(of handler: any InboundHandler) -> String { handlerName(of: handler) }
 }
 
 /// What one connection attempt learned: whether it got logged in, and when FreeSWITCH last sent anything.

@@ -19,6 +19,9 @@ public struct OutboundConfiguration: Sendable {
     public var linger: Bool
     /// Command timeout, frame limits and backlog limits.
     public var connection: EventSocketConnection.Options
+    /// Where the listener records its metrics (``SwitchboardMetric``) and its `listener` label. Default: the label
+    /// `outbound`, in `MetricsSystem`'s factory.
+    public var metrics: MetricsOptions
 
     /// Creates a configuration; the defaults match FreeSWITCH's examples (`socket 127.0.0.1:8084 async full`).
     public init(
@@ -30,7 +33,8 @@ public struct OutboundConfiguration: Sendable {
         drainTimeout: Duration = .seconds(30),
         setupTimeout: Duration = .seconds(10),
         linger: Bool = true,
-        connection: EventSocketConnection.Options = .init()
+        connection: EventSocketConnection.Options = .init(),
+        metrics: MetricsOptions = MetricsOptions(listener: "outbound")
     ) {
         self.name = name
         self.host = host
@@ -41,5 +45,6 @@ public struct OutboundConfiguration: Sendable {
         self.setupTimeout = setupTimeout
         self.linger = linger
         self.connection = connection
+        self.metrics = metrics
     }
 }

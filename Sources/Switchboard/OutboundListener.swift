@@ -20,6 +20,7 @@ public final class OutboundListener: Service, Sendable {
     private let group: any EventLoopGroup
     private let onBound: @Sendable (SocketAddress) -> Void
     private let state = Mutex(State())
+    private let metrics: ListenerMetrics
 
     private struct State {
         var sessions: [ObjectIdentifier: any Channel] = [:]
@@ -47,6 +48,10 @@ public final class OutboundListener: Service, Sendable {
         self.logger = logger
         self.group = eventLoopGroup
         self.onBound = onBound
+        self.metrics = ListenerMetrics(
+            configuration.metrics,
+            role: .outbound(handler: Switchboard.handlerName(of: handler))
+        )
     }
 
     /// The number of calls being handled now.
@@ -62,6 +67,7 @@ public final class OutboundListener: Service, Sendable {
     public func run() async throws {
         let options = configuration.connection
         let logger = self.logger
+        let metrics = self.metrics
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -73,7 +79,12 @@ public final class OutboundListener: Service, Sendable {
                 sessionLogger[metadataKey: "esl.peer"] = .stringConvertible(
                     LoggablePeer(address: channel.remoteAddress)
                 )
-                return try EventSocketConnection.install(on: channel, options: options, logger: sessionLogger)
+                return try EventSocketConnection.install(
+                    on: channel,
+                    options: options,
+                    metrics: metrics,
+                    logger: sessionLogger
+                )
             }
         }
         let server: NIOAsyncChannel<EventSocketConnection, Never>
@@ -108,6 +119,8 @@ public final class OutboundListener: Service, Sendable {
             logger.info("\(prefix)accepting calls on \(address.loggable)")
             onBound(address)
         }
+        metrics.setConnected(true)
+        defer { metrics.setConnected(false) }
 
         try await withGracefulShutdownHandler {
             try await withThrowingDiscardingTaskGroup { sessions in
@@ -115,12 +128,16 @@ public final class OutboundListener: Service, Sendable {
                     try await server.executeThenClose { inbound in
                         for try await connection in inbound {
                             guard admit(connection) else { continue }
+                            let start = NIODeadline.now()
                             sessions.addTask {
                                 await self.runSession(connection)
                                 self.state.withLock {
                                     _ = $0.sessions.removeValue(forKey: ObjectIdentifier(connection))
                                     _ = $0.closing.remove(ObjectIdentifier(connection))
                                 }
+                                metrics.sessionEnded(
+                                    after: NIODeadline.now().uptimeNanoseconds - start.uptimeNanoseconds
+                                )
                             }
                         }
                     }
@@ -153,10 +170,7 @@ public final class OutboundListener: Service, Sendable {
 
     /// The handler's type name, for log lines: `DemoIVR`.
     /// The registered name (`demo-ivr`) of a handler the daemon created, else its type's name.
-    private var handlerName: String {
-        if let registered = handler as? any RegisteredHandler { return type(of: registered).name }
-        return String(describing: type(of: handler))
-    }
+    private var handlerName: String { Switchboard.handlerName(of: handler) }
 
     private func admit(_ connection: EventSocketConnection) -> Bool {
         let admitted = state.withLock { state -> Bool in
@@ -165,7 +179,10 @@ public final class OutboundListener: Service, Sendable {
             state.sessionsStarted += 1
             return true
         }
-        if !admitted {
+        if admitted {
+            metrics.sessionStarted()
+        } else {
+            metrics.sessionRefused()
             let caller = LoggablePeer(address: connection.remoteAddress)
             let limit = configuration.maxSessions
             logger.warning("\(prefix)refused a call from \(caller): \(limit) calls already running (maxSessions)")
@@ -202,6 +219,7 @@ public final class OutboundListener: Service, Sendable {
         let lanes = EventLanes()
         let sessionBox = SessionSlot()
         let handler = self.handler
+        let metrics = self.metrics
         await withDiscardingTaskGroup { tasks in
             tasks.addTask {
                 await self.runHandler(connection, lanes: lanes, sessionBox: sessionBox)
@@ -231,6 +249,7 @@ public final class OutboundListener: Service, Sendable {
                 do {
                     try await handler.handle(event, in: session)
                 } catch {
+                    metrics.handlerFailed()
                     let (name, call) = (event.name.loggable, session.uniqueID.loggable)
                     let reason = SwitchboardError.reasonText(error)
                     session.logger.error(
@@ -273,6 +292,7 @@ public final class OutboundListener: Service, Sendable {
             let reason = SwitchboardError.reasonText(error)
             session.logger.debug("\(prefix)handler stopped by the listener's cancellation: \(reason)")
         } catch {
+            metrics.handlerFailed()
             let reason = SwitchboardError.reasonText(error)
             session.logger.error(
                 "\(prefix)handler \(handlerName) failed on call \(session.uniqueID.loggable): \(reason)"

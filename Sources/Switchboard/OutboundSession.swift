@@ -105,7 +105,7 @@ public final class OutboundSession: Sendable {
             }
             try reply.check(for: command)
         }
-        let event = try await connection.awaitCompletion(eventUUID, completion)
+        let event = try await connection.awaitCompletion(eventUUID, completion, of: command)
         refresh(from: event)
         return ApplicationResult(event: event)
     }

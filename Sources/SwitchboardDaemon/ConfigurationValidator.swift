@@ -11,7 +11,7 @@ struct ConfigurationValidator {
     /// The largest `maxSessions`.
     static let maximumSessions = 1_000_000
 
-    static let topLevelKeys = ["log", "listeners", "rayo"]
+    static let topLevelKeys = ["log", "listeners", "rayo", "metrics"]
     static let logKeys = ["file", "level"]
     static let commonListenerKeys = ["name", "kind", "handler"]
     static let inboundKeys =
@@ -22,7 +22,7 @@ struct ConfigurationValidator {
     static let reconnectKeys = ["initialDelaySeconds", "maxDelaySeconds"]
 
     /// What the cross-listener checks need to know about one listener, as far as it could be read.
-    private struct ListenerFacts {
+    struct ListenerFacts {
         var index: Int
         var name: String?
         var kind: HandlerKind?
@@ -114,7 +114,12 @@ struct ConfigurationValidator {
         checkHandlers(facts)
         checkRayoHandlers(facts, rayoGiven: top["rayo"] != nil)
         if let rayo { checkRayoPorts(rayo, against: facts) }
-        return SwitchboardConfiguration(log: log, listeners: listeners, rayo: rayo)
+        var metrics: MetricsSettings?
+        if let value = top["metrics"] {
+            metrics = metricsSettings(value, at: top.path(of: "metrics"))
+            if let metrics { checkMetricsPort(metrics, against: facts, rayo: rayo) }
+        }
+        return SwitchboardConfiguration(log: log, listeners: listeners, rayo: rayo, metrics: metrics)
     }
 
     private mutating func logSettings(_ members: Members) -> LogSettings {

@@ -1,3 +1,4 @@
+import CoreMetrics
 import EventSocket
 import Logging
 import NIOCore
@@ -22,6 +23,9 @@ public struct Daemon: Sendable {
     public let logger: Logger
     /// Sockets inherited from systemd, by listener name.
     public let inheritedSockets: [String: Int32]
+    /// The Prometheus registry the listeners record into, when the configuration has a `metrics` object. A program
+    /// may also bootstrap `MetricsSystem` with its factory, so that the libraries it uses report there too.
+    public let metrics: PrometheusMetrics?
     private let eventLoopGroup: any EventLoopGroup
 
     /// Creates the daemon. Nothing binds or connects until ``run(onReady:)``.
@@ -39,7 +43,11 @@ public struct Daemon: Sendable {
         self.logger = logger
         self.inheritedSockets = inheritedSockets
         self.eventLoopGroup = eventLoopGroup
+        self.metrics = configuration.metrics == nil ? nil : PrometheusMetrics(describing: Self.metricDescriptions)
     }
+
+    /// Every metric the daemon serves: the listeners' and the Rayo server's.
+    public static let metricDescriptions = SwitchboardMetric.all + DaemonRayo.metrics
 
     /// A logger for a component (e.g. a listener) writing to the daemon's log file at the configured level.
     public static func makeLogger(label: String, file: LogFile, level: Logger.Level) -> Logger {
@@ -51,9 +59,11 @@ public struct Daemon: Sendable {
     /// - Parameter onOutboundBound: Called with each outbound listener's name and bound address (for tests and the
     ///   demo).
     /// - Parameter onRayoListening: Called with the Rayo XMPP listeners' bound addresses (for tests).
+    /// - Parameter onMetricsBound: Called with the metrics endpoint's bound address (for tests).
     public func run(
         onOutboundBound: @escaping @Sendable (String, SocketAddress) -> Void = { _, _ in },
-        onRayoListening: @escaping @Sendable ([SocketAddress]) -> Void = { _ in }
+        onRayoListening: @escaping @Sendable ([SocketAddress]) -> Void = { _ in },
+        onMetricsBound: @escaping @Sendable (SocketAddress) -> Void = { _ in }
     ) async throws {
         let status = DaemonStatus()
         let rayo = try configuration.rayo.map { settings in
@@ -62,6 +72,7 @@ public struct Daemon: Sendable {
                 status: status,
                 logger: logger,
                 eventLoopGroup: eventLoopGroup,
+                metricsFactory: metrics?.factory,
                 onListening: onRayoListening
             )
         }
@@ -86,7 +97,9 @@ public struct Daemon: Sendable {
             case .inbound(let settings):
                 guard let handler = try makeInboundHandler(settings) else { continue }
                 inboundNames.insert(settings.name)
-                let configuration = Self.inboundConfiguration(settings)
+                var inbound = Self.inboundConfiguration(settings)
+                inbound.metrics = MetricsOptions(listener: settings.name, factory: metrics?.factory)
+                let configuration = inbound
                 let group = eventLoopGroup
                 services.append(
                     SupervisedListener(
@@ -131,7 +144,8 @@ public struct Daemon: Sendable {
                     port: settings.port,
                     inheritedSocket: inheritedSockets[settings.name],
                     maxSessions: settings.maxSessions,
-                    drainTimeout: settings.drainTime
+                    drainTimeout: settings.drainTime,
+                    metrics: MetricsOptions(listener: settings.name, factory: metrics?.factory)
                 )
                 if let descriptor = inheritedSockets[settings.name] {
                     let name = settings.name.loggable
@@ -180,10 +194,27 @@ public struct Daemon: Sendable {
             rayoStatus: rayoStatus,
             logger: logger
         )
-        // Shutdown runs in reverse order: systemd says STOPPING first, then listeners drain, the log goes last.
+        var metricsServer: [any Service] = []
+        if let settings = configuration.metrics, let metrics {
+            var refresh: @Sendable () -> Void = {}
+            if let rayo { refresh = rayo.makeMetricsRefresh(factory: metrics.factory) }
+            metricsServer.append(
+                MetricsServer(
+                    settings: settings,
+                    metrics: metrics,
+                    refresh: refresh,
+                    logger: logger,
+                    eventLoopGroup: eventLoopGroup,
+                    onBound: onMetricsBound
+                )
+            )
+        }
+        // Shutdown runs in reverse order: systemd says STOPPING first, then listeners drain (still counted by the
+        // metrics endpoint), the log goes last.
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
                 services: [.init(service: LogReopenService(logFile: logFile, signals: hangups, logger: logger))]
+                    + metricsServer.map { .init(service: $0) }
                     + services.map { .init(service: $0) }
                     + (rayo?.services ?? []).map { .init(service: $0) }
                     + [.init(service: systemd)],

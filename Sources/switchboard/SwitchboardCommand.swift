@@ -1,4 +1,5 @@
 import ArgumentParser
+import CoreMetrics
 import Logging
 import Switchboard
 import SwitchboardDaemon
@@ -90,6 +91,8 @@ struct Run: AsyncParsableCommand {
             logger: logger,
             inheritedSockets: inherited
         )
+        // Once per process: whatever records through swift-metrics reports to the same endpoint.
+        if let metrics = daemon.metrics { MetricsSystem.bootstrap(metrics.factory) }
         do {
             try await daemon.run()
         } catch {

@@ -232,6 +232,7 @@ struct ConfigurationTests {
         #expect(ivr == OutboundListenerSettings(name: "ivr", handler: "demo-ivr", bind: "127.0.0.1", port: 8084))
         #expect(configuration.listeners.map(\.name) == ["events", "ivr"])
         #expect(configuration.listeners.map(\.kind) == [.inbound, .outbound])
+        #expect(configuration.metrics == MetricsSettings(bind: "127.0.0.1", port: 9184))
     }
 
     @Test("keys left out take the documented defaults")

@@ -403,7 +403,9 @@ enum RealFreeSWITCH {
     .enabled(if: RealFreeSWITCH.isUp, RealFreeSWITCH.skipReason)
 )
 struct DaemonFreeSWITCHTests {
-    @Test("a loopback call from context peertest reaches demo-ivr; DTMF 42# sets switchboard_result; events are logged")
+    @Test(
+        "a loopback call from context peertest reaches demo-ivr; DTMF 42# sets switchboard_result; events are logged; the metrics count the call"
+    )
     func demoIVRAgainstFreeSWITCH() async throws {
         let directory = try TemporaryDirectory()
         let notify = try NotifySocket(in: directory)
@@ -421,7 +423,8 @@ struct DaemonFreeSWITCHTests {
                   "filters": { "variable_other_loopback_leg_uuid": ["\(legA)"] } },
                 { "name": "ivr", "kind": "outbound", "handler": "demo-ivr",
                   "bind": "\(TestSwitch.current.listenHost)", "port": \(port) }
-              ]
+              ],
+              "metrics": { "port": 0 }
             }
             """
         try config.write(toFile: directory.file("switchboard.json"), atomically: true, encoding: .utf8)
@@ -431,6 +434,9 @@ struct DaemonFreeSWITCHTests {
         )
         let startup = await notify.collect(until: { $0.contains("READY=1") }, timeout: .seconds(20))
         try #require(startup.contains { $0.contains("READY=1") })
+        let metricsPort = try await metricsPort(inLog: log)
+        let before = try await scrape(port: metricsPort)
+        #expect(before.value(#"switchboard_sessions_total{listener="ivr"}"#) == 0)
 
         var logger = Logger(label: "daemon-freeswitch-test")
         logger.logLevel = .warning
@@ -467,6 +473,22 @@ struct DaemonFreeSWITCHTests {
             let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
             if text.contains("event CHANNEL_HANGUP_COMPLETE \(uuid)") { break }
             try await Task.sleep(for: .milliseconds(50))
+        }
+        var after = try await scrape(port: metricsPort)
+        while after.value(#"switchboard_session_duration_seconds_count{listener="ivr"}"#) != 1,
+            ContinuousClock.now < logDeadline
+        {
+            try await Task.sleep(for: .milliseconds(50))
+            after = try await scrape(port: metricsPort)
+        }
+        #expect(after.value(#"switchboard_listener_connected{listener="events"}"#) == 1)
+        #expect(after.value(#"switchboard_sessions_total{listener="ivr"}"#) == 1)
+        #expect(after.value(#"switchboard_session_duration_seconds_count{listener="ivr"}"#) == 1)
+        #expect(after.value(#"switchboard_commands_sent_total{listener="ivr",command="execute"}"#) == 5)
+        // CHANNEL_ANSWER and CHANNEL_HANGUP_COMPLETE of the socket leg passed the listener's filter.
+        #expect(after.value(#"switchboard_events_handled_total{listener="events"}"#).map { $0 >= 2 } == true)
+        if let check = try await promtoolCheck(after, in: directory) {
+            #expect(check.status == 0, "promtool check metrics: \(check.output)")
         }
         daemon.signal(SIGTERM)
         let (status, standardError) = await daemon.wait()
