@@ -11,7 +11,7 @@ import Glibc
 #endif
 
 /// A raw HTTP/1.1 exchange over a real socket: sends `request` as written and reads until the server closes or
-/// stays silent for `quiet`.
+/// stays silent for `quiet` (or sends nothing for 10 seconds).
 func rawHTTP(port: Int, _ request: String, quiet: Duration = .milliseconds(500)) async throws -> String {
     try await offCooperativePool {
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -37,7 +37,10 @@ func rawHTTP(port: Int, _ request: String, quiet: Duration = .milliseconds(500))
         var received: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 65_536)
         var poller = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
-        while poll(&poller, 1, Int32(quiet / .milliseconds(1))) > 0 {
+        // The first byte may take a while on a loaded machine; after it, `quiet` ends the response.
+        var wait = Int32(10_000)
+        while poll(&poller, 1, wait) > 0 {
+            wait = Int32(quiet / .milliseconds(1))
             let count = recv(descriptor, &buffer, buffer.count, 0)
             guard count > 0 else { break }
             received += buffer[0..<count]

@@ -7,7 +7,7 @@ import SwitchboardTesting
 import Testing
 
 /// An inbound handler that throws on CHANNEL_HANGUP, as a handler with a bug would.
-struct ThrowingInboundHandler: InboundHandler {
+struct ThrowingInboundHandler: InboundHandler, RegisteredHandler {
     static let name = "test-throwing"
     static let summary = "throws on CHANNEL_HANGUP"
     let handled = Collector<String>()
@@ -190,7 +190,7 @@ struct MetricsTests {
             #expect(metrics.command(.commandsSent, "linger") == 1)
             #expect(metrics.command(.commandsSent, "execute") == 2)
             #expect(metrics.command(.commandsFailed, "execute") == 0)
-            #expect(metrics.counter(.handlerErrors, [("handler", "test-closure")]) == 1)
+            #expect(metrics.counter(.handlerErrors, [("handler", "ClosureOutboundHandler")]) == 1)
             #expect(metrics.counter(.eventsReceived) > 0)
             #expect(metrics.counter(.eventsReceived) == metrics.counter(.eventsHandled))
         }
