@@ -21,7 +21,7 @@ public struct DemoIVR: OutboundHandler, RegisteredHandler {
             minDigits: 1,
             maxDigits: 4,
             tries: 1,
-            timeout: 5000,
+            timeout: .seconds(5),
             terminators: "#",
             prompt: "tone_stream://%(200,0,440)",
             invalidPrompt: "silence_stream://250",

@@ -63,7 +63,8 @@ public final class OutboundSession: Sendable {
     /// awaited for ``EventSocketConnection/Options/hangupGracePeriod`` after it.
     /// - Parameters:
     ///   - eventLock: Ask FreeSWITCH not to start the next queued application before this one finishes.
-    ///   - timeout: How long to wait for completion; `nil` waits until the call ends.
+    ///   - timeout: Switchboard's wait for the completion; `nil` waits until the call ends. FreeSWITCH keeps running
+    ///     the application when it passes (stop it with ``breakApplication()`` or a hangup).
     /// - Throws: ``SwitchboardError/Code/callHungUp`` when the call had ended before the application was sent, or it
     ///   did not complete within the grace period after the end;
     ///   ``EventSocket/EventSocketError/Code/commandFailed`` when FreeSWITCH refused it.

@@ -7,13 +7,18 @@ import Darwin
 /// Whether something answers on a TCP port: how tests that need a real FreeSWITCH decide to run or to skip with one
 /// line (`.enabled(if: FreeSWITCHProbe.answers(), "no FreeSWITCH answers on 127.0.0.1:8021")`).
 public enum FreeSWITCHProbe {
-    /// A non-blocking IPv4 connect, then `poll` for writability for at most `timeoutMilliseconds`: `true` when the
-    /// TCP handshake completed. The defaults are FreeSWITCH's event socket on this host.
+    /// A non-blocking IPv4 connect, then `poll` for writability for at most `timeout` (this process's wait, in whole
+    /// milliseconds): `true` when the TCP handshake completed. The defaults are FreeSWITCH's event socket on this
+    /// host.
     public static func answers(
         host: String = "127.0.0.1",
         port: UInt16 = 8021,
-        timeoutMilliseconds: Int32 = 1000
+        timeout: Duration = .seconds(1)
     ) -> Bool {
+        let (seconds, attoseconds) = timeout.components
+        let timeoutMilliseconds = Int32(
+            min(max(seconds, 0), 86_400) * 1000 + max(attoseconds, 0) / 1_000_000_000_000_000
+        )
         #if canImport(Glibc)
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         #else

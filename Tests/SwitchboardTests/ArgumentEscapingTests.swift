@@ -55,12 +55,27 @@ struct ArgumentEscapingTests {
         }
     }
 
-    @Test("a caller ID name keeps its quotes and backslashes inside originate's quoting")
+    @Test("a caller ID name keeps its quotes and backslashes inside originate's quoting, in its own position")
     func callerIDName() throws {
         var call = Originate("loopback/1/default", then: .application("park"))
         call.callerIDName = #"O'Brien \ Co"#
         call.callerIDNumber = "100"
-        #expect(try call.arguments == #"loopback/1/default &park() 'O\'Brien \\ Co' 100"#)
+        // originate reads dialplan and context before the caller ID, even for an application.
+        #expect(try call.arguments == #"loopback/1/default &park() undef undef 'O\'Brien \\ Co' 100"#)
+        call.callerIDNumber = "1 00"
+        #expect(throws: SwitchboardError.self) { _ = try call.arguments }
+    }
+
+    @Test("originate's timeout is FreeSWITCH's, in whole seconds rounded up, after the positions before it")
+    func originateTimeout() throws {
+        var call = Originate("loopback/1/default", then: .extension("1000", context: "default"))
+        call.timeout = .milliseconds(1500)
+        #expect(try call.arguments == "loopback/1/default 1000 XML default undef undef 2")
+        var parked = Originate("loopback/1/default", then: .application("park"))
+        parked.timeout = .seconds(20)
+        #expect(try parked.arguments == "loopback/1/default &park() undef undef undef undef 20")
+        parked.timeout = .seconds(-1)
+        #expect(throws: SwitchboardError.self) { _ = try parked.arguments }
     }
 
     @Test("space-separated arguments: joined when each is one word")

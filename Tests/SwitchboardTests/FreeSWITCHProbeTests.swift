@@ -7,13 +7,13 @@ struct FreeSWITCHProbeTests {
     func answersOnlyWhileListening() async throws {
         let fake = try await FakeFreeSWITCH.start()
         let port = UInt16(fake.port)
-        #expect(FreeSWITCHProbe.answers(port: port, timeoutMilliseconds: 2000))
+        #expect(FreeSWITCHProbe.answers(port: port, timeout: .seconds(2)))
         await fake.stop()
-        #expect(!FreeSWITCHProbe.answers(port: port, timeoutMilliseconds: 200))
+        #expect(!FreeSWITCHProbe.answers(port: port, timeout: .milliseconds(200)))
     }
 
     @Test("an address that is not IPv4 text is no answer, not a crash")
     func badAddress() {
-        #expect(!FreeSWITCHProbe.answers(host: "not-an-address", port: 8021, timeoutMilliseconds: 10))
+        #expect(!FreeSWITCHProbe.answers(host: "not-an-address", port: 8021, timeout: .milliseconds(10)))
     }
 }
