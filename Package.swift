@@ -144,8 +144,8 @@ let package = Package(
         .testTarget(
             name: "DaemonTests",
             dependencies: [
-                "SwitchboardDaemon", "Switchboard", "SwitchboardTesting", "EventSocket", "RayoServer", "Rayo", nioCore,
-                nioPosix, logging,
+                "SwitchboardDaemon", "Switchboard", "SwitchboardTesting", "Handlers", "EventSocket", "RayoServer",
+                "Rayo", nioCore, nioPosix, logging,
             ],
             swiftSettings: swiftSettings
         ),
