@@ -39,7 +39,8 @@ public final class OutboundSession: Sendable {
     /// A channel variable from the latest channel data (`variable_<name>`).
     public func variable(_ name: String) -> String? { channelData.variable(name) }
 
-    /// A header of the latest channel data, e.g. `Caller-Caller-ID-Number`.
+    /// A header of the latest channel data, e.g. `Caller-Caller-ID-Number`. The fields handlers read most are typed
+    /// properties beside it (``EventSocket/ChannelFields``): `callerIDNumber`, `destinationNumber`, `direction`, ….
     public subscript(_ header: String) -> String? { channelData[header] }
 
     /// Whether FreeSWITCH reported the end of the call.
@@ -135,6 +136,10 @@ public final class OutboundSession: Sendable {
         state.withLock { $0.hungUp = true }
     }
 }
+
+/// The call's caller ID, destination, direction, context, channel name and answer state, typed, from the latest
+/// channel data.
+extension OutboundSession: ChannelFields {}
 
 /// The outcome of a dialplan application: its CHANNEL_EXECUTE_COMPLETE event.
 public struct ApplicationResult: Sendable {

@@ -67,6 +67,8 @@ struct ChannelVariableTests {
             #expect(channel.variable("origination_caller_id_name") == "O'Brien & Co")
             #expect(channel.variable("origination_caller_id_number") == "15550001234")
             #expect(channel["Caller-Orig-Caller-ID-Number"] == "15550001234")
+            #expect(channel.direction == .outbound)
+            #expect(channel.answerState == .answered)
         } catch {
             await Integration.hangUpOwnCalls(tag: tag, uuids: [uuid])
             throw error
