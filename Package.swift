@@ -40,10 +40,14 @@ let package = Package(
         // Layer 1: the Event Socket wire protocol (frames, events, commands). Pure: no I/O.
         .target(name: "EventSocket", dependencies: [nioCore], swiftSettings: swiftSettings),
 
+        // Text for operators: wire text escaped for log lines, addresses as host:port, socket and system errors as
+        // sentences. Used by every layer that logs.
+        .target(name: "SwitchboardDiagnostics", dependencies: [nioCore, nioPosix], swiftSettings: swiftSettings),
+
         // Layer 2: connections over SwiftNIO, inbound and outbound listeners, the handler API.
         .target(
             name: "Switchboard",
-            dependencies: ["EventSocket", nioCore, nioPosix, logging, serviceLifecycle],
+            dependencies: ["EventSocket", "SwitchboardDiagnostics", nioCore, nioPosix, logging, serviceLifecycle],
             swiftSettings: swiftSettings
         ),
 
@@ -55,7 +59,11 @@ let package = Package(
         ),
 
         // The example handlers the daemon ships (event-logger, demo-ivr).
-        .target(name: "Handlers", dependencies: ["Switchboard", logging], swiftSettings: swiftSettings),
+        .target(
+            name: "Handlers",
+            dependencies: ["Switchboard", "SwitchboardDiagnostics", logging],
+            swiftSettings: swiftSettings
+        ),
 
         // libexpat, the XML parser ejabberd and Prosody use (Debian: libexpat1-dev).
         .systemLibrary(name: "CExpat", pkgConfig: "expat", providers: [.apt(["libexpat1-dev"])]),
@@ -67,7 +75,7 @@ let package = Package(
         // local service.
         .target(
             name: "XMPPServer",
-            dependencies: ["XMPP", nioCore, nioPosix, nioSSL, logging, serviceLifecycle],
+            dependencies: ["XMPP", "SwitchboardDiagnostics", nioCore, nioPosix, nioSSL, logging, serviceLifecycle],
             swiftSettings: swiftSettings
         ),
 
@@ -81,7 +89,8 @@ let package = Package(
         .target(
             name: "RayoServer",
             dependencies: [
-                "Rayo", "XMPP", "XMPPServer", "Switchboard", "EventSocket", nioCore, logging, serviceLifecycle,
+                "Rayo", "XMPP", "XMPPServer", "Switchboard", "SwitchboardDiagnostics", "EventSocket", nioCore, logging,
+                serviceLifecycle,
             ],
             swiftSettings: swiftSettings
         ),
@@ -97,8 +106,8 @@ let package = Package(
         .target(
             name: "SwitchboardDaemon",
             dependencies: [
-                "Switchboard", "EventSocket", "SwitchboardTesting", "CSystemd", "RayoServer", "Rayo", "XMPP",
-                "XMPPServer",
+                "Switchboard", "EventSocket", "SwitchboardTesting", "SwitchboardDiagnostics", "CSystemd", "RayoServer",
+                "Rayo", "XMPP", "XMPPServer",
                 logging, serviceLifecycle, nioCore,
                 nioPosix, .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
@@ -107,7 +116,8 @@ let package = Package(
         .executableTarget(
             name: "switchboard",
             dependencies: [
-                "SwitchboardDaemon", "Switchboard", "SwitchboardTesting", "Handlers", logging, nioCore,
+                "SwitchboardDaemon", "Switchboard", "SwitchboardTesting", "SwitchboardDiagnostics", "Handlers", logging,
+                nioCore,
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -132,7 +142,8 @@ let package = Package(
         .testTarget(
             name: "SwitchboardTests",
             dependencies: [
-                "Switchboard", "SwitchboardTesting", "EventSocket", "Handlers", nioCore, nioPosix, logging,
+                "Switchboard", "SwitchboardTesting", "SwitchboardDiagnostics", "EventSocket", "Handlers", nioCore,
+                nioPosix, logging, .product(name: "InMemoryLogging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -144,8 +155,8 @@ let package = Package(
         .testTarget(
             name: "DaemonTests",
             dependencies: [
-                "SwitchboardDaemon", "Switchboard", "SwitchboardTesting", "Handlers", "EventSocket", "RayoServer",
-                "Rayo", nioCore, nioPosix, logging,
+                "SwitchboardDaemon", "Switchboard", "SwitchboardTesting", "SwitchboardDiagnostics", "Handlers",
+                "EventSocket", "RayoServer", "Rayo", nioCore, nioPosix, logging,
             ],
             swiftSettings: swiftSettings
         ),

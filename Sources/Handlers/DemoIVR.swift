@@ -1,5 +1,6 @@
 import Logging
 import Switchboard
+import SwitchboardDiagnostics
 
 /// A tiny IVR: answer, play a prompt and read digits, store them in a channel variable, beep, hang up.
 ///
@@ -141,7 +142,7 @@ public struct DemoIVR: OutboundHandler, RegisteredHandler {
             variable: "demo_digits",
             regex: "\\d+"
         )
-        session.logger.info("caller entered \(digits ?? "nothing")")
+        session.logger.info("caller entered \(digits?.loggable ?? "nothing")")
         try await session.set(settings.resultVariable, digits ?? "none")
         try await session.playback(settings.endPrompt)
         try await session.hangup(cause: "NORMAL_CLEARING")

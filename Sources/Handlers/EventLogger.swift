@@ -1,6 +1,7 @@
 import EventSocket
 import Logging
 import Switchboard
+import SwitchboardDiagnostics
 
 /// Logs `event <Event-Name> <Unique-ID>` at info for every event an inbound listener receives, or for the events its
 /// settings name.
@@ -82,6 +83,6 @@ public struct EventLogger: InboundHandler, RegisteredHandler {
                 return
             }
         }
-        connection.logger.info("event \(event.name) \(event.uniqueID ?? "-")")
+        connection.logger.info("event \(event.name.loggable) \(event.uniqueID?.loggable ?? "-")")
     }
 }

@@ -42,6 +42,7 @@ public struct RayoServer: Sendable {
         let service = RayoService(
             settings: Self.settings(configuration),
             eventSocket: InboundConfiguration(
+                name: "rayo.eventSocket",
                 host: configuration.eventSocket.host,
                 port: configuration.eventSocket.port,
                 authentication: .password(configuration.eventSocket.password),

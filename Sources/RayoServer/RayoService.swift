@@ -4,6 +4,7 @@ import NIOCore
 import Rayo
 import ServiceLifecycle
 import Switchboard
+import SwitchboardDiagnostics
 import Synchronization
 import XMPP
 
@@ -162,7 +163,7 @@ public final class RayoService: Service, XMPPLocalService, Sendable {
             return !state.draining
         }
         guard first else { return }
-        logger.info("Rayo draining: no new offers; controlled calls may finish within \(drainTime)")
+        logger.info("Rayo draining: no new offers; controlled calls may finish within \(drainTime.loggable)")
         continuation.yield(.machine(.drain))
         let drainTime = self.drainTime
         let continuation = self.continuation
@@ -238,7 +239,7 @@ public final class RayoService: Service, XMPPLocalService, Sendable {
             return
         }
         if !router.route(stanza) {
-            logger.debug("no session for \(stanza[attribute: "to"] ?? "-"); stanza dropped")
+            logger.debug("no session for \(stanza[attribute: "to"]?.loggable ?? "-"); stanza dropped")
         }
     }
 
@@ -359,12 +360,12 @@ public final class RayoService: Service, XMPPLocalService, Sendable {
         do {
             let reply = try await connection.send(try .api("show", arguments: "channels as json"), timeout: timeout)
             guard !reply.isError else {
-                logger.warning("'show channels as json' failed after reconnecting: \(reply.text)")
+                logger.warning("'show channels as json' failed after reconnecting: \(reply.text.loggable)")
                 return []
             }
             return ChannelList.uuids(fromJSON: reply.text)
         } catch {
-            logger.warning("'show channels as json' failed after reconnecting: \(error)")
+            logger.warning("'show channels as json' failed after reconnecting: \(String(describing: error).loggable)")
             return []
         }
     }

@@ -1,6 +1,7 @@
 import EventSocket
 import Logging
 import NIOCore
+import SwitchboardDiagnostics
 import Synchronization
 
 /// A command on its way to FreeSWITCH, with the results that its reply (and, for `bgapi` and `execute`, its
@@ -168,7 +169,7 @@ final class EventSocketChannelHandler: ChannelInboundHandler {
             timerDeadline = nil
             let expired = correlation.expire(now: .now())
             for (reply, error) in expired.replies where reply.fail(error) {
-                logger.warning("\(error.message)", metadata: ["esl.error": "\(error.code)"])
+                logger.warning("\(error.message.loggable)", metadata: ["esl.error": "\(error.code)"])
             }
             for (completion, error) in expired.completions { completion.fail(error) }
             if let next = expired.nextDeadline { arm(at: next) }
@@ -220,7 +221,8 @@ final class EventSocketChannelHandler: ChannelInboundHandler {
         case .rudeRejection:
             shared.reason = SwitchboardError(
                 .connectionRejected,
-                "FreeSWITCH refused the connection (ACL): \(frame.bodyText.trimmingCharacters(in: "\n"))"
+                "FreeSWITCH at \(LoggablePeer(address: context.remoteAddress)) refused this client by its ACL: "
+                    + frame.bodyText.trimmingCharacters(in: "\n").loggable
             )
             context.close(promise: nil)
         default:
@@ -237,7 +239,10 @@ final class EventSocketChannelHandler: ChannelInboundHandler {
         case .succeedCompletion(let waiter, let event):
             waiter.succeed(event)
         case .dropLateReply(let command):
-            logger.debug("dropped the late reply to a command that timed out", metadata: ["esl.command": "\(command)"])
+            logger.debug(
+                "dropped the late reply to a command that timed out",
+                metadata: ["esl.command": "\(command.loggable)"]
+            )
         case .unexpectedReply:
             logger.warning("FreeSWITCH sent a reply while no command was waiting; ignored")
         }
@@ -252,7 +257,7 @@ final class EventSocketChannelHandler: ChannelInboundHandler {
         if waiting > shared.backlog.limit {
             shared.reason = SwitchboardError(
                 .slowConsumer,
-                "\(waiting) events waiting for the handler (limit \(shared.backlog.limit)): closing the connection"
+                "\(waiting) events were waiting for the handler (limit \(shared.backlog.limit))"
             )
             shared.backlog.handled()
             context.close(promise: nil)
@@ -285,8 +290,11 @@ final class EventSocketChannelHandler: ChannelInboundHandler {
     // MARK: Lifecycle
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        // Whoever owns the connection reports its end, in its own words and at its own pace (a listener that
+        // reconnects does not repeat one failure every attempt); the reason travels in `shared.reason` and in the
+        // errors of the commands that were waiting.
         shared.reason = error
-        logger.error("closing the connection: \(error)")
+        logger.debug("closing the connection: \(SwitchboardError.reasonText(error))")
         context.close(promise: nil)
     }
 
@@ -321,7 +329,7 @@ final class EventSocketChannelHandler: ChannelInboundHandler {
     private func disconnectedError(waitingFor command: String?) -> SwitchboardError {
         var message = "the connection closed"
         if let command { message += " before '\(command)' could be sent" }
-        if let reason = shared.reason { message += " (\(reason))" }
+        if let reason = shared.reason { message += " (\(SwitchboardError.reasonText(reason)))" }
         return SwitchboardError(.disconnected, message)
     }
 }

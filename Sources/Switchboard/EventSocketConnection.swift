@@ -2,6 +2,7 @@ import EventSocket
 import Logging
 import NIOCore
 import NIOPosix
+import SwitchboardDiagnostics
 import Synchronization
 
 /// One event socket connection to FreeSWITCH, inbound or outbound: send commands, run `api` and `bgapi`, fire events.
@@ -108,6 +109,9 @@ public final class EventSocketConnection: Sendable {
     }
 
     /// Connects to FreeSWITCH's event socket without logging in; the caller reads the greeting.
+    ///
+    /// - Throws: ``SwitchboardError`` with a code and a sentence for each way a connect fails: refused, timed out,
+    ///   host not found, host unreachable.
     static func connect(
         host: String,
         port: Int,
@@ -116,14 +120,22 @@ public final class EventSocketConnection: Sendable {
         logger: Logger,
         group: any EventLoopGroup
     ) async throws -> EventSocketConnection {
-        try await ClientBootstrap(group: group)
-            .connectTimeout(TimeAmount(connectTimeout))
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
-            .connect(host: host, port: port) { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try install(on: channel, options: options, logger: logger)
+        do {
+            return try await ClientBootstrap(group: group)
+                .connectTimeout(TimeAmount(connectTimeout))
+                .channelOption(.socketOption(.tcp_nodelay), value: 1)
+                .connect(host: host, port: port) { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try install(on: channel, options: options, logger: logger)
+                    }
                 }
-            }
+        } catch {
+            throw SwitchboardError.connectFailed(
+                error,
+                peer: SocketAddress.loggable(host: host, port: port),
+                timeout: connectTimeout
+            )
+        }
     }
 
     // MARK: - Commands

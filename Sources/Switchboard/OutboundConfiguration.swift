@@ -1,5 +1,8 @@
 /// Where an outbound listener accepts the calls FreeSWITCH's `socket` application hands over, and its limits.
 public struct OutboundConfiguration: Sendable {
+    /// The listener's name, which starts its log lines and errors (`listener 'ivr' cannot listen on 127.0.0.1:8084:
+    /// the address is already in use`); `nil` leaves it out. The daemon sets the config's name.
+    public var name: String?
     /// The address to bind. Default `127.0.0.1`.
     public var host: String
     /// The port to bind; 0 picks a free one. Default 8084.
@@ -19,6 +22,7 @@ public struct OutboundConfiguration: Sendable {
 
     /// Creates a configuration; the defaults match FreeSWITCH's examples (`socket 127.0.0.1:8084 async full`).
     public init(
+        name: String? = nil,
         host: String = "127.0.0.1",
         port: Int = 8084,
         inheritedSocket: Int32? = nil,
@@ -28,6 +32,7 @@ public struct OutboundConfiguration: Sendable {
         linger: Bool = true,
         connection: EventSocketConnection.Options = .init()
     ) {
+        self.name = name
         self.host = host
         self.port = port
         self.inheritedSocket = inheritedSocket

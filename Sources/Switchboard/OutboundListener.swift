@@ -3,6 +3,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import ServiceLifecycle
+import SwitchboardDiagnostics
 import Synchronization
 
 /// Accepts the calls that FreeSWITCH's `socket` dialplan application hands over and runs an ``OutboundHandler`` for
@@ -22,6 +23,10 @@ public final class OutboundListener: Service, Sendable {
 
     private struct State {
         var sessions: [ObjectIdentifier: any Channel] = [:]
+        /// Calls whose handler has returned and which are only closing: nothing to warn about when they are closed.
+        var closing: Set<ObjectIdentifier> = []
+        /// Calls whose handler the listener's cancellation stopped.
+        var cutShort = 0
         var localAddress: SocketAddress?
         var warnedAboutMode = false
         var sessionsStarted = 0
@@ -65,24 +70,42 @@ public final class OutboundListener: Service, Sendable {
             channel.eventLoop.makeCompletedFuture {
                 var sessionLogger = logger
                 // Rendered only if something is logged: most calls log nothing.
-                sessionLogger[metadataKey: "esl.peer"] = channel.remoteAddress.map { .stringConvertible($0) } ?? "?"
+                sessionLogger[metadataKey: "esl.peer"] = .stringConvertible(
+                    LoggablePeer(address: channel.remoteAddress)
+                )
                 return try EventSocketConnection.install(on: channel, options: options, logger: sessionLogger)
             }
         }
         let server: NIOAsyncChannel<EventSocketConnection, Never>
         if let socket = configuration.inheritedSocket {
-            server = try await bootstrap.bind(socket, childChannelInitializer: initializer)
+            do {
+                server = try await bootstrap.bind(socket, childChannelInitializer: initializer)
+            } catch {
+                throw SwitchboardError(
+                    .listenFailed,
+                    "\(namePrefix)cannot listen on the socket systemd passed (descriptor \(socket)): "
+                        + SocketErrorDescription(error).reason
+                )
+            }
         } else {
-            server = try await bootstrap.bind(
-                host: configuration.host,
-                port: configuration.port,
-                childChannelInitializer: initializer
-            )
+            do {
+                server = try await bootstrap.bind(
+                    host: configuration.host,
+                    port: configuration.port,
+                    childChannelInitializer: initializer
+                )
+            } catch {
+                let address = SocketAddress.loggable(host: configuration.host, port: configuration.port)
+                throw SwitchboardError(
+                    .listenFailed,
+                    namePrefix + SocketErrorDescription.listenFailure(error, on: address, port: configuration.port)
+                )
+            }
         }
         let address = server.channel.localAddress
         state.withLock { $0.localAddress = address }
         if let address {
-            logger.info("outbound listener accepting calls", metadata: ["esl.address": "\(address)"])
+            logger.info("\(prefix)accepting calls on \(address.loggable)")
             onBound(address)
         }
 
@@ -96,6 +119,7 @@ public final class OutboundListener: Service, Sendable {
                                 await self.runSession(connection)
                                 self.state.withLock {
                                     _ = $0.sessions.removeValue(forKey: ObjectIdentifier(connection))
+                                    _ = $0.closing.remove(ObjectIdentifier(connection))
                                 }
                             }
                         }
@@ -105,15 +129,30 @@ public final class OutboundListener: Service, Sendable {
                 }
                 // Accepting stopped: running calls drain, within the drain timeout.
                 if activeSessions > 0 {
-                    logger.info("draining \(activeSessions) calls for up to \(configuration.drainTimeout)")
+                    if !Task.isCancelled {
+                        logger.info(
+                            "\(prefix)draining \(activeSessions) calls for up to \(configuration.drainTimeout.loggable)"
+                        )
+                    }
                     sessions.addTask { await self.closeSessionsAfterDrainTimeout() }
                 }
             }
+            let cutShort = state.withLock { $0.cutShort }
+            if cutShort > 0 { logger.warning("cancelled: closed \(cutShort) calls still running") }
         } onGracefulShutdown: {
             server.channel.close(promise: nil)
         }
-        logger.info("outbound listener stopped")
+        logger.info("\(prefix)stopped accepting calls")
     }
+
+    /// `listener 'ivr': ` when the configuration names the listener, for the start of its log lines.
+    private var prefix: String { configuration.name.map { "listener '\($0.loggable)': " } ?? "" }
+
+    /// `listener 'ivr' `, for errors that read `listener 'ivr' cannot listen on …`.
+    private var namePrefix: String { configuration.name.map { "listener '\($0.loggable)' " } ?? "" }
+
+    /// The handler's type name, for log lines: `DemoIVR`.
+    private var handlerName: String { String(describing: type(of: handler)) }
 
     private func admit(_ connection: EventSocketConnection) -> Bool {
         let admitted = state.withLock { state -> Bool in
@@ -123,7 +162,9 @@ public final class OutboundListener: Service, Sendable {
             return true
         }
         if !admitted {
-            logger.warning("refused a call: \(configuration.maxSessions) calls already running (maxSessions)")
+            let caller = LoggablePeer(address: connection.remoteAddress)
+            let limit = configuration.maxSessions
+            logger.warning("\(prefix)refused a call from \(caller): \(limit) calls already running (maxSessions)")
             connection.channel.close(promise: nil)
         }
         return admitted
@@ -131,22 +172,25 @@ public final class OutboundListener: Service, Sendable {
 
     private func closeSessionsAfterDrainTimeout() async {
         let deadline = ContinuousClock.now + configuration.drainTimeout
-        var reason = "drain timeout"
+        var cancelled = false
         while activeSessions > 0, ContinuousClock.now < deadline {
             do {
                 try await Task.sleep(for: .milliseconds(50))
             } catch {
                 // Cancelled rather than shut down gracefully: stop waiting (a sleep that throws at once would
-                // otherwise spin) and close what is left now.
-                reason = "cancelled"
+                // otherwise spin) and close what is left now. The handlers this stops are counted as they end.
+                cancelled = true
                 break
             }
         }
-        let remaining = state.withLock { Array($0.sessions.values) }
-        if !remaining.isEmpty {
-            logger.warning("\(reason): closing \(remaining.count) calls still running")
-            for channel in remaining { channel.close(promise: nil) }
+        // Calls only closing (their handler returned) are not worth a warning.
+        let (remaining, running) = state.withLock { state in
+            (Array(state.sessions.values), state.sessions.keys.filter { !state.closing.contains($0) }.count)
         }
+        if !cancelled, running > 0 {
+            logger.warning("\(prefix)drain timeout: closing \(running) calls still running")
+        }
+        for channel in remaining { channel.close(promise: nil) }
     }
 
     /// One call: this task reads (events, replies), a child task runs the handler.
@@ -165,12 +209,15 @@ public final class OutboundListener: Service, Sendable {
                 case .disconnectNotice(let notice):
                     if let session = sessionBox.session {
                         session.markHungUp()
-                        session.logger.debug("call ended", metadata: ["esl.linger": "\(notice.isLinger)"])
+                        session.logger.debug(
+                            "FreeSWITCH says the call ended: \(notice.frame.bodyText.trimmingCharacters(in: "\n").loggable)",
+                            metadata: ["esl.linger": "\(notice.isLinger)"]
+                        )
                     }
                 case .unrecognized(let frame, let reason):
                     connection.logger.warning(
-                        "ignored a frame: \(reason)",
-                        metadata: ["esl.content-type": "\(frame.contentType)"]
+                        "\(self.prefix)ignored a frame from FreeSWITCH: \(reason.loggable)",
+                        metadata: ["esl.content-type": "\(frame.contentType.description.loggable)"]
                     )
                 case .authRequest, .log:
                     break
@@ -180,8 +227,20 @@ public final class OutboundListener: Service, Sendable {
                 do {
                     try await handler.handle(event, in: session)
                 } catch {
-                    session.logger.error("handler failed on \(event.name): \(error)")
+                    let (name, call) = (event.name.loggable, session.uniqueID.loggable)
+                    let reason = SwitchboardError.reasonText(error)
+                    session.logger.error(
+                        "\(self.prefix)handler \(self.handlerName) failed on \(name) of call \(call): \(reason)"
+                    )
                 }
+            }
+            // The socket is closed. A close for a reason (FreeSWITCH sent what cannot be read, the socket failed, the
+            // handler fell too far behind) is said once here, whether or not the handler was waiting on the call.
+            if let reason = connection.shared.reason {
+                let call = sessionBox.session.map { " of call \($0.uniqueID.loggable)" } ?? ""
+                connection.logger.warning(
+                    "\(self.prefix)the connection\(call) closed: \(SwitchboardError.reasonText(reason))"
+                )
             }
         }
     }
@@ -195,7 +254,9 @@ public final class OutboundListener: Service, Sendable {
         do {
             session = try await setUp(connection)
         } catch {
-            connection.logger.error("call setup failed: \(error)")
+            let caller = LoggablePeer(address: connection.remoteAddress)
+            let reason = SwitchboardError.reasonText(error)
+            connection.logger.error("\(prefix)the setup of a call from \(caller) failed: \(reason)")
             try? await connection.channel.close()
             return
         }
@@ -203,12 +264,19 @@ public final class OutboundListener: Service, Sendable {
         do {
             try await handler.run(session)
         } catch let error as SwitchboardError where error.code == .callHungUp {
-            session.logger.info("the caller hung up: \(error.message)")
+            session.logger.info("\(prefix)call \(session.uniqueID.loggable) hung up: \(error.message.loggable)")
+        } catch let error where Task.isCancelled {
+            session.logger.debug("\(prefix)handler stopped by the listener's cancellation: \(SwitchboardError.reasonText(error))")
         } catch {
-            session.logger.error("handler failed: \(error)")
+            let reason = SwitchboardError.reasonText(error)
+            session.logger.error(
+                "\(prefix)handler \(handlerName) failed on call \(session.uniqueID.loggable): \(reason)"
+            )
         }
+        if Task.isCancelled { state.withLock { $0.cutShort += 1 } }
         // The call is over for the handler: let its event handling finish, then say goodbye.
         await lanes.waitUntilIdle()
+        _ = state.withLock { $0.closing.insert(ObjectIdentifier(connection)) }
         await connection.close()
     }
 
@@ -216,7 +284,7 @@ public final class OutboundListener: Service, Sendable {
         let reply = try await connection.send(.connect, timeout: configuration.setupTimeout)
         let channelData = try ChannelData(connectReply: reply.frame)
         var sessionLogger = connection.logger
-        sessionLogger[metadataKey: "call.uuid"] = "\(channelData.uniqueID)"
+        sessionLogger[metadataKey: "call.uuid"] = "\(channelData.uniqueID.loggable)"
         let session = OutboundSession(connection: connection, channelData: channelData, logger: sessionLogger)
         if !channelData.socketMode.isAsyncFull {
             let first = state.withLock { state in

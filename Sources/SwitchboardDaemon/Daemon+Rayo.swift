@@ -3,6 +3,7 @@ import NIOCore
 import RayoServer
 import ServiceLifecycle
 import Switchboard
+import SwitchboardDiagnostics
 
 /// The daemon's Rayo parts, when the configuration has a `rayo` object.
 struct DaemonRayo: Sendable {
@@ -37,7 +38,7 @@ struct DaemonRayo: Sendable {
             ) { addresses in
                 status.rayoListening()
                 componentLogger.info(
-                    "Rayo XMPP listening on \(addresses.map { "\($0)" }.joined(separator: ", "))"
+                    "Rayo XMPP listening on \(addresses.map(\.loggable).joined(separator: ", "))"
                 )
                 onListening(addresses)
             }

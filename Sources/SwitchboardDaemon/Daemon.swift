@@ -5,6 +5,7 @@ import NIOPosix
 import RayoServer
 import ServiceLifecycle
 import Switchboard
+import SwitchboardDiagnostics
 import Synchronization
 import UnixSignals
 
@@ -68,6 +69,14 @@ public struct Daemon: Sendable {
         var sessionCounters: [@Sendable () -> Int] = []
         var inboundNames: Set<String> = []
         var outboundNames: Set<String> = []
+        for warning in SocketActivation.mismatches(
+            inherited: inheritedSockets,
+            outboundListeners: configuration.listeners.compactMap { listener in
+                if case .outbound(let settings) = listener { settings.name } else { nil }
+            }
+        ) {
+            logger.warning("\(warning)")
+        }
 
         for listener in configuration.listeners {
             var listenerLogger = logger
@@ -117,14 +126,18 @@ public struct Daemon: Sendable {
                 }
                 outboundNames.insert(settings.name)
                 let configuration = OutboundConfiguration(
+                    name: settings.name,
                     host: settings.bind,
                     port: settings.port,
                     inheritedSocket: inheritedSockets[settings.name],
                     maxSessions: settings.maxSessions,
                     drainTimeout: settings.drainTime
                 )
-                if inheritedSockets[settings.name] != nil {
-                    componentLogger.info("using the socket systemd passed (socket activation)")
+                if let descriptor = inheritedSockets[settings.name] {
+                    let name = settings.name.loggable
+                    componentLogger.info(
+                        "listener '\(name)': using the socket systemd passed under its name (descriptor \(descriptor))"
+                    )
                 }
                 let current = ListenerSlot()
                 sessionCounters.append { current.listener?.activeSessions ?? 0 }
@@ -206,6 +219,7 @@ public struct Daemon: Sendable {
 
     static func inboundConfiguration(_ settings: InboundListenerSettings) -> InboundConfiguration {
         InboundConfiguration(
+            name: settings.name,
             host: settings.host,
             port: settings.port,
             authentication: .password(settings.password),

@@ -69,7 +69,7 @@ struct Run: AsyncParsableCommand {
         do {
             logFile = try configuration.log.file.map { try LogFile(path: $0) } ?? LogFile.standardError()
         } catch {
-            printError("switchboard: cannot open the log file: \(error)")
+            printError("switchboard: \(OperatorText.reason(error))")
             throw ExitCode(1)
         }
         let level = configuration.log.level
@@ -79,8 +79,8 @@ struct Run: AsyncParsableCommand {
         do {
             inherited = try SocketActivation.listeners(logger: logger)
         } catch {
-            logger.error("socket activation: \(error)")
-            printError("switchboard: socket activation: \(error)")
+            logger.error("socket activation: \(OperatorText.reason(error))")
+            printError("switchboard: socket activation: \(OperatorText.reason(error))")
             throw ExitCode(1)
         }
         let daemon = Daemon(
@@ -93,8 +93,8 @@ struct Run: AsyncParsableCommand {
         do {
             try await daemon.run()
         } catch {
-            logger.critical("switchboard failed: \(error)")
-            printError("switchboard: \(error)")
+            logger.critical("\(OperatorText.reason(error))")
+            printError("switchboard: \(OperatorText.reason(error))")
             throw ExitCode(1)
         }
     }

@@ -441,7 +441,7 @@ struct ConfigurationTests {
         let error = try #require(throws: ConfigurationError.self) { try loader.load(contentsOf: path) }
         #expect(error.code == .unreadable)
         #expect(error.problems.isEmpty)
-        #expect(error.description == "\(path): cannot read the file: No such file or directory (errno 2)")
+        #expect(error.description == "\(path): cannot read the file: no such file or directory")
     }
 
     @Test("a directory is not a configuration file")

@@ -407,21 +407,44 @@ struct DaemonProcessTests {
             .write(toFile: config, atomically: true, encoding: .utf8)
         let daemon = try DaemonProcess(arguments: ["run", "--config", config])
         let (status, standardError) = await daemon.wait()
-        #expect(status != 0)
-        #expect(standardError.contains("ivr"), "\(standardError)")
-        #expect(standardError.lowercased().contains("address already in use"), "\(standardError)")
+        #expect(status == 1)
+        #expect(
+            standardError
+                == "switchboard: listener 'ivr' cannot listen on 127.0.0.1:\(port): the address is already in use\n"
+        )
+        let log = try String(contentsOfFile: directory.file("switchboard.log"), encoding: .utf8)
+        #expect(
+            log.contains(
+                " critical listener 'ivr' cannot listen on 127.0.0.1:\(port): the address is already in use\n"
+            ),
+            "\(log)"
+        )
         await fake.stop()
     }
 }
 
-/// Whether a FreeSWITCH answers on 127.0.0.1:8021, checked once per process.
+/// Whether the FreeSWITCH of ``SwitchboardTesting/TestSwitch`` answers (127.0.0.1:8021 unless the environment names
+/// another), checked once per process.
 enum RealFreeSWITCH {
-    static let isUp = FreeSWITCHProbe.answers()
+    static let isUp = TestSwitch.isAvailable
+    static let skipReason = Comment(rawValue: TestSwitch.skipReason)
+
+    /// A logged-in command socket to the test switch.
+    static func commandSocket(logger: Logger) async throws -> CommandSocket {
+        let testSwitch = TestSwitch.current
+        return try await CommandSocket.connect(
+            host: testSwitch.host,
+            port: testSwitch.port,
+            authentication: testSwitch.authentication,
+            logger: logger
+        )
+    }
 }
 
 @Suite(
     "The switchboard binary against the real FreeSWITCH",
-    .enabled(if: DaemonBinary.exists && RealFreeSWITCH.isUp, "no FreeSWITCH answers on 127.0.0.1:8021")
+    .enabled(if: DaemonBinary.exists, "the switchboard binary is not built (run swift build first)"),
+    .enabled(if: RealFreeSWITCH.isUp, RealFreeSWITCH.skipReason)
 )
 struct DaemonFreeSWITCHTests {
     @Test("a loopback call from context peertest reaches demo-ivr; DTMF 42# sets switchboard_result; events are logged")
@@ -436,9 +459,12 @@ struct DaemonFreeSWITCHTests {
               "log": { "file": "\(log)", "level": "info" },
               "listeners": [
                 { "name": "events", "kind": "inbound", "handler": "event-logger",
+                  "host": "\(TestSwitch.current.host)", "port": \(TestSwitch.current.port),
+                  "password": "\(TestSwitch.current.password)",
                   "events": ["CHANNEL_ANSWER", "CHANNEL_HANGUP_COMPLETE"],
                   "filters": { "variable_other_loopback_leg_uuid": ["\(legA)"] } },
-                { "name": "ivr", "kind": "outbound", "handler": "demo-ivr", "port": \(port) }
+                { "name": "ivr", "kind": "outbound", "handler": "demo-ivr",
+                  "bind": "\(TestSwitch.current.listenHost)", "port": \(port) }
               ]
             }
             """
@@ -452,14 +478,15 @@ struct DaemonFreeSWITCHTests {
 
         var logger = Logger(label: "daemon-freeswitch-test")
         logger.logLevel = .warning
-        let socket = try await CommandSocket.connect(logger: logger)
+        let socket = try await RealFreeSWITCH.commandSocket(logger: logger)
         // Filter first, so that no other call's events slip in before the subscription is narrowed.
         try await socket.connection.addFilter(header: "variable_other_loopback_leg_uuid", value: legA)
         try await socket.connection.subscribe(to: ["CHANNEL_EXECUTE", "CHANNEL_HANGUP_COMPLETE"])
         defer { Task { _ = try? await socket.api("uuid_kill", legA) } }
         _ = try await socket.backgroundAPI(
             "originate",
-            "{origination_uuid=\(legA),sbtest_tag=daemon-e2e}loopback/outbound_\(port)/peertest &park()",
+            "{origination_uuid=\(legA),sbtest_tag=daemon-e2e}"
+                + TestSwitch.current.outboundDestination(port: port) + " &park()",
             timeout: .seconds(20)
         )
         var hangup: EventSocketEvent?

@@ -1,5 +1,6 @@
 import EventSocket
 import Switchboard
+import SwitchboardTesting
 import Testing
 
 /// Channel variables whose values hold FreeSWITCH's separators and quotes reach the new channel unchanged, through
@@ -29,7 +30,7 @@ struct ChannelVariableTests {
     @Test func originateSetsEveryValueUnchanged() async throws {
         let tag = Integration.uniqueTag()
         let uuid = Integration.newUUID()
-        var call = Originate("loopback/echo/peertest", then: .application("park"))
+        var call = Originate(TestSwitch.current.destination("echo"), then: .application("park"))
             .variable("origination_uuid", uuid)
             .variable(Integration.tagVariable, tag)
         for (name, value) in Self.samples { call = call.variable(name, value) }
@@ -50,7 +51,7 @@ struct ChannelVariableTests {
     @Test func originateCallerIDAndTimeoutReachTheirPositions() async throws {
         let tag = Integration.uniqueTag()
         let uuid = Integration.newUUID()
-        var call = Originate("loopback/echo/peertest", then: .application("park"))
+        var call = Originate(TestSwitch.current.destination("echo"), then: .application("park"))
             .variable("origination_uuid", uuid)
             .variable(Integration.tagVariable, tag)
         call.callerIDName = "O'Brien & Co"
@@ -84,7 +85,9 @@ struct ChannelVariableTests {
             variables["origination_uuid"] = bridged
             variables[Integration.tagVariable] = tag
             do {
-                await steps.record(.completed(try await session.bridge("loopback/echo/peertest", variables: variables)))
+                await steps.record(
+                    .completed(try await session.bridge(TestSwitch.current.destination("echo"), variables: variables))
+                )
             } catch {
                 await steps.record(.threw(application: "bridge", error: error))
             }

@@ -2,6 +2,7 @@ import EventSocket
 import Logging
 import NIOCore
 import Switchboard
+import SwitchboardTesting
 import Synchronization
 import Testing
 
@@ -35,7 +36,11 @@ struct HangupRaceTests {
         let handler = HangupRaceHandler()
         let port = Mutex<Int?>(nil)
         let listener = OutboundListener(
-            configuration: OutboundConfiguration(port: 0, drainTimeout: .seconds(3)),
+            configuration: OutboundConfiguration(
+                host: TestSwitch.current.listenHost,
+                port: 0,
+                drainTimeout: .seconds(3)
+            ),
             handler: handler,
             logger: Integration.logger
         ) { address in
@@ -99,7 +104,7 @@ struct HangupRaceTests {
             "{origination_uuid=\(legA),\(Integration.tagVariable)=\(tag),sbtest_app=\(application.rawValue)}"
         let output = try await socket.backgroundAPI(
             "originate",
-            variables + "loopback/outbound_\(port)/peertest &park()",
+            variables + TestSwitch.current.outboundDestination(port: port) + " &park()",
             timeout: .seconds(20)
         )
         #expect(output == "+OK \(legA)\n")
@@ -138,7 +143,10 @@ struct HangupRaceHandler: OutboundHandler {
             switch HangupRaceTests.Application(rawValue: application) {
             case .bridge:
                 let tag = session.variable(Integration.tagVariable) ?? "?"
-                try await session.bridge("loopback/echo/peertest", variables: [Integration.tagVariable: tag])
+                try await session.bridge(
+                    TestSwitch.current.destination("echo"),
+                    variables: [Integration.tagVariable: tag]
+                )
             case .playback:
                 try await session.playback("tone_stream://%(1000,0,440);loops=-1")
             case .playAndGetDigits:

@@ -1,5 +1,6 @@
 import EventSocket
 import Switchboard
+import SwitchboardTesting
 import Testing
 
 /// A failed `originate` throws ``OriginateError`` carrying the call's UUID and FreeSWITCH's hangup cause.
@@ -11,7 +12,7 @@ struct OriginateFailureTests {
     @Test func anOriginateWithNoRouteThrowsItsUUIDAndHangupCause() async throws {
         let tag = Integration.uniqueTag()
         let uuid = Integration.newUUID()
-        var call = Originate("loopback/sbtest_no_such_extension/peertest", then: .application("park"))
+        var call = Originate(TestSwitch.current.destination("sbtest_no_such_extension"), then: .application("park"))
             .variable("origination_uuid", uuid)
             .variable(Integration.tagVariable, tag)
         call.timeout = .seconds(10)
@@ -25,8 +26,11 @@ struct OriginateFailureTests {
                         && failure?.message == "-ERR NO_ROUTE_DESTINATION"
                 }
                 // A UUID chosen by Switchboard is reported too.
-                var unnamed = Originate("loopback/sbtest_no_such_extension/peertest", then: .application("park"))
-                    .variable(Integration.tagVariable, tag)
+                var unnamed = Originate(
+                    TestSwitch.current.destination("sbtest_no_such_extension"),
+                    then: .application("park")
+                )
+                .variable(Integration.tagVariable, tag)
                 unnamed.timeout = .seconds(10)
                 await #expect {
                     try await socket.connection.originate(unnamed)

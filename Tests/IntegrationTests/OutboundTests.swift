@@ -2,6 +2,7 @@ import EventSocket
 import Logging
 import NIOCore
 import Switchboard
+import SwitchboardTesting
 import Synchronization
 import Testing
 
@@ -212,7 +213,11 @@ struct OutboundTests {
         let legA = Integration.newUUID()
         let port = Mutex<Int?>(nil)
         let listener = OutboundListener(
-            configuration: OutboundConfiguration(port: 0, drainTimeout: .seconds(3)),
+            configuration: OutboundConfiguration(
+                host: TestSwitch.current.listenHost,
+                port: 0,
+                drainTimeout: .seconds(3)
+            ),
             handler: handler,
             logger: Integration.logger
         ) { address in
@@ -226,7 +231,10 @@ struct OutboundTests {
                     try await socket.backgroundAPI(
                         "originate",
                         Integration.callVariables(uuid: legA, tag: tag)
-                            + "loopback/\(extensionPrefix)_\(boundPort)/peertest &park()",
+                            + TestSwitch.current.outboundDestination(
+                                port: boundPort,
+                                asyncFull: extensionPrefix == "outbound"
+                            ) + " &park()",
                         timeout: .seconds(20)
                     )
                 }
