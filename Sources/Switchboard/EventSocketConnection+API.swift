@@ -98,7 +98,7 @@ extension EventSocketConnection {
     /// - Parameter limit: FreeSWITCH's timer: the longest recording, in whole seconds on the wire (rounded up).
     public func record(_ uuid: String, start: Bool, path: String, limit: Duration? = nil) async throws {
         var words = [uuid, start ? "start" : "stop", path]
-        if let limit { words.append(try OutboundSession.seconds(limit, of: "uuid_record", "limit")) }
+        if let limit { words.append(try OutboundSession.timer(limit, in: .seconds, of: "uuid_record", "limit")) }
         _ = try await api("uuid_record", words.joined(separator: " "))
     }
 

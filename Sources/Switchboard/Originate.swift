@@ -98,7 +98,9 @@ public struct Originate: Sendable, Hashable {
         }
         // Quoted: FreeSWITCH reads `'…'` as one argument; a quote or backslash inside is escaped.
         positional[2].value = callerIDName.map { "'\(ChannelVariables.escapingQuotes($0))'" }
-        if let timeout { positional[4].value = try OutboundSession.seconds(timeout, of: "originate", "timeout") }
+        if let timeout {
+            positional[4].value = try OutboundSession.timer(timeout, in: .seconds, of: "originate", "timeout")
+        }
         while let last = positional.last, last.value == nil { positional.removeLast() }
         words += positional.map { $0.value ?? "undef" }
         return words.joined(separator: " ")

@@ -43,11 +43,14 @@ extension OutboundSession {
         let application = "play_and_get_digits"
         var arguments: [(String, String)] = [
             ("minDigits", String(minDigits)), ("maxDigits", String(maxDigits)), ("tries", String(tries)),
-            ("timeout", try Self.milliseconds(timeout, of: application, "timeout")), ("terminators", terminators),
+            ("timeout", try Self.timer(timeout, in: .milliseconds, of: application, "timeout")),
+            ("terminators", terminators),
             ("prompt", prompt), ("invalidPrompt", invalidPrompt), ("variable", variable), ("regex", regex),
         ]
         if let digitTimeout {
-            arguments.append(("digitTimeout", try Self.milliseconds(digitTimeout, of: application, "digitTimeout")))
+            arguments.append(
+                ("digitTimeout", try Self.timer(digitTimeout, in: .milliseconds, of: application, "digitTimeout"))
+            )
         }
         let argument = try Self.words(of: "play_and_get_digits", arguments)
         let result = try await execute("play_and_get_digits", argument)
@@ -72,7 +75,7 @@ extension OutboundSession {
             of: "read",
             [
                 ("minDigits", String(minDigits)), ("maxDigits", String(maxDigits)), ("prompt", prompt),
-                ("variable", variable), ("timeout", try Self.milliseconds(timeout, of: "read", "timeout")),
+                ("variable", variable), ("timeout", try Self.timer(timeout, in: .milliseconds, of: "read", "timeout")),
                 ("terminators", terminators),
             ]
         )
@@ -166,7 +169,7 @@ extension OutboundSession {
     ///   `nil` records until silence or a terminator.
     public func record(_ path: String, limit: Duration? = nil) async throws {
         var arguments = [("path", path)]
-        if let limit { arguments.append(("limit", try Self.seconds(limit, of: "record", "limit"))) }
+        if let limit { arguments.append(("limit", try Self.timer(limit, in: .seconds, of: "record", "limit"))) }
         try await execute("record", try Self.words(of: "record", arguments))
     }
 
@@ -181,7 +184,7 @@ extension OutboundSession {
 
     /// Waits, keeping media flowing (`sleep`): FreeSWITCH's timer, in milliseconds on the wire (rounded up).
     public func sleep(for duration: Duration) async throws {
-        try await execute("sleep", try Self.milliseconds(duration, of: "sleep", "duration"))
+        try await execute("sleep", try Self.timer(duration, in: .milliseconds, of: "sleep", "duration"))
     }
 
     /// Speaks with a say module (`say`), e.g. `say(language: "en", type: "number", method: "pronounced", "42")`.
@@ -255,31 +258,21 @@ extension OutboundSession {
         return arguments.map(\.value).joined(separator: " ")
     }
 
-    /// A duration as the whole milliseconds FreeSWITCH's timers take, rounded up; a negative one is refused.
-    static func milliseconds(
+    /// The units of FreeSWITCH's integer timers.
+    enum TimerUnit: Int64 {
+        case seconds = 1
+        case milliseconds = 1000
+    }
+
+    /// `duration` as the whole `unit`s FreeSWITCH's timer takes, rounded up (at most `Int32.max`); a negative or too
+    /// long one is refused, naming the application and the argument.
+    static func timer(
         _ duration: Duration,
+        in unit: TimerUnit,
         of application: String,
         _ argument: String
     ) throws(SwitchboardError) -> String {
-        String(try wholeUnits(duration, of: application, argument, unitsPerSecond: 1000))
-    }
-
-    /// A duration as the whole seconds FreeSWITCH's timers take, rounded up; a negative one is refused.
-    static func seconds(
-        _ duration: Duration,
-        of application: String,
-        _ argument: String
-    ) throws(SwitchboardError) -> String {
-        String(try wholeUnits(duration, of: application, argument, unitsPerSecond: 1))
-    }
-
-    /// `duration` in whole `unit`s, rounded up: what FreeSWITCH's integer timers take (at most `Int32.max`).
-    private static func wholeUnits(
-        _ duration: Duration,
-        of application: String,
-        _ argument: String,
-        unitsPerSecond: Int64
-    ) throws(SwitchboardError) -> Int64 {
+        let unitsPerSecond = unit.rawValue
         guard duration >= .zero else {
             throw SwitchboardError(
                 .invalidArgument,
@@ -296,7 +289,7 @@ extension OutboundSession {
                 "\(application): '\(argument)' is too long for FreeSWITCH, found \(duration)"
             )
         }
-        return units
+        return String(units)
     }
 
     /// A variable name for `set`, `export` or `multiset`: one word without `=`.

@@ -66,6 +66,24 @@ struct ArgumentEscapingTests {
         #expect(throws: SwitchboardError.self) { _ = try call.arguments }
     }
 
+    @Test("a Duration becomes FreeSWITCH's whole timer units, rounded up; negative or too long is refused")
+    func timerUnits() throws {
+        #expect(try OutboundSession.timer(.seconds(5), in: .milliseconds, of: "read", "timeout") == "5000")
+        #expect(try OutboundSession.timer(.microseconds(1500), in: .milliseconds, of: "read", "timeout") == "2")
+        #expect(try OutboundSession.timer(.zero, in: .milliseconds, of: "sleep", "duration") == "0")
+        #expect(try OutboundSession.timer(.milliseconds(2001), in: .seconds, of: "record", "limit") == "3")
+        let negative = #expect(throws: SwitchboardError.self) {
+            try OutboundSession.timer(.milliseconds(-1), in: .milliseconds, of: "sleep", "duration")
+        }
+        #expect(negative?.message == "sleep: 'duration' must not be negative, found -0.001 seconds")
+        #expect(throws: SwitchboardError.self) {
+            try OutboundSession.timer(.seconds(Int64.max), in: .milliseconds, of: "play_and_get_digits", "timeout")
+        }
+        #expect(throws: SwitchboardError.self) {
+            try OutboundSession.timer(.seconds(2_147_484), in: .milliseconds, of: "play_and_get_digits", "timeout")
+        }
+    }
+
     @Test("originate's timeout is FreeSWITCH's, in whole seconds rounded up, after the positions before it")
     func originateTimeout() throws {
         var call = Originate("loopback/1/default", then: .extension("1000", context: "default"))
