@@ -152,7 +152,11 @@ public final class OutboundListener: Service, Sendable {
     private var namePrefix: String { configuration.name.map { "listener '\($0.loggable)' " } ?? "" }
 
     /// The handler's type name, for log lines: `DemoIVR`.
-    private var handlerName: String { String(describing: type(of: handler)) }
+    /// The registered name (`demo-ivr`) of a handler the daemon created, else its type's name.
+    private var handlerName: String {
+        if let registered = handler as? any RegisteredHandler { return type(of: registered).name }
+        return String(describing: type(of: handler))
+    }
 
     private func admit(_ connection: EventSocketConnection) -> Bool {
         let admitted = state.withLock { state -> Bool in
@@ -266,7 +270,8 @@ public final class OutboundListener: Service, Sendable {
         } catch let error as SwitchboardError where error.code == .callHungUp {
             session.logger.info("\(prefix)call \(session.uniqueID.loggable) hung up: \(error.message.loggable)")
         } catch let error where Task.isCancelled {
-            session.logger.debug("\(prefix)handler stopped by the listener's cancellation: \(SwitchboardError.reasonText(error))")
+            let reason = SwitchboardError.reasonText(error)
+            session.logger.debug("\(prefix)handler stopped by the listener's cancellation: \(reason)")
         } catch {
             let reason = SwitchboardError.reasonText(error)
             session.logger.error(

@@ -292,7 +292,8 @@ struct InboundListenerTests {
                 events: ["CHANNEL_ANSWER"],
                 // No reconnect within the test: the events still being written must not reach a second connection.
                 reconnect: ReconnectPolicy(initialDelay: .seconds(60), maxDelay: .seconds(60)),
-                heartbeatTimeout: .seconds(2),
+                // Long enough that a loaded machine does not close the connection for silence first.
+                heartbeatTimeout: .seconds(30),
                 connection: .init(backlogWarningThreshold: 100, backlogLimit: 500)
             ),
             handler: stuck,

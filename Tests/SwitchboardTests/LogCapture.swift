@@ -49,25 +49,25 @@ final class SilentListener: Sendable {
     private let queued: Int32
 
     init() throws {
-        listening = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let listening = self.listening
-        try withUnsafeMutablePointer(to: &address) { pointer in
-            try pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                guard bind(listening, $0, length) == 0, getsockname(listening, $0, &length) == 0,
-                    listen(listening, 0) == 0
-                else { throw TestTimeout("cannot listen: errno \(errno)") }
-            }
+        // struct sockaddr_in as bytes (family in host order, port and address in network order), so no member of
+        // a C struct is touched: which clang module owns sockaddr_in differs between builds of this test target.
+        var address = [UInt8](repeating: 0, count: 16)
+        withUnsafeBytes(of: UInt16(AF_INET)) { address.replaceSubrange(0..<2, with: $0) }
+        address.replaceSubrange(4..<8, with: [127, 0, 0, 1])
+        var length = socklen_t(address.count)
+        let listening = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        self.listening = listening
+        try address.withUnsafeMutableBytes { bytes in
+            let pointer = bytes.baseAddress!.assumingMemoryBound(to: sockaddr.self)
+            guard bind(listening, pointer, length) == 0, getsockname(listening, pointer, &length) == 0,
+                listen(listening, 0) == 0
+            else { throw TestTimeout("cannot listen: errno \(errno)") }
         }
-        port = Int(UInt16(bigEndian: address.sin_port))
-        queued = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        let connected = withUnsafePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(queued, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
+        port = Int(address[2]) << 8 | Int(address[3])
+        let queued = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        self.queued = queued
+        let connected = address.withUnsafeBytes { bytes in
+            connect(queued, bytes.baseAddress!.assumingMemoryBound(to: sockaddr.self), socklen_t(bytes.count))
         }
         guard connected == 0 else { throw TestTimeout("cannot fill the accept queue: errno \(errno)") }
     }

@@ -38,7 +38,12 @@ struct SwitchboardTestingTests {
         let logs = RecordedLogs()
         let call = try await FakeFreeSWITCH.runCall(handler, logger: logs.logger())
         #expect(call.handlerError as? LookupFailed == LookupFailed(account: "4711"))
-        #expect(logs.all.contains("error handler failed: LookupFailed(account: \"4711\")"))
+        #expect(
+            logs.all.contains {
+                $0.hasPrefix("error handler ")
+                    && $0.hasSuffix(" failed on call \(call.uuid): LookupFailed(account: \"4711\")")
+            }
+        )
         #expect(call.applications.map(\.name) == ["answer"])
         #expect(call.ending == .stillUp)
         #expect(call.hangupCause == nil)
