@@ -165,8 +165,8 @@ let package = Package(
         .testTarget(
             name: "DaemonTests",
             dependencies: [
-                "SwitchboardDaemon", "Switchboard", "SwitchboardTesting", "SwitchboardDiagnostics", "EventSocket",
-                "RayoServer", "Rayo", nioCore, nioPosix, logging, coreMetrics,
+                "SwitchboardDaemon", "Switchboard", "SwitchboardTesting", "SwitchboardDiagnostics", "Handlers",
+                "EventSocket", "RayoServer", "Rayo", nioCore, nioPosix, logging, coreMetrics,
             ],
             swiftSettings: swiftSettings
         ),

@@ -134,6 +134,7 @@ public final class CommandSocket: Sendable {
     }
 
     /// Runs an API command and returns its output; `-ERR` output throws.
+    /// - Parameter timeout: Switchboard's wait for the output; `nil` uses the connection's command timeout.
     public func api(_ command: String, _ arguments: String? = nil, timeout: Duration? = nil) async throws -> String {
         try await connection.api(command, arguments, timeout: timeout)
     }

@@ -14,7 +14,8 @@ import Synchronization
 public final class EventSocketConnection: Sendable {
     /// Settings shared by every connection of a listener.
     public struct Options: Sendable {
-        /// The timeout of a command when the call gives none; `nil` waits for as long as the connection lives.
+        /// Switchboard's wait for a command's reply when the call gives none; `nil` waits for as long as the
+        /// connection lives. FreeSWITCH is not told: it finishes the command, and the late reply is dropped.
         public var commandTimeout: Duration?
         /// Frame size limits for the decoder.
         public var frameLimits: EventSocketFrameDecoder.Limits
@@ -148,7 +149,7 @@ public final class EventSocketConnection: Sendable {
 
     /// Sends a command and returns FreeSWITCH's reply, whether `+OK` or `-ERR`.
     ///
-    /// - Parameter timeout: How long to wait for the reply; `nil` uses ``Options/commandTimeout``.
+    /// - Parameter timeout: Switchboard's wait for the reply; `nil` uses ``Options/commandTimeout``.
     public func send(_ command: EventSocketCommand, timeout: Duration? = nil) async throws -> CommandReply {
         try await submit(CommandRequest(command, timeout: timeout ?? options.commandTimeout))
     }
@@ -166,6 +167,8 @@ public final class EventSocketConnection: Sendable {
     /// FreeSWITCH runs `api` inline and answers nothing else on this socket meanwhile; use ``backgroundAPI(_:_:timeout:)``
     /// for slow commands such as `originate`. Output that starts with `-ERR` (or `-USAGE`) throws
     /// ``EventSocket/EventSocketError/Code/commandFailed`` with FreeSWITCH's text.
+    /// - Parameter timeout: Switchboard's wait for the output; `nil` uses ``Options/commandTimeout``. FreeSWITCH
+    ///   still finishes the command.
     public func api(_ command: String, _ arguments: String? = nil, timeout: Duration? = nil) async throws -> String {
         let request = try EventSocketCommand.api(command, arguments: arguments)
         let reply = try await send(request, timeout: timeout)
@@ -177,7 +180,8 @@ public final class EventSocketConnection: Sendable {
     /// Job-UUID arrives. Many jobs may be in flight at once; each is matched by its own Job-UUID.
     ///
     /// The connection subscribes to BACKGROUND_JOB on first use when it is not subscribed yet.
-    /// - Parameter timeout: How long to wait for the job's result; `nil` waits as long as the connection lives.
+    /// - Parameter timeout: Switchboard's wait for the job's result; `nil` waits as long as the connection lives.
+    ///   FreeSWITCH still runs the job to its end.
     public func backgroundAPI(
         _ command: String,
         _ arguments: String? = nil,

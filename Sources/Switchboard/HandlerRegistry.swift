@@ -140,6 +140,9 @@ public struct DecodedHandlerSettings: Sendable {
     public let problems: [SettingsProblem]
     /// The decoded value, of the handler's `Settings` type.
     let value: any Sendable
+
+    /// The decoded value as the handler's `Settings` type; `nil` when it is of another type.
+    public func value<Settings>(as type: Settings.Type) -> Settings? { value as? Settings }
 }
 
 /// The handlers compiled into a program, known by name.

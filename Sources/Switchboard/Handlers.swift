@@ -7,7 +7,7 @@ import EventSocket
 /// struct HangupReporter: InboundHandler {
 ///     func handle(_ event: EventSocketEvent, on connection: EventSocketConnection) async throws {
 ///         guard event.name == "CHANNEL_HANGUP_COMPLETE" else { return }
-///         print(event.uniqueID ?? "-", event["Hangup-Cause"] ?? "-")
+///         print(event.uniqueID ?? "-", event.hangupCause ?? "-")
 ///     }
 /// }
 /// ```

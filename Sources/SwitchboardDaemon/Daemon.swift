@@ -232,7 +232,7 @@ public struct Daemon: Sendable {
     /// that name (the configuration was validated against another registry).
     private func makeInboundHandler(_ settings: InboundListenerSettings) throws -> (any InboundHandler)? {
         do {
-            return try registry.makeInbound(named: settings.handler)
+            return try registry.makeInbound(named: settings.handler, settings: settings.handlerSettings?.decoded)
         } catch {
             throw HandlerCreationError(listener: settings.name, handler: settings.handler, error: error)
         }
@@ -242,7 +242,7 @@ public struct Daemon: Sendable {
     /// none is registered by that name.
     private func makeOutboundHandler(_ settings: OutboundListenerSettings) throws -> (any OutboundHandler)? {
         do {
-            return try registry.makeOutbound(named: settings.handler)
+            return try registry.makeOutbound(named: settings.handler, settings: settings.handlerSettings?.decoded)
         } catch {
             throw HandlerCreationError(listener: settings.name, handler: settings.handler, error: error)
         }

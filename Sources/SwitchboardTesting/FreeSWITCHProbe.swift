@@ -8,13 +8,17 @@ import Darwin
 /// line (``TestSwitch`` uses it for the switch the environment names).
 public enum FreeSWITCHProbe {
     /// A non-blocking connect to each address `host` resolves to (IPv4, IPv6 or a name), then `poll` for writability
-    /// for at most `timeoutMilliseconds` each: `true` when a TCP handshake completed. The defaults are FreeSWITCH's
-    /// event socket on this host.
+    /// for at most `timeout` each (this process's wait, in whole milliseconds): `true` when a TCP handshake
+    /// completed. The defaults are FreeSWITCH's event socket on this host.
     public static func answers(
         host: String = "127.0.0.1",
         port: UInt16 = 8021,
-        timeoutMilliseconds: Int32 = 1000
+        timeout: Duration = .seconds(1)
     ) -> Bool {
+        let (seconds, attoseconds) = timeout.components
+        let timeoutMilliseconds = Int32(
+            min(max(seconds, 0), 86_400) * 1000 + max(attoseconds, 0) / 1_000_000_000_000_000
+        )
         var hints = addrinfo()
         hints.ai_family = AF_UNSPEC
         #if canImport(Glibc)

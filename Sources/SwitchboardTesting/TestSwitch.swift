@@ -67,7 +67,7 @@ public struct TestSwitch: Sendable, Hashable {
 
     /// Whether a TCP connect to the event socket succeeds within one second.
     public func answers() -> Bool {
-        FreeSWITCHProbe.answers(host: host, port: UInt16(port), timeoutMilliseconds: 1000)
+        FreeSWITCHProbe.answers(host: host, port: UInt16(port), timeout: .seconds(1))
     }
 
     /// `no FreeSWITCH answers on 127.0.0.1:8021 (set SWITCHBOARD_TEST_FREESWITCH_HOST, …)`.

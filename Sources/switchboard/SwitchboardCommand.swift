@@ -129,8 +129,13 @@ struct ListHandlers: AsyncParsableCommand {
             registeredHandlers.entries.map { ($0.name, $0.kind.rawValue, $0.summary) }
             + [(BuiltInHandler.rayo, HandlerKind.outbound.rawValue, BuiltInHandler.rayoSummary)]
         let width = entries.map(\.0.count).max() ?? 0
+        let loader = ConfigurationLoader(registry: registeredHandlers)
         for (name, kind, summary) in entries.sorted(by: { $0.0 < $1.0 }) {
             print("\(name.padded(to: width))  \(kind.padded(to: 8))  \(summary)")
+            let keys = loader.settingsKeys(ofHandler: name)
+            if !keys.isEmpty {
+                print("\("".padded(to: width))  \("".padded(to: 8))  settings: \(keys.joined(separator: ", "))")
+            }
         }
     }
 }

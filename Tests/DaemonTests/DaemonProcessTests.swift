@@ -340,6 +340,50 @@ struct DaemonProcessTests {
         }
     }
 
+    @Test("a bad demo-ivr setting: check-config and run print each problem with its key path and line, exit 2")
+    func badHandlerSetting() async throws {
+        let directory = try TemporaryDirectory()
+        let config = directory.file("ivr.json")
+        let json = """
+            {
+              "listeners": [
+                { "name": "ivr", "kind": "outbound", "handler": "demo-ivr", "port": 8084,
+                  "settings": { "maxDigits": 0, "timeoutSeconds": "5" } }
+              ]
+            }
+            """
+        try json.write(toFile: config, atomically: true, encoding: .utf8)
+        for command in ["check-config", "run"] {
+            let daemon = try DaemonProcess(arguments: [command, "--config", config])
+            let (status, standardError) = await daemon.wait()
+            #expect(status == 2, "\(command): \(standardError)")
+            #expect(
+                standardError == """
+                    \(config): invalid configuration, 2 problems
+                      listeners[0].settings.maxDigits (line 4, column 34): must be from 1 to 128, found 0
+                      listeners[0].settings.timeoutSeconds (line 4, column 55): must be a number, found a string "5"
+
+                    """,
+                "\(command)"
+            )
+        }
+    }
+
+    @Test("`switchboard handlers` lists each handler's settings keys")
+    func handlersListSettings() async throws {
+        let (status, output) = try await Tool.run(DaemonBinary.path, ["handlers"])
+        #expect(status == 0)
+        let lines = output.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+        #expect(
+            lines.contains(
+                "settings: prompt, invalidPrompt, endPrompt, minDigits, maxDigits, tries, timeoutSeconds, terminators, "
+                    + "resultVariable"
+            ),
+            "\(output)"
+        )
+        #expect(lines.contains("settings: events"), "\(output)")
+    }
+
     @Test("an outbound port already in use is a clear error and a non-zero exit")
     func busyPort() async throws {
         let directory = try TemporaryDirectory()

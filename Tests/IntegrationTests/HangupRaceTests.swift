@@ -154,7 +154,7 @@ struct HangupRaceHandler: OutboundHandler {
                     minDigits: 1,
                     maxDigits: 4,
                     tries: 1,
-                    timeout: 20_000,
+                    timeout: .seconds(20),
                     prompt: "silence_stream://20000",
                     variable: "sbtest_digits"
                 )

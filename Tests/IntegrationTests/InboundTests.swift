@@ -159,10 +159,11 @@ struct InboundTests {
                     #expect(output == "+OK \(uuid)\n")
                 } else {
                     // The listener's own connection: its filters must still let BACKGROUND_JOB through.
-                    let call = Originate(TestSwitch.current.destination("tone"), then: .application("park"))
+                    var call = Originate(TestSwitch.current.destination("tone"), then: .application("park"))
                         .variable("origination_uuid", uuid)
                         .variable(Integration.tagVariable, tag)
-                    #expect(try await connection.originate(call, timeout: .seconds(20)) == uuid)
+                    call.timeout = .seconds(10)
+                    #expect(try await connection.originate(call) == uuid)
                 }
                 try await recorder.wait(for: "CHANNEL_HANGUP_COMPLETE of \(uuid)") { received in
                     received.contains { $0.event.name == "CHANNEL_HANGUP_COMPLETE" && $0.event.uniqueID == uuid }

@@ -71,7 +71,7 @@ struct OutboundTests {
                 minDigits: 1,
                 maxDigits: 4,
                 tries: 1,
-                timeout: 8000,
+                timeout: .seconds(8),
                 terminators: "#",
                 prompt: "silence_stream://3000",
                 variable: "sbtest_digits"

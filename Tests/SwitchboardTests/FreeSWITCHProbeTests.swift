@@ -8,21 +8,21 @@ struct FreeSWITCHProbeTests {
     func answersOnlyWhileListening() async throws {
         let fake = try await FakeFreeSWITCH.start()
         let port = UInt16(fake.port)
-        #expect(FreeSWITCHProbe.answers(port: port, timeoutMilliseconds: 2000))
+        #expect(FreeSWITCHProbe.answers(port: port, timeout: .seconds(2)))
         await fake.stop()
-        #expect(!FreeSWITCHProbe.answers(port: port, timeoutMilliseconds: 200))
+        #expect(!FreeSWITCHProbe.answers(port: port, timeout: .milliseconds(200)))
     }
 
     @Test("a name that does not resolve is no answer, not a crash")
     func badAddress() {
-        #expect(!FreeSWITCHProbe.answers(host: "does-not-exist.invalid", port: 8021, timeoutMilliseconds: 10))
+        #expect(!FreeSWITCHProbe.answers(host: "does-not-exist.invalid", port: 8021, timeout: .milliseconds(10)))
     }
 
     @Test("IPv6 and host names are probed too")
     func ipv6AndNames() async throws {
         let fake = try await FakeFreeSWITCH.start()
-        #expect(FreeSWITCHProbe.answers(host: "localhost", port: UInt16(fake.port), timeoutMilliseconds: 2000))
-        #expect(!FreeSWITCHProbe.answers(host: "::1", port: UInt16(fake.port), timeoutMilliseconds: 200))
+        #expect(FreeSWITCHProbe.answers(host: "localhost", port: UInt16(fake.port), timeout: .seconds(2)))
+        #expect(!FreeSWITCHProbe.answers(host: "::1", port: UInt16(fake.port), timeout: .milliseconds(200)))
         await fake.stop()
     }
 }
