@@ -23,6 +23,10 @@ public final class OutboundListener: Service, Sendable {
 
     private struct State {
         var sessions: [ObjectIdentifier: any Channel] = [:]
+        /// Calls whose handler has returned and which are only closing: nothing to warn about when they are closed.
+        var closing: Set<ObjectIdentifier> = []
+        /// Calls whose handler the listener's cancellation stopped.
+        var cutShort = 0
         var localAddress: SocketAddress?
         var warnedAboutMode = false
         var sessionsStarted = 0
@@ -115,6 +119,7 @@ public final class OutboundListener: Service, Sendable {
                                 await self.runSession(connection)
                                 self.state.withLock {
                                     _ = $0.sessions.removeValue(forKey: ObjectIdentifier(connection))
+                                    _ = $0.closing.remove(ObjectIdentifier(connection))
                                 }
                             }
                         }
@@ -124,12 +129,16 @@ public final class OutboundListener: Service, Sendable {
                 }
                 // Accepting stopped: running calls drain, within the drain timeout.
                 if activeSessions > 0 {
-                    logger.info(
-                        "\(prefix)draining \(activeSessions) calls for up to \(configuration.drainTimeout.loggable)"
-                    )
+                    if !Task.isCancelled {
+                        logger.info(
+                            "\(prefix)draining \(activeSessions) calls for up to \(configuration.drainTimeout.loggable)"
+                        )
+                    }
                     sessions.addTask { await self.closeSessionsAfterDrainTimeout() }
                 }
             }
+            let cutShort = state.withLock { $0.cutShort }
+            if cutShort > 0 { logger.warning("cancelled: closed \(cutShort) calls still running") }
         } onGracefulShutdown: {
             server.channel.close(promise: nil)
         }
@@ -163,22 +172,25 @@ public final class OutboundListener: Service, Sendable {
 
     private func closeSessionsAfterDrainTimeout() async {
         let deadline = ContinuousClock.now + configuration.drainTimeout
-        var reason = "drain timeout"
+        var cancelled = false
         while activeSessions > 0, ContinuousClock.now < deadline {
             do {
                 try await Task.sleep(for: .milliseconds(50))
             } catch {
                 // Cancelled rather than shut down gracefully: stop waiting (a sleep that throws at once would
-                // otherwise spin) and close what is left now.
-                reason = "cancelled"
+                // otherwise spin) and close what is left now. The handlers this stops are counted as they end.
+                cancelled = true
                 break
             }
         }
-        let remaining = state.withLock { Array($0.sessions.values) }
-        if !remaining.isEmpty {
-            logger.warning("\(prefix)\(reason): closing \(remaining.count) calls still running")
-            for channel in remaining { channel.close(promise: nil) }
+        // Calls only closing (their handler returned) are not worth a warning.
+        let (remaining, running) = state.withLock { state in
+            (Array(state.sessions.values), state.sessions.keys.filter { !state.closing.contains($0) }.count)
         }
+        if !cancelled, running > 0 {
+            logger.warning("\(prefix)drain timeout: closing \(running) calls still running")
+        }
+        for channel in remaining { channel.close(promise: nil) }
     }
 
     /// One call: this task reads (events, replies), a child task runs the handler.
@@ -253,14 +265,18 @@ public final class OutboundListener: Service, Sendable {
             try await handler.run(session)
         } catch let error as SwitchboardError where error.code == .callHungUp {
             session.logger.info("\(prefix)call \(session.uniqueID.loggable) hung up: \(error.message.loggable)")
+        } catch let error where Task.isCancelled {
+            session.logger.debug("\(prefix)handler stopped by the listener's cancellation: \(SwitchboardError.reasonText(error))")
         } catch {
             let reason = SwitchboardError.reasonText(error)
             session.logger.error(
                 "\(prefix)handler \(handlerName) failed on call \(session.uniqueID.loggable): \(reason)"
             )
         }
+        if Task.isCancelled { state.withLock { $0.cutShort += 1 } }
         // The call is over for the handler: let its event handling finish, then say goodbye.
         await lanes.waitUntilIdle()
+        _ = state.withLock { $0.closing.insert(ObjectIdentifier(connection)) }
         await connection.close()
     }
 

@@ -111,15 +111,23 @@ struct OutboundListenerTests {
             try await session.answer()
             try await session.hangup()
         }
+        let logs = RecordedLogs()
         try await withThrowingTaskGroup(of: Void.self) { group in
-            let (_, port) = try await startOutboundListener(handler, in: &group)
+            let (listener, port) = try await startOutboundListener(handler, logger: logs.logger(), in: &group)
             let record = try await fake.placeCall(to: port, script: CallScript(asyncFull: false))
             #expect(mode.all.first?.isAsyncFull == false)
             #expect(!record.commands.contains { $0.verb == "linger" })
             #expect(record.applications.map(\.name) == ["answer", "hangup"])
+            _ = try await fake.placeCall(to: port, script: CallScript(asyncFull: false))
+            // Without linger the switch closes the socket as the call ends, before the handler returns.
+            try await eventually("the handlers to return") { listener.activeSessions == 0 }
             group.cancelAll()
         }
         await fake.stop()
+        // One warning for the listener, naming the dialplan fix; not one per call.
+        let warnings = logs.all.filter { $0.hasPrefix("warning") }
+        #expect(warnings.count == 1)
+        #expect(warnings.first?.contains("async full") == true)
     }
 
     @Test("an application FreeSWITCH refuses throws commandFailed; the handler's error ends only its call")
@@ -134,8 +142,9 @@ struct OutboundListenerTests {
                 throw error
             }
         }
+        let logs = RecordedLogs()
         try await withThrowingTaskGroup(of: Void.self) { group in
-            let (listener, port) = try await startOutboundListener(handler, in: &group)
+            let (listener, port) = try await startOutboundListener(handler, logger: logs.logger(), in: &group)
             let refused = try await fake.placeCall(to: port, script: CallScript(refuseApplications: true))
             #expect(refused.ending == .stillUp)
             #expect(refused.saidExit)
@@ -147,6 +156,7 @@ struct OutboundListenerTests {
             group.cancelAll()
         }
         await fake.stop()
+        #expect(logs.all.filter { $0.hasPrefix("error handler failed: EventSocketError.commandFailed") }.count == 2)
     }
 
     @Test("calls beyond maxSessions are refused while the others run")
@@ -158,10 +168,12 @@ struct OutboundListenerTests {
             try await gate.wait(for: 1)
             try await session.hangup()
         }
+        let logs = RecordedLogs()
         try await withThrowingTaskGroup(of: Void.self) { group in
             let (listener, port) = try await startOutboundListener(
                 handler,
                 configuration: OutboundConfiguration(port: 0, maxSessions: 1),
+                logger: logs.logger(),
                 in: &group
             )
             async let first = fake.placeCall(to: port)
@@ -173,6 +185,10 @@ struct OutboundListenerTests {
             group.cancelAll()
         }
         await fake.stop()
+        #expect(
+            logs.all.filter { $0.hasPrefix("warning") }
+                == ["warning refused a call: 1 calls already running (maxSessions)"]
+        )
     }
 
     @Test("many concurrent calls each complete their own applications")
@@ -211,9 +227,15 @@ struct OutboundListenerTests {
             _ = try await session.playback("long.wav")
         }
         let configuration = OutboundConfiguration(port: 0, drainTimeout: .seconds(60))
+        let logs = RecordedLogs()
         let started = ContinuousClock.now
         let record = try await withThrowingTaskGroup(of: Void.self) { group in
-            let (listener, port) = try await startOutboundListener(handler, configuration: configuration, in: &group)
+            let (listener, port) = try await startOutboundListener(
+                handler,
+                configuration: configuration,
+                logger: logs.logger(),
+                in: &group
+            )
             async let call = fake.placeCall(to: port, script: CallScript(applicationDuration: .seconds(50)))
             try await eventually("the call to be in its first application") { fake.applicationsStarted >= 1 }
             #expect(listener.activeSessions == 1)
@@ -226,6 +248,9 @@ struct OutboundListenerTests {
         #expect(record.ending == .stillUp)
         #expect(record.applications.map(\.name) == ["answer"])
         #expect(ContinuousClock.now - started < .seconds(40), "the listener waited out its drain timeout")
+        // The one call really left running is named; nothing claims a drain that does not happen.
+        #expect(logs.all.filter { $0.hasPrefix("warning") } == ["warning cancelled: closed 1 calls still running"])
+        #expect(!logs.all.contains { $0.hasPrefix("error") || $0.contains("draining") })
         await fake.stop()
     }
 }
