@@ -164,7 +164,8 @@ public final class OutboundListener: Service, Sendable {
         if !admitted {
             let caller = LoggablePeer(address: connection.remoteAddress)
             let limit = configuration.maxSessions
-            logger.warning("\(prefix)refused a call from \(caller): \(limit) calls already running (maxSessions)")
+            let running = limit == 1 ? "1 call" : "\(limit) calls"
+            logger.warning("\(prefix)refused a call from \(caller): \(running) already running (maxSessions)")
             connection.channel.close(promise: nil)
         }
         return admitted
@@ -266,7 +267,8 @@ public final class OutboundListener: Service, Sendable {
         } catch let error as SwitchboardError where error.code == .callHungUp {
             session.logger.info("\(prefix)call \(session.uniqueID.loggable) hung up: \(error.message.loggable)")
         } catch let error where Task.isCancelled {
-            session.logger.debug("\(prefix)handler stopped by the listener's cancellation: \(SwitchboardError.reasonText(error))")
+            let reason = SwitchboardError.reasonText(error)
+            session.logger.debug("\(prefix)handler stopped by the listener's cancellation: \(reason)")
         } catch {
             let reason = SwitchboardError.reasonText(error)
             session.logger.error(

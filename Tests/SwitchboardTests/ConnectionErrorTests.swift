@@ -62,7 +62,7 @@ struct ConnectionErrorTests {
 
     @Test("a switch that never answers the connect: the timeout, in words")
     func connectTimeout() async throws {
-        let silent = try SilentListener()
+        let silent = try UnansweredPort()
         let capture = LogCapture()
         try await withListener(port: silent.port, connectTimeout: .milliseconds(300), capture: capture) {
             try await capture.wait(timeout: .seconds(60), for: "the timeout", atLeast: .warning) { _ in true }

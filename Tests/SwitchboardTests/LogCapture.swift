@@ -4,10 +4,6 @@ import NIOCore
 import NIOPosix
 import Synchronization
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// A logger that keeps every entry (debug and up) for assertions on exact log lines.
 struct LogCapture: Sendable {
     let handler: InMemoryLogHandler
@@ -38,43 +34,6 @@ struct LogCapture: Sendable {
         _ condition: @escaping @Sendable (String) -> Bool
     ) async throws {
         try await eventually(timeout: timeout, what) { lines(atLeast: minimum).contains(where: condition) }
-    }
-}
-
-/// A listening socket whose accept queue is full and never drained: a further connect gets no answer, as from a
-/// host that drops packets. The kernel queues one connection with a backlog of 0; this socket makes it.
-final class SilentListener: Sendable {
-    let port: Int
-    private let listening: Int32
-    private let queued: Int32
-
-    init() throws {
-        listening = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let listening = self.listening
-        try withUnsafeMutablePointer(to: &address) { pointer in
-            try pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                guard bind(listening, $0, length) == 0, getsockname(listening, $0, &length) == 0,
-                    listen(listening, 0) == 0
-                else { throw TestTimeout("cannot listen: errno \(errno)") }
-            }
-        }
-        port = Int(UInt16(bigEndian: address.sin_port))
-        queued = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        let connected = withUnsafePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(queued, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        }
-        guard connected == 0 else { throw TestTimeout("cannot fill the accept queue: errno \(errno)") }
-    }
-
-    deinit {
-        close(queued)
-        close(listening)
     }
 }
 
