@@ -27,8 +27,11 @@ struct LogCapture: Sendable {
     }
 
     /// Waits until some entry's line satisfies `condition`.
+    ///
+    /// The generous default is for the whole suite running in parallel on two cores, where the CPU-bound tests can
+    /// hold both threads of the cooperative pool for a minute and more; a passing test waits only as long as it takes.
     func wait(
-        timeout: Duration = .seconds(20),
+        timeout: Duration = .seconds(180),
         for what: String,
         atLeast minimum: Logger.Level = .debug,
         _ condition: @escaping @Sendable (String) -> Bool
