@@ -123,7 +123,7 @@ struct ConnectionErrorTests {
         fake.dropNextHandshakes(2)
         let capture = LogCapture()
         try await withListener(port: fake.port, capture: capture) {
-            try await fake.waitForSubscribers()
+            try await fake.waitForSubscribers(timeout: .seconds(180))
             try await capture.wait(for: "the connect line", atLeast: .notice) { $0.contains("connected") }
         }
         let lines = capture.lines(atLeast: .info)
@@ -149,7 +149,7 @@ struct ConnectionErrorTests {
         let fake = try await FakeFreeSWITCH.start()
         let capture = LogCapture()
         try await withListener(port: fake.port, capture: capture) {
-            try await fake.waitForSubscribers()
+            try await fake.waitForSubscribers(timeout: .seconds(180))
             fake.dropAllConnections()
             try await capture.wait(for: "the reconnect line", atLeast: .notice) { $0.contains("reconnected") }
         }
@@ -211,7 +211,7 @@ struct ConnectionErrorTests {
         let fake = try await FakeFreeSWITCH.start()
         let capture = LogCapture()
         try await withListener(port: fake.port, handler: Failing(), capture: capture) {
-            try await fake.waitForSubscribers()
+            try await fake.waitForSubscribers(timeout: .seconds(180))
             fake.emit(.channel("CHANNEL_ANSWER", uuid: "call-1"))
             try await capture.wait(for: "the handler's failure", atLeast: .error) { _ in true }
         }
