@@ -185,7 +185,8 @@ public final class OutboundListener: Service, Sendable {
             metrics.sessionRefused()
             let caller = LoggablePeer(address: connection.remoteAddress)
             let limit = configuration.maxSessions
-            logger.warning("\(prefix)refused a call from \(caller): \(limit) calls already running (maxSessions)")
+            let running = limit == 1 ? "1 call" : "\(limit) calls"
+            logger.warning("\(prefix)refused a call from \(caller): \(running) already running (maxSessions)")
             connection.channel.close(promise: nil)
         }
         return admitted

@@ -4,10 +4,6 @@ import NIOCore
 import NIOPosix
 import Synchronization
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// A logger that keeps every entry (debug and up) for assertions on exact log lines.
 struct LogCapture: Sendable {
     let handler: InMemoryLogHandler
@@ -31,50 +27,16 @@ struct LogCapture: Sendable {
     }
 
     /// Waits until some entry's line satisfies `condition`.
+    ///
+    /// The generous default is for the whole suite running in parallel on two cores, where the CPU-bound tests can
+    /// hold both threads of the cooperative pool for a minute and more; a passing test waits only as long as it takes.
     func wait(
-        timeout: Duration = .seconds(20),
+        timeout: Duration = .seconds(180),
         for what: String,
         atLeast minimum: Logger.Level = .debug,
         _ condition: @escaping @Sendable (String) -> Bool
     ) async throws {
         try await eventually(timeout: timeout, what) { lines(atLeast: minimum).contains(where: condition) }
-    }
-}
-
-/// A listening socket whose accept queue is full and never drained: a further connect gets no answer, as from a
-/// host that drops packets. The kernel queues one connection with a backlog of 0; this socket makes it.
-final class SilentListener: Sendable {
-    let port: Int
-    private let listening: Int32
-    private let queued: Int32
-
-    init() throws {
-        // struct sockaddr_in as bytes (family in host order, port and address in network order), so no member of
-        // a C struct is touched: which clang module owns sockaddr_in differs between builds of this test target.
-        var address = [UInt8](repeating: 0, count: 16)
-        withUnsafeBytes(of: UInt16(AF_INET)) { address.replaceSubrange(0..<2, with: $0) }
-        address.replaceSubrange(4..<8, with: [127, 0, 0, 1])
-        var length = socklen_t(address.count)
-        let listening = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        self.listening = listening
-        try address.withUnsafeMutableBytes { bytes in
-            let pointer = bytes.baseAddress!.assumingMemoryBound(to: sockaddr.self)
-            guard bind(listening, pointer, length) == 0, getsockname(listening, pointer, &length) == 0,
-                listen(listening, 0) == 0
-            else { throw TestTimeout("cannot listen: errno \(errno)") }
-        }
-        port = Int(address[2]) << 8 | Int(address[3])
-        let queued = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        self.queued = queued
-        let connected = address.withUnsafeBytes { bytes in
-            connect(queued, bytes.baseAddress!.assumingMemoryBound(to: sockaddr.self), socklen_t(bytes.count))
-        }
-        guard connected == 0 else { throw TestTimeout("cannot fill the accept queue: errno \(errno)") }
-    }
-
-    deinit {
-        close(queued)
-        close(listening)
     }
 }
 

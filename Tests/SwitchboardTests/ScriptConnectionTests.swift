@@ -81,7 +81,7 @@ struct ScriptConnectionTests {
 
     @Test("no answer to the connect: connectTimedOut, naming the timeout")
     func timeout() async throws {
-        let silent = try SilentListener()
+        let silent = try UnansweredPort()
         let error = await #expect(throws: SwitchboardError.self) {
             _ = try await CommandSocket.connect(port: silent.port, timeout: .milliseconds(300), logger: testLogger)
         }
