@@ -1,5 +1,8 @@
 /// Where an outbound listener accepts the calls FreeSWITCH's `socket` application hands over, and its limits.
 public struct OutboundConfiguration: Sendable {
+    /// The listener's name, which starts its log lines and errors (`listener 'ivr' cannot listen on 127.0.0.1:8084:
+    /// the address is already in use`); `nil` leaves it out. The daemon sets the config's name.
+    public var name: String?
     /// The address to bind. Default `127.0.0.1`.
     public var host: String
     /// The port to bind; 0 picks a free one. Default 8084.
@@ -22,9 +25,13 @@ public struct OutboundConfiguration: Sendable {
     public var lingerTimeout: Duration?
     /// Command timeout, frame limits and backlog limits.
     public var connection: EventSocketConnection.Options
+    /// Where the listener records its metrics (``SwitchboardMetric``) and its `listener` label. Default: the label
+    /// `outbound`, in `MetricsSystem`'s factory.
+    public var metrics: MetricsOptions
 
     /// Creates a configuration; the defaults match FreeSWITCH's examples (`socket 127.0.0.1:8084 async full`).
     public init(
+        name: String? = nil,
         host: String = "127.0.0.1",
         port: Int = 8084,
         inheritedSocket: Int32? = nil,
@@ -33,8 +40,10 @@ public struct OutboundConfiguration: Sendable {
         setupTimeout: Duration = .seconds(10),
         linger: Bool = true,
         lingerTimeout: Duration? = .seconds(10),
-        connection: EventSocketConnection.Options = .init()
+        connection: EventSocketConnection.Options = .init(),
+        metrics: MetricsOptions = MetricsOptions(listener: "outbound")
     ) {
+        self.name = name
         self.host = host
         self.port = port
         self.inheritedSocket = inheritedSocket
@@ -44,6 +53,7 @@ public struct OutboundConfiguration: Sendable {
         self.linger = linger
         self.lingerTimeout = lingerTimeout
         self.connection = connection
+        self.metrics = metrics
     }
 
     /// The argument of `linger`: ``lingerTimeout`` in whole seconds, at least 1.

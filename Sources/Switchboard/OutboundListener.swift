@@ -3,6 +3,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import ServiceLifecycle
+import SwitchboardDiagnostics
 import Synchronization
 
 /// Accepts the calls that FreeSWITCH's `socket` dialplan application hands over and runs an ``OutboundHandler`` for
@@ -19,9 +20,14 @@ public final class OutboundListener: Service, Sendable {
     private let group: any EventLoopGroup
     private let onBound: @Sendable (SocketAddress) -> Void
     private let state = Mutex(State())
+    private let metrics: ListenerMetrics
 
     private struct State {
         var sessions: [ObjectIdentifier: any Channel] = [:]
+        /// Calls whose handler has returned and which are only closing: nothing to warn about when they are closed.
+        var closing: Set<ObjectIdentifier> = []
+        /// Calls whose handler the listener's cancellation stopped.
+        var cutShort = 0
         var localAddress: SocketAddress?
         var warnedAboutMode = false
         var sessionsStarted = 0
@@ -42,6 +48,10 @@ public final class OutboundListener: Service, Sendable {
         self.logger = logger
         self.group = eventLoopGroup
         self.onBound = onBound
+        self.metrics = ListenerMetrics(
+            configuration.metrics,
+            role: .outbound(handler: Switchboard.handlerName(of: handler))
+        )
     }
 
     /// The number of calls being handled now.
@@ -57,6 +67,7 @@ public final class OutboundListener: Service, Sendable {
     public func run() async throws {
         let options = configuration.connection
         let logger = self.logger
+        let metrics = self.metrics
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -65,26 +76,51 @@ public final class OutboundListener: Service, Sendable {
             channel.eventLoop.makeCompletedFuture {
                 var sessionLogger = logger
                 // Rendered only if something is logged: most calls log nothing.
-                sessionLogger[metadataKey: "esl.peer"] = channel.remoteAddress.map { .stringConvertible($0) } ?? "?"
-                return try EventSocketConnection.install(on: channel, options: options, logger: sessionLogger)
+                sessionLogger[metadataKey: "esl.peer"] = .stringConvertible(
+                    LoggablePeer(address: channel.remoteAddress)
+                )
+                return try EventSocketConnection.install(
+                    on: channel,
+                    options: options,
+                    metrics: metrics,
+                    logger: sessionLogger
+                )
             }
         }
         let server: NIOAsyncChannel<EventSocketConnection, Never>
         if let socket = configuration.inheritedSocket {
-            server = try await bootstrap.bind(socket, childChannelInitializer: initializer)
+            do {
+                server = try await bootstrap.bind(socket, childChannelInitializer: initializer)
+            } catch {
+                throw SwitchboardError(
+                    .listenFailed,
+                    "\(namePrefix)cannot listen on the socket systemd passed (descriptor \(socket)): "
+                        + SocketErrorDescription(error).reason
+                )
+            }
         } else {
-            server = try await bootstrap.bind(
-                host: configuration.host,
-                port: configuration.port,
-                childChannelInitializer: initializer
-            )
+            do {
+                server = try await bootstrap.bind(
+                    host: configuration.host,
+                    port: configuration.port,
+                    childChannelInitializer: initializer
+                )
+            } catch {
+                let address = SocketAddress.loggable(host: configuration.host, port: configuration.port)
+                throw SwitchboardError(
+                    .listenFailed,
+                    namePrefix + SocketErrorDescription.listenFailure(error, on: address, port: configuration.port)
+                )
+            }
         }
         let address = server.channel.localAddress
         state.withLock { $0.localAddress = address }
         if let address {
-            logger.info("outbound listener accepting calls", metadata: ["esl.address": "\(address)"])
+            logger.info("\(prefix)accepting calls on \(address.loggable)")
             onBound(address)
         }
+        metrics.setConnected(true)
+        defer { metrics.setConnected(false) }
 
         try await withGracefulShutdownHandler {
             try await withThrowingDiscardingTaskGroup { sessions in
@@ -92,11 +128,16 @@ public final class OutboundListener: Service, Sendable {
                     try await server.executeThenClose { inbound in
                         for try await connection in inbound {
                             guard admit(connection) else { continue }
+                            let start = NIODeadline.now()
                             sessions.addTask {
                                 await self.runSession(connection)
                                 self.state.withLock {
                                     _ = $0.sessions.removeValue(forKey: ObjectIdentifier(connection))
+                                    _ = $0.closing.remove(ObjectIdentifier(connection))
                                 }
+                                metrics.sessionEnded(
+                                    after: NIODeadline.now().uptimeNanoseconds - start.uptimeNanoseconds
+                                )
                             }
                         }
                     }
@@ -105,15 +146,31 @@ public final class OutboundListener: Service, Sendable {
                 }
                 // Accepting stopped: running calls drain, within the drain timeout.
                 if activeSessions > 0 {
-                    logger.info("draining \(activeSessions) calls for up to \(configuration.drainTimeout)")
+                    if !Task.isCancelled {
+                        logger.info(
+                            "\(prefix)draining \(activeSessions) calls for up to \(configuration.drainTimeout.loggable)"
+                        )
+                    }
                     sessions.addTask { await self.closeSessionsAfterDrainTimeout() }
                 }
             }
+            let cutShort = state.withLock { $0.cutShort }
+            if cutShort > 0 { logger.warning("cancelled: closed \(cutShort) calls still running") }
         } onGracefulShutdown: {
             server.channel.close(promise: nil)
         }
-        logger.info("outbound listener stopped")
+        logger.info("\(prefix)stopped accepting calls")
     }
+
+    /// `listener 'ivr': ` when the configuration names the listener, for the start of its log lines.
+    private var prefix: String { configuration.name.map { "listener '\($0.loggable)': " } ?? "" }
+
+    /// `listener 'ivr' `, for errors that read `listener 'ivr' cannot listen on …`.
+    private var namePrefix: String { configuration.name.map { "listener '\($0.loggable)' " } ?? "" }
+
+    /// The handler's type name, for log lines: `DemoIVR`.
+    /// The registered name (`demo-ivr`) of a handler the daemon created, else its type's name.
+    private var handlerName: String { Switchboard.handlerName(of: handler) }
 
     private func admit(_ connection: EventSocketConnection) -> Bool {
         let admitted = state.withLock { state -> Bool in
@@ -122,8 +179,14 @@ public final class OutboundListener: Service, Sendable {
             state.sessionsStarted += 1
             return true
         }
-        if !admitted {
-            logger.warning("refused a call: \(configuration.maxSessions) calls already running (maxSessions)")
+        if admitted {
+            metrics.sessionStarted()
+        } else {
+            metrics.sessionRefused()
+            let caller = LoggablePeer(address: connection.remoteAddress)
+            let limit = configuration.maxSessions
+            let running = limit == 1 ? "1 call" : "\(limit) calls"
+            logger.warning("\(prefix)refused a call from \(caller): \(running) already running (maxSessions)")
             connection.channel.close(promise: nil)
         }
         return admitted
@@ -131,22 +194,25 @@ public final class OutboundListener: Service, Sendable {
 
     private func closeSessionsAfterDrainTimeout() async {
         let deadline = ContinuousClock.now + configuration.drainTimeout
-        var reason = "drain timeout"
+        var cancelled = false
         while activeSessions > 0, ContinuousClock.now < deadline {
             do {
                 try await Task.sleep(for: .milliseconds(50))
             } catch {
                 // Cancelled rather than shut down gracefully: stop waiting (a sleep that throws at once would
-                // otherwise spin) and close what is left now.
-                reason = "cancelled"
+                // otherwise spin) and close what is left now. The handlers this stops are counted as they end.
+                cancelled = true
                 break
             }
         }
-        let remaining = state.withLock { Array($0.sessions.values) }
-        if !remaining.isEmpty {
-            logger.warning("\(reason): closing \(remaining.count) calls still running")
-            for channel in remaining { channel.close(promise: nil) }
+        // Calls only closing (their handler returned) are not worth a warning.
+        let (remaining, running) = state.withLock { state in
+            (Array(state.sessions.values), state.sessions.keys.filter { !state.closing.contains($0) }.count)
         }
+        if !cancelled, running > 0 {
+            logger.warning("\(prefix)drain timeout: closing \(running) calls still running")
+        }
+        for channel in remaining { channel.close(promise: nil) }
     }
 
     /// One call: this task reads (events, replies), a child task runs the handler.
@@ -154,6 +220,7 @@ public final class OutboundListener: Service, Sendable {
         let lanes = EventLanes()
         let sessionBox = SessionSlot()
         let handler = self.handler
+        let metrics = self.metrics
         await withDiscardingTaskGroup { tasks in
             tasks.addTask {
                 await self.runHandler(connection, lanes: lanes, sessionBox: sessionBox)
@@ -165,12 +232,15 @@ public final class OutboundListener: Service, Sendable {
                 case .disconnectNotice(let notice):
                     if let session = sessionBox.session {
                         session.markHungUp()
-                        session.logger.debug("call ended", metadata: ["esl.linger": "\(notice.isLinger)"])
+                        session.logger.debug(
+                            "FreeSWITCH says the call ended: \(notice.frame.bodyText.trimmingCharacters(in: "\n").loggable)",
+                            metadata: ["esl.linger": "\(notice.isLinger)"]
+                        )
                     }
                 case .unrecognized(let frame, let reason):
                     connection.logger.warning(
-                        "ignored a frame: \(reason)",
-                        metadata: ["esl.content-type": "\(frame.contentType)"]
+                        "\(self.prefix)ignored a frame from FreeSWITCH: \(reason.loggable)",
+                        metadata: ["esl.content-type": "\(frame.contentType.description.loggable)"]
                     )
                 case .authRequest, .log:
                     break
@@ -180,16 +250,30 @@ public final class OutboundListener: Service, Sendable {
                 do {
                     try await handler.handle(event, in: session)
                 } catch {
-                    session.logger.error("handler failed on \(event.name): \(error)")
+                    metrics.handlerFailed()
+                    let (name, call) = (event.name.loggable, session.uniqueID.loggable)
+                    let reason = SwitchboardError.reasonText(error)
+                    session.logger.error(
+                        "\(self.prefix)handler \(self.handlerName) failed on \(name) of call \(call): \(reason)"
+                    )
                 }
             }
-            // The socket is closed (the read loop ends only then). A handler still running outlived its call:
-            // FreeSWITCH ended the linger, went away, or the drain closed the call. Nothing it does can reach the call
-            // any more; cancel it, so that a handler waiting on something else does not hold its session, and a
-            // graceful shutdown, forever.
-            if sessionBox.isHandlerRunning {
-                (sessionBox.session?.logger ?? connection.logger).notice(
-                    "the call's socket closed while its handler was still running: cancelling the handler"
+            // The socket is closed. A close for a reason (FreeSWITCH sent what cannot be read, the socket failed, the
+            // handler fell too far behind) is said once here, whether or not the handler was waiting on the call.
+            if let reason = connection.shared.reason {
+                let call = sessionBox.session.map { " of call \($0.uniqueID.loggable)" } ?? ""
+                connection.logger.warning(
+                    "\(self.prefix)the connection\(call) closed: \(SwitchboardError.reasonText(reason))"
+                )
+            }
+            // A handler still running outlived its call: FreeSWITCH ended the linger, went away, or the drain closed
+            // the socket. Nothing it does can reach the call any more; cancel it, so that a handler waiting on
+            // something else does not hold its session, and a graceful shutdown, forever. (When the listener itself
+            // is cancelled, that cancellation has reached the handler already and is reported as such.)
+            if !Task.isCancelled, sessionBox.handlerOutlivedCall() {
+                let call = sessionBox.session.map { "call \($0.uniqueID.loggable)" } ?? "a call"
+                connection.logger.notice(
+                    "\(self.prefix)the socket of \(call) closed while its handler was still running: cancelling it"
                 )
                 tasks.cancelAll()
             }
@@ -205,7 +289,9 @@ public final class OutboundListener: Service, Sendable {
         do {
             session = try await setUp(connection)
         } catch {
-            connection.logger.error("call setup failed: \(error)")
+            let caller = LoggablePeer(address: connection.remoteAddress)
+            let reason = SwitchboardError.reasonText(error)
+            connection.logger.error("\(prefix)the setup of a call from \(caller) failed: \(reason)")
             try? await connection.channel.close()
             return
         }
@@ -214,15 +300,23 @@ public final class OutboundListener: Service, Sendable {
         do {
             try await handler.run(session)
         } catch let error as SwitchboardError where error.code == .callHungUp {
-            session.logger.info("the caller hung up: \(error.message)")
-        } catch is CancellationError where Task.isCancelled {
-            session.logger.info("the handler stopped on cancellation")
+            session.logger.info("\(prefix)call \(session.uniqueID.loggable) hung up: \(error.message.loggable)")
+        } catch let error where Task.isCancelled {
+            let reason = SwitchboardError.reasonText(error)
+            let by = sessionBox.outlivedCall ? "the end of its call's socket" : "the listener's cancellation"
+            session.logger.debug("\(prefix)handler stopped by \(by): \(reason)")
         } catch {
-            session.logger.error("handler failed: \(error)")
+            metrics.handlerFailed()
+            let reason = SwitchboardError.reasonText(error)
+            session.logger.error(
+                "\(prefix)handler \(handlerName) failed on call \(session.uniqueID.loggable): \(reason)"
+            )
         }
         sessionBox.handlerReturned()
+        if Task.isCancelled && !sessionBox.outlivedCall { state.withLock { $0.cutShort += 1 } }
         // The call is over for the handler: let its event handling finish, then say goodbye.
         await lanes.waitUntilIdle()
+        _ = state.withLock { $0.closing.insert(ObjectIdentifier(connection)) }
         await connection.close()
     }
 
@@ -230,7 +324,7 @@ public final class OutboundListener: Service, Sendable {
         let reply = try await connection.send(.connect, timeout: configuration.setupTimeout)
         let channelData = try ChannelData(connectReply: reply.frame)
         var sessionLogger = connection.logger
-        sessionLogger[metadataKey: "call.uuid"] = "\(channelData.uniqueID)"
+        sessionLogger[metadataKey: "call.uuid"] = "\(channelData.uniqueID.loggable)"
         let session = OutboundSession(connection: connection, channelData: channelData, logger: sessionLogger)
         if !channelData.socketMode.isAsyncFull {
             let first = state.withLock { state in
@@ -260,6 +354,7 @@ private final class SessionSlot: Sendable {
     private struct State {
         var session: OutboundSession?
         var handlerRunning = false
+        var outlivedCall = false
     }
 
     private let slot = Mutex(State())
@@ -269,10 +364,19 @@ private final class SessionSlot: Sendable {
         set { slot.withLock { $0.session = newValue } }
     }
 
-    /// Whether the handler's `run` has started and not returned.
-    var isHandlerRunning: Bool { slot.withLock { $0.handlerRunning } }
+    /// Whether the handler was cancelled because its call's socket closed while it ran.
+    var outlivedCall: Bool { slot.withLock { $0.outlivedCall } }
 
     func handlerStarted() { slot.withLock { $0.handlerRunning = true } }
 
     func handlerReturned() { slot.withLock { $0.handlerRunning = false } }
+
+    /// Called once the socket closed: whether the handler's `run` is still going (it is then marked as having
+    /// outlived its call).
+    func handlerOutlivedCall() -> Bool {
+        slot.withLock { state in
+            if state.handlerRunning { state.outlivedCall = true }
+            return state.handlerRunning
+        }
+    }
 }

@@ -3,6 +3,7 @@ import NIOCore
 import NIOPosix
 import RayoServer
 import ServiceLifecycle
+import SwitchboardDiagnostics
 
 #if canImport(Glibc)
 import Glibc
@@ -58,7 +59,11 @@ public struct ControlSocket: Service {
                 }
         } catch {
             umask(previousMask)
-            throw DaemonError(.listenerFailed, "the Rayo control socket \(settings.path) could not be bound: \(error)")
+            throw DaemonError(
+                .listenerFailed,
+                "the Rayo control socket "
+                    + SocketErrorDescription.listenFailure(error, on: settings.path)
+            )
         }
         umask(previousMask)
         defer { unlink(settings.path) }
@@ -107,7 +112,7 @@ public struct ControlSocket: Service {
                 }
             }
         } catch {
-            logger.debug("console connection ended: \(error)")
+            logger.debug("console connection ended: \(SocketErrorDescription(error).reason)")
         }
     }
 

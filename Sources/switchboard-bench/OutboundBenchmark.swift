@@ -149,9 +149,6 @@ func waitUntil(_ what: String, timeout: Duration, _ condition: () -> Bool) async
 
 /// The handler of (b): answer, then hang up.
 struct AnswerHangup: OutboundHandler {
-    static let name = "bench-answer-hangup"
-    static let summary = "Answers and hangs up"
-
     func run(_ session: OutboundSession) async throws {
         try await session.answer()
         try await session.hangup()
