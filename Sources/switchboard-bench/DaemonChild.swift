@@ -164,10 +164,13 @@ final class NotificationReader: Sendable {
         unlink(path)
     }
 
+    /// Notes `READY=1`, and the count of a `STATUS=` line such as `1/1 inbound connected, 3 outbound sessions` or
+    /// `1 outbound session`.
     private func record(_ line: Substring) {
         if line == "READY=1" { state.withLock { $0.ready = true } }
-        guard line.hasPrefix("STATUS="), let range = line.range(of: " outbound sessions") else { return }
-        let count = Int(line[..<range.lowerBound].split(separator: " ").last ?? "")
+        guard line.hasPrefix("STATUS="), let range = line.range(of: " outbound session") else { return }
+        let before = line[line.index(line.startIndex, offsetBy: "STATUS=".count)..<range.lowerBound]
+        let count = Int(before.split(whereSeparator: { $0 == " " || $0 == "," }).last ?? "")
         if let count { state.withLock { $0.outboundSessions = count } }
     }
 }
