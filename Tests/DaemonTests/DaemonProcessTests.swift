@@ -86,7 +86,7 @@ final class DaemonProcess: @unchecked Sendable {
         process.environment = ["PATH": "/usr/bin:/bin", "LC_ALL": "C.UTF-8"].merging(environment) { $1 }
         process.standardError = errorPipe
         process.standardOutput = FileHandle.nullDevice
-        try process.run()
+        try ChildProcesses.run(process)
     }
 
     func signal(_ signal: Int32) { kill(process.processIdentifier, signal) }
@@ -294,7 +294,7 @@ struct DaemonProcessTests {
         ]
         activator.standardOutput = FileHandle.nullDevice
         activator.standardError = FileHandle.nullDevice
-        try activator.run()
+        try ChildProcesses.run(activator)
         defer { if activator.isRunning { kill(activator.processIdentifier, SIGKILL) } }
         // systemd-socket-activate starts the daemon on the first connection: this call.
         var record: CallRecord?

@@ -265,7 +265,7 @@ struct DaemonErrorMessageTests {
         ]
         activator.standardOutput = FileHandle.nullDevice
         activator.standardError = FileHandle.nullDevice
-        try activator.run()
+        try ChildProcesses.run(activator)
         defer { if activator.isRunning { kill(activator.processIdentifier, SIGKILL) } }
         // systemd-socket-activate starts the daemon on the first connection (once it listens itself).
         let deadline = ContinuousClock.now + .seconds(20)
@@ -316,7 +316,7 @@ struct DaemonPermissionTests {
         let errors = Pipe()
         process.standardError = errors
         process.standardOutput = FileHandle.nullDevice
-        try process.run()
+        try ChildProcesses.run(process)
         let deadline = ContinuousClock.now + .seconds(20)
         while process.isRunning && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }

@@ -57,7 +57,7 @@ final class LineReadingProcess: @unchecked Sendable {
         process.standardOutput = outputPipe
         process.standardError = errorPipe
         process.standardInput = FileHandle.nullDevice
-        try process.run()
+        try ChildProcesses.run(process)
         // read(2) with EINTR retried: FileHandle.availableData traps on an interrupted call.
         let descriptor = outputPipe.fileHandleForReading.fileDescriptor
         let lines = self.lines
@@ -243,7 +243,7 @@ struct RayoEndToEndTests {
             process.standardInput = input
             process.standardOutput = output
             process.standardError = FileHandle.nullDevice
-            try process.run()
+            try ChildProcesses.run(process)
             input.fileHandleForWriting.write(Data((password + "\n").utf8))
             try input.fileHandleForWriting.close()
             let data = output.fileHandleForReading.readDataToEndOfFile()
