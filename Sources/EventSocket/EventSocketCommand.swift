@@ -21,7 +21,7 @@ public struct EventSocketCommand: Sendable, Hashable, CustomStringConvertible {
         for (name, value) in headers {
             try Self.checkValue(name, what: "header name")
             try Self.checkValue(value, what: "header '\(name)'")
-            if name.contains(":") || name.isEmpty {
+            if name.utf8.contains(UInt8(ascii: ":")) || name.isEmpty {
                 throw EventSocketError(.invalidCommand, "header name '\(name)' is empty or holds a colon")
             }
             if EventSocketHeaders.namesMatch(name, "Content-Length") {
@@ -74,16 +74,19 @@ public struct EventSocketCommand: Sendable, Hashable, CustomStringConvertible {
         return buffer
     }
 
-    static func checkValue(_ value: String, what: String) throws {
+    // Both check bytes, not characters (a `Character` walk costs far more than the command's encoding), and build
+    // the description of what they check only when it fails.
+
+    static func checkValue(_ value: String, what: @autoclosure () -> String) throws {
         if value.utf8.contains(where: { $0 == UInt8(ascii: "\n") || $0 == UInt8(ascii: "\r") }) {
-            throw EventSocketError(.invalidCommand, "\(what) holds CR or LF, which would inject a header: '\(value)'")
+            throw EventSocketError(.invalidCommand, "\(what()) holds CR or LF, which would inject a header: '\(value)'")
         }
     }
 
-    static func checkWord(_ value: String, what: String) throws {
-        try checkValue(value, what: what)
-        if value.isEmpty || value.contains(" ") {
-            throw EventSocketError(.invalidCommand, "\(what) must be one non-empty word: '\(value)'")
+    static func checkWord(_ value: String, what: @autoclosure () -> String) throws {
+        try checkValue(value, what: what())
+        if value.isEmpty || value.utf8.contains(UInt8(ascii: " ")) {
+            throw EventSocketError(.invalidCommand, "\(what()) must be one non-empty word: '\(value)'")
         }
     }
 }

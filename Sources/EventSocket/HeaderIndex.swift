@@ -66,6 +66,32 @@ struct HeaderIndex: Sendable {
         }
     }
 
+    /// The first lines named `first` and `second` (ASCII case ignored), found in one pass: `firstValue` and
+    /// `secondValue` are called with their raw values.
+    func firstValues<First, Second>(
+        named first: StaticString,
+        _ second: StaticString,
+        _ firstValue: (UnsafeRawBufferPointer) -> First,
+        _ secondValue: (UnsafeRawBufferPointer) -> Second
+    ) -> (First?, Second?) {
+        let firstName = UnsafeRawBufferPointer(start: first.utf8Start, count: first.utf8CodeUnitCount)
+        let secondName = UnsafeRawBufferPointer(start: second.utf8Start, count: second.utf8CodeUnitCount)
+        return bytes.withUnsafeReadableBytes { bytes in
+            var found: (First?, Second?) = (nil, nil)
+            for span in spans {
+                let name = UnsafeRawBufferPointer(rebasing: bytes[span.name])
+                if found.0 == nil, ByteScan.equalsIgnoringCase(name, firstName) {
+                    found.0 = firstValue(UnsafeRawBufferPointer(rebasing: bytes[span.value]))
+                    if found.1 != nil { break }
+                } else if found.1 == nil, ByteScan.equalsIgnoringCase(name, secondName) {
+                    found.1 = secondValue(UnsafeRawBufferPointer(rebasing: bytes[span.value]))
+                    if found.0 != nil { break }
+                }
+            }
+            return found
+        }
+    }
+
     /// Calls `body` with the raw values of every line named `name`, in order.
     func allValues<Result>(named name: String, _ body: (UnsafeRawBufferPointer) -> Result) -> [Result] {
         var name = name

@@ -17,7 +17,10 @@ public struct CommandReply: Sendable, Hashable {
 
     /// Whether FreeSWITCH reported failure: `-ERR` at the start of `Reply-Text`, or of an api body (an api body
     /// that merely contains `-ERR` later on is output, not an error).
-    public var isError: Bool { text.hasPrefix("-ERR") || text.hasPrefix("-USAGE") }
+    public var isError: Bool {
+        let text = self.text
+        return text.hasPrefix("-ERR") || text.hasPrefix("-USAGE")
+    }
 
     /// The text after `+OK ` or `-ERR `, without the trailing newline.
     public var message: String {
