@@ -46,7 +46,9 @@ public final class EventSocketConnection: Sendable {
     /// The NIO channel underneath.
     public let channel: any Channel
     /// The logger of this connection, with its metadata (listener, peer, call).
-    public let logger: Logger
+    public var logger: Logger { deferredLogger.logger }
+    /// The same, its metadata attached on first use.
+    let deferredLogger: DeferredLogger
     /// The options this connection runs with.
     public let options: Options
 
@@ -70,32 +72,54 @@ public final class EventSocketConnection: Sendable {
         handler: NIOLoopBound<EventSocketChannelHandler>,
         shared: ConnectionShared,
         options: Options,
-        logger: Logger
+        logger: DeferredLogger
     ) {
         self.channel = channel
         self.inputs = inputs
         self.handler = handler
         self.shared = shared
         self.options = options
-        self.logger = logger
+        self.deferredLogger = logger
     }
 
     /// Installs the decoder and the channel handler on a fresh channel and wraps it. Runs on the channel's loop.
-    static func install(on channel: any Channel, options: Options, logger: Logger) throws -> EventSocketConnection {
-        let (inputs, sink) = AsyncStream<[HandlerDelivery]>.makeStream()
+    static func install(
+        on channel: any Channel,
+        options: Options,
+        logger: Logger
+    ) throws -> EventSocketConnection {
+        try install(on: channel, options: options, logger: DeferredLogger(logger))
+    }
+
+    /// Installs the decoder and the channel handler on a fresh channel and wraps it. Runs on the channel's loop.
+    ///
+    /// - Parameter observeInline: When given, every input (event, notice, …) goes to this closure on the event loop
+    ///   as it is decoded, and the connection has no read task: ``inputs`` ends at once.
+    static func install(
+        on channel: any Channel,
+        options: Options,
+        logger: DeferredLogger,
+        observeInline: ((ConnectionInput) -> Void)? = nil
+    ) throws -> EventSocketConnection {
+        let (inputs, stream) = AsyncStream<[HandlerDelivery]>.makeStream()
+        let sink: EventSocketChannelHandler.Sink
+        if let observeInline {
+            stream.finish()
+            sink = .inline(observeInline)
+        } else {
+            sink = .readTask(stream)
+        }
         let shared = ConnectionShared(
             backlog: EventBacklog(warningThreshold: options.backlogWarningThreshold, limit: options.backlogLimit)
         )
         let handler = EventSocketChannelHandler(
             sink: sink,
             shared: shared,
+            frameLimits: options.frameLimits,
             hangupGracePeriod: options.hangupGracePeriod,
             logger: logger
         )
-        try channel.pipeline.syncOperations.addHandlers(
-            ByteToMessageHandler(EventSocketFrameDecoder(limits: options.frameLimits)),
-            handler
-        )
+        try channel.pipeline.syncOperations.addHandler(handler)
         return EventSocketConnection(
             channel: channel,
             inputs: inputs,
@@ -236,11 +260,11 @@ public final class EventSocketConnection: Sendable {
     /// notice, then closes it in any case.
     public func close() async {
         if channel.isActive, (try? await send(.exit, timeout: .seconds(2))) != nil {
-            let closedOrLate = channel.eventLoop.makePromise(of: Void.self)
-            channel.closeFuture.cascade(to: closedOrLate)
-            let deadline = channel.eventLoop.scheduleTask(in: .seconds(2)) { closedOrLate.succeed() }
-            try? await closedOrLate.futureResult.get()
-            deadline.cancel()
+            // The channel handler delivers `closed` when the socket closes, and closes it itself after two seconds.
+            let closed = AwaitedResult<SocketClosed>()
+            let deadline = NIODeadline.now() + .seconds(2)
+            onEventLoop { $0.awaitClose(closed, deadline: deadline) }
+            if (try? await closed.value()) != nil { return }
         }
         try? await channel.close()
     }
@@ -290,12 +314,17 @@ public final class EventSocketConnection: Sendable {
 
     /// Hands commands to the channel handler on the event loop.
     private func enqueue(_ requests: some Collection<CommandRequest> & Sendable) {
+        onEventLoop { $0.submit(requests) }
+    }
+
+    /// Runs `body` with the channel handler on the event loop: at once when called there (a task on ``executor``
+    /// needs no hand-off), otherwise as soon as the loop gets to it.
+    private func onEventLoop(_ body: @escaping @Sendable (EventSocketChannelHandler) -> Void) {
         let handler = self.handler
         if channel.eventLoop.inEventLoop {
-            // A task running on the event loop (``executor``): no hand-off needed.
-            handler.value.submit(requests)
+            body(handler.value)
         } else {
-            channel.eventLoop.execute { handler.value.submit(requests) }
+            channel.eventLoop.execute { body(handler.value) }
         }
     }
 
@@ -311,12 +340,7 @@ public final class EventSocketConnection: Sendable {
 
     /// Drops the waiter for a completion that will never be awaited.
     func forgetCompletion(_ uuid: String) {
-        let handler = self.handler
-        if channel.eventLoop.inEventLoop {
-            handler.value.forget(completion: uuid)
-        } else {
-            channel.eventLoop.execute { handler.value.forget(completion: uuid) }
-        }
+        onEventLoop { $0.forget(completion: uuid) }
     }
 
     func setSubscriptionFormat(_ format: EventSocketEvent.Format, backgroundJobs: Bool) {

@@ -16,6 +16,12 @@ public struct OutboundConfiguration: Sendable {
     public var linger: Bool
     /// Command timeout, frame limits and backlog limits.
     public var connection: EventSocketConnection.Options
+    /// Whether each call's tasks (its handler, and its event handling) run on the thread that does the call's I/O,
+    /// its connection's event loop. Default `true`: a command and its reply then need no hand-off between threads,
+    /// which makes a call markedly cheaper (docs/PERFORMANCE.md, (b)). The price: a handler that blocks its thread
+    /// or computes for long holds up the I/O of the other calls on that thread meanwhile. `false` runs calls on
+    /// Swift's cooperative thread pool instead.
+    public var runsCallsOnEventLoop: Bool
 
     /// Creates a configuration; the defaults match FreeSWITCH's examples (`socket 127.0.0.1:8084 async full`).
     public init(
@@ -26,7 +32,8 @@ public struct OutboundConfiguration: Sendable {
         drainTimeout: Duration = .seconds(30),
         setupTimeout: Duration = .seconds(10),
         linger: Bool = true,
-        connection: EventSocketConnection.Options = .init()
+        connection: EventSocketConnection.Options = .init(),
+        runsCallsOnEventLoop: Bool = true
     ) {
         self.host = host
         self.port = port
@@ -36,5 +43,6 @@ public struct OutboundConfiguration: Sendable {
         self.setupTimeout = setupTimeout
         self.linger = linger
         self.connection = connection
+        self.runsCallsOnEventLoop = runsCallsOnEventLoop
     }
 }

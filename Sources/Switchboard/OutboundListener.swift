@@ -61,15 +61,33 @@ public final class OutboundListener: Service, Sendable {
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-        let initializer: @Sendable (any Channel) -> EventLoopFuture<EventSocketConnection> = { channel in
+        let deliversEvents = handler.handlesEvents
+        let onEventLoop = configuration.runsCallsOnEventLoop
+        let initializer: @Sendable (any Channel) -> EventLoopFuture<AcceptedCall> = { channel in
             channel.eventLoop.makeCompletedFuture {
-                var sessionLogger = logger
-                // Rendered only if something is logged: most calls log nothing.
-                sessionLogger[metadataKey: "esl.peer"] = channel.remoteAddress.map { .stringConvertible($0) } ?? "?"
-                return try EventSocketConnection.install(on: channel, options: options, logger: sessionLogger)
+                // Attached only if something is logged: most calls log nothing.
+                let sessionLogger = DeferredLogger(logLevel: logger.logLevel) {
+                    var sessionLogger = logger
+                    sessionLogger[metadataKey: "esl.peer"] = channel.remoteAddress.map { .stringConvertible($0) } ?? "?"
+                    return sessionLogger
+                }
+                let session = SessionSlot()
+                guard deliversEvents else {
+                    // No event goes to the handler: the call's bookkeeping runs here, on the event loop, as each
+                    // input is decoded, and the call needs no read task.
+                    let connection = try EventSocketConnection.install(
+                        on: channel,
+                        options: options,
+                        logger: sessionLogger,
+                        observeInline: { input in Self.observe(input, session: session, logger: sessionLogger) }
+                    )
+                    return AcceptedCall(connection: connection, session: session, deliversEvents: false)
+                }
+                let connection = try EventSocketConnection.install(on: channel, options: options, logger: sessionLogger)
+                return AcceptedCall(connection: connection, session: session, deliversEvents: true)
             }
         }
-        let server: NIOAsyncChannel<EventSocketConnection, Never>
+        let server: NIOAsyncChannel<AcceptedCall, Never>
         if let socket = configuration.inheritedSocket {
             server = try await bootstrap.bind(socket, childChannelInitializer: initializer)
         } else {
@@ -90,10 +108,13 @@ public final class OutboundListener: Service, Sendable {
             try await withThrowingDiscardingTaskGroup { sessions in
                 do {
                     try await server.executeThenClose { inbound in
-                        for try await connection in inbound {
+                        for try await call in inbound {
+                            let connection = call.connection
                             guard admit(connection) else { continue }
-                            sessions.addTask {
-                                await self.runSession(connection)
+                            // On the connection's event loop, a call's commands and their replies need no thread
+                            // hand-off (``OutboundConfiguration/runsCallsOnEventLoop``).
+                            sessions.addTask(executorPreference: onEventLoop ? connection.executor : nil) {
+                                await self.runSession(call)
                                 self.state.withLock {
                                     _ = $0.sessions.removeValue(forKey: ObjectIdentifier(connection))
                                 }
@@ -149,32 +170,23 @@ public final class OutboundListener: Service, Sendable {
         }
     }
 
-    /// One call: this task reads (events, replies), a child task runs the handler.
-    private func runSession(_ connection: EventSocketConnection) async {
+    /// One call. When events go to the handler, this task reads them and a child task runs the handler; otherwise
+    /// the event loop does the reading (``observe(_:session:logger:)``) and this task runs the handler.
+    private func runSession(_ call: AcceptedCall) async {
+        let connection = call.connection
+        let sessionBox = call.session
+        guard call.deliversEvents else {
+            await runHandler(connection, lanes: nil, sessionBox: sessionBox)
+            return
+        }
         let lanes = EventLanes()
-        let sessionBox = SessionSlot()
         let handler = self.handler
         await withDiscardingTaskGroup { tasks in
             tasks.addTask {
                 await self.runHandler(connection, lanes: lanes, sessionBox: sessionBox)
             }
             await connection.runReadLoop(lanes: lanes) { input in
-                switch input {
-                case .event(let event):
-                    sessionBox.session?.refresh(from: event)
-                case .disconnectNotice(let notice):
-                    if let session = sessionBox.session {
-                        session.markHungUp()
-                        session.logger.debug("call ended", metadata: ["esl.linger": "\(notice.isLinger)"])
-                    }
-                case .unrecognized(let frame, let reason):
-                    connection.logger.warning(
-                        "ignored a frame: \(reason)",
-                        metadata: ["esl.content-type": "\(frame.contentType)"]
-                    )
-                case .authRequest, .log:
-                    break
-                }
+                Self.observe(input, session: sessionBox, logger: connection.deferredLogger)
             } handle: { event in
                 guard let session = sessionBox.session else { return }
                 do {
@@ -186,9 +198,32 @@ public final class OutboundListener: Service, Sendable {
         }
     }
 
+    /// The listener's own bookkeeping of a call's inputs: channel data, the end of the call, odd frames.
+    private static func observe(_ input: ConnectionInput, session sessionBox: SessionSlot, logger: DeferredLogger) {
+        switch input {
+        case .event(let event):
+            sessionBox.session?.refresh(from: event)
+        case .disconnectNotice(let notice):
+            if let session = sessionBox.session {
+                session.markHungUp()
+                if logger.logs(.debug) {
+                    session.logger.debug("call ended", metadata: ["esl.linger": "\(notice.isLinger)"])
+                }
+            }
+        case .unrecognized(let frame, let reason):
+            logger.logger.warning(
+                "ignored a frame: \(reason)",
+                metadata: ["esl.content-type": "\(frame.contentType)"]
+            )
+        case .authRequest, .log:
+            break
+        }
+    }
+
+    /// Sets the call up, runs the handler, then says goodbye; returns once the socket is closed.
     private func runHandler(
         _ connection: EventSocketConnection,
-        lanes: EventLanes,
+        lanes: EventLanes?,
         sessionBox: SessionSlot
     ) async {
         let session: OutboundSession
@@ -208,16 +243,14 @@ public final class OutboundListener: Service, Sendable {
             session.logger.error("handler failed: \(error)")
         }
         // The call is over for the handler: let its event handling finish, then say goodbye.
-        await lanes.waitUntilIdle()
+        await lanes?.waitUntilIdle()
         await connection.close()
     }
 
     private func setUp(_ connection: EventSocketConnection) async throws -> OutboundSession {
         let reply = try await connection.send(.connect, timeout: configuration.setupTimeout)
         let channelData = try ChannelData(connectReply: reply.frame)
-        var sessionLogger = connection.logger
-        sessionLogger[metadataKey: "call.uuid"] = "\(channelData.uniqueID)"
-        let session = OutboundSession(connection: connection, channelData: channelData, logger: sessionLogger)
+        let session = OutboundSession(connection: connection, channelData: channelData)
         if !channelData.socketMode.isAsyncFull {
             let first = state.withLock { state in
                 defer { state.warnedAboutMode = true }
@@ -227,7 +260,7 @@ public final class OutboundListener: Service, Sendable {
                 "\(channelData.socketMode.isAsync ? "async" : "static"), \(channelData.socketMode.isFullControl ? "full" : "not full")"
             let message: Logger.Message =
                 "FreeSWITCH's socket application is not in 'async full' mode (\(mode)): linger, api and event are unavailable and each application blocks the socket. Fix the dialplan: <action application=\"socket\" data=\"host:port async full\"/>"
-            if first { sessionLogger.warning(message) } else { sessionLogger.debug(message) }
+            if first { session.logger.warning(message) } else { session.logger.debug(message) }
         }
         // `myevents` and `linger` go out together: neither depends on the other's reply.
         var commands: [EventSocketCommand] = [try .myEvents()]
@@ -238,7 +271,15 @@ public final class OutboundListener: Service, Sendable {
     }
 }
 
-/// The session of a call, once `connect` succeeded; shared by its read task and its session task.
+/// A call as the listener accepts it: its connection, the slot its session will fill, and whether its events go to
+/// the handler (``OutboundHandler/handlesEvents``).
+private struct AcceptedCall: Sendable {
+    let connection: EventSocketConnection
+    let session: SessionSlot
+    let deliversEvents: Bool
+}
+
+/// The session of a call, once `connect` succeeded; shared by its read task (or the event loop) and its session task.
 private final class SessionSlot: Sendable {
     private let slot = Mutex<OutboundSession?>(nil)
 

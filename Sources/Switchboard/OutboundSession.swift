@@ -16,7 +16,9 @@ public final class OutboundSession: Sendable {
     /// The call's `Unique-ID`.
     public let uniqueID: String
     /// The session's logger (with `call.uuid`).
-    public let logger: Logger
+    public var logger: Logger { deferredLogger.logger }
+    /// The same, its metadata attached on first use.
+    let deferredLogger: DeferredLogger
 
     private let state: Mutex<State>
 
@@ -25,11 +27,16 @@ public final class OutboundSession: Sendable {
         var hungUp = false
     }
 
-    init(connection: EventSocketConnection, channelData: ChannelData, logger: Logger) {
+    init(connection: EventSocketConnection, channelData: ChannelData) {
+        let uniqueID = channelData.uniqueID
         self.connection = connection
         self.socketMode = channelData.socketMode
-        self.uniqueID = channelData.uniqueID
-        self.logger = logger
+        self.uniqueID = uniqueID
+        self.deferredLogger = DeferredLogger(logLevel: connection.deferredLogger.logLevel) {
+            var logger = connection.logger
+            logger[metadataKey: "call.uuid"] = "\(uniqueID)"
+            return logger
+        }
         self.state = Mutex(State(channelData: channelData.event))
     }
 

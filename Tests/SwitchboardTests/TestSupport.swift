@@ -79,6 +79,7 @@ struct ClosureOutboundHandler: OutboundHandler {
     static let summary = "runs a closure"
     let body: @Sendable (OutboundSession) async throws -> Void
     let onEvent: @Sendable (EventSocketEvent) -> Void
+    var handlesEvents = true
 
     init() {
         body = { _ in }
