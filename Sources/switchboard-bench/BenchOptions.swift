@@ -33,6 +33,8 @@ struct BenchOptions: Sendable {
     /// Whether (b) and (c) also measure their ceilings and floors (bare listeners and clients); `--no-ceilings`
     /// skips them, for profiling the library alone.
     var ceilings = true
+    /// Only this listener of (b) (`default`, `events`, `pool`, `before`, `bare`, `c`), for profiling one.
+    var outboundListener: String?
     /// The fixtures folder; `nil` uses the package's own (`Tests/Fixtures`).
     var fixtures: String?
     /// The longest any one benchmark may run before it is abandoned and reported as failed.
@@ -47,7 +49,8 @@ struct BenchOptions: Sendable {
                                  [--driver sim|fake] [--api-calls N] [--idle-sessions N] [--stanzas N]
                                  [--rayo-clients N] [--rayo-calls N] [--rayo-answers N]
                                  [--rayo-memory-clients N] [--rayo-memory-calls N]
-                                 [--no-ceilings] [--fixtures PATH] [--timeout SECONDS]
+                                 [--no-ceilings] [--listener default|events|pool|before|bare|c]
+                                 [--fixtures PATH] [--timeout SECONDS]
 
           a  inbound: events/s decoded and delivered to a no-op handler, against the raw socket read rate
           b  outbound: sessions/s (connect, myevents, linger, answer, hangup, exit) at --concurrency connections,
@@ -106,6 +109,7 @@ struct BenchOptions: Sendable {
             case "--rayo-memory-calls": options.rayoMemoryCalls = try number()
             case "--rayo-switch-side": options.rayoSwitchSide = true
             case "--no-ceilings": options.ceilings = false
+            case "--listener": options.outboundListener = try value()
             case "--fixtures": options.fixtures = try value()
             case "--timeout": options.timeoutSeconds = try number()
             case "--hold-calls": options.holdCallsPort = try number()

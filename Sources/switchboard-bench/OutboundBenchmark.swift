@@ -32,16 +32,18 @@ struct OutboundBenchmark {
     let timeout: Duration
     let logger: Logger
     /// The listener side.
-    enum Listener {
-        /// Switchboard's `OutboundListener` with ``AnswerHangup``.
-        case switchboard
+    enum Listener: Equatable {
+        /// Switchboard's `OutboundListener` with ``AnswerHangup``, which says whether it takes events
+        /// (`OutboundHandler.handlesEvents`) and runs on the event loop or not
+        /// (`OutboundConfiguration.runsCallsOnEventLoop`).
+        case switchboard(handlesEvents: Bool, onEventLoop: Bool)
         /// ``BareListener``: the same conversation as bare NIO (the ceiling).
         case bare
         /// `switch-sim listen`: the same conversation as bare C in a process of its own (the floor).
         case bareC
     }
 
-    var listener = Listener.switchboard
+    var listener = Listener.switchboard(handlesEvents: false, onEventLoop: true)
 
     /// A listener while it runs: where it listens, its CPU seconds so far, how to stop it.
     private struct Running {
@@ -67,10 +69,15 @@ struct OutboundBenchmark {
                 cpuSeconds: { try await process.cpuSeconds() },
                 stop: { await process.finish() }
             )
-        case .switchboard:
+        case .switchboard(let handlesEvents, let onEventLoop):
             let outbound = OutboundListener(
-                configuration: OutboundConfiguration(host: "127.0.0.1", port: 0, maxSessions: concurrency * 2),
-                handler: AnswerHangup(),
+                configuration: OutboundConfiguration(
+                    host: "127.0.0.1",
+                    port: 0,
+                    maxSessions: concurrency * 2,
+                    runsCallsOnEventLoop: onEventLoop
+                ),
+                handler: AnswerHangup(handlesEvents: handlesEvents),
                 logger: logger
             )
             let listening = Task { try await outbound.run() }
@@ -207,10 +214,14 @@ func waitUntil(_ what: String, timeout: Duration, _ condition: () -> Bool) async
     }
 }
 
-/// The handler of (b): answer, then hang up.
+/// The handler of (b): answer, then hang up. It has no `handle(_:in:)`; whether it says so is the benchmark's choice.
 struct AnswerHangup: OutboundHandler {
     static let name = "bench-answer-hangup"
     static let summary = "Answers and hangs up"
+    let handlesEvents: Bool
+
+    init() { self.init(handlesEvents: false) }
+    init(handlesEvents: Bool) { self.handlesEvents = handlesEvents }
 
     func run(_ session: OutboundSession) async throws {
         try await session.answer()

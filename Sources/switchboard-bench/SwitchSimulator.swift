@@ -44,18 +44,12 @@ enum SwitchSimulator {
         let compiler = ProcessInfo.processInfo.environment["CC"] ?? "cc"
         do {
             try FileManager.default.createDirectory(atPath: workFolder, withIntermediateDirectories: true)
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = [compiler, "-O2", "-o", output, sourcePath]
-            try process.run()
-            process.waitUntilExit()
-            guard process.terminationStatus == 0 else {
-                throw BenchFailure("'\(compiler) -O2 \(sourcePath)' failed (status \(process.terminationStatus))")
-            }
-        } catch let failure as BenchFailure {
-            throw failure
         } catch {
-            throw BenchFailure("cannot build the switch simulator with '\(compiler)': \(error)")
+            throw BenchFailure("cannot create \(workFolder): \(error)")
+        }
+        let status = ChildProcess.spawn("/usr/bin/env", [compiler, "-O2", "-o", output, sourcePath]).wait()
+        guard status == 0 else {
+            throw BenchFailure("'\(compiler) -O2 -o \(output) \(sourcePath)' failed (wait status \(status))")
         }
         return output
     }
@@ -68,34 +62,21 @@ enum SwitchSimulator {
 
 /// A running switch simulator: lines to its standard input, lines from its standard output.
 final class SimulatorProcess {
-    private let process: Process
-    private let input: FileHandle
-    private let output: Int32
+    private let child: ChildProcess
     private var pending: [UInt8] = []
     private let watchdog: Task<Void, Never>
 
     fileprivate init(program: String, arguments: [String], timeout: Duration) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: program)
-        process.arguments = arguments
-        let stdin = Pipe()
-        let stdout = Pipe()
-        process.standardInput = stdin
-        process.standardOutput = stdout
-        try process.run()
-        self.process = process
-        self.input = stdin.fileHandleForWriting
-        self.output = stdout.fileHandleForReading.fileDescriptor
-        let pid = process.processIdentifier
+        let child = ChildProcess.spawn(program, arguments, pipes: true)
+        guard child.pid > 0 else { throw BenchFailure("cannot start \(program): \(String(cString: strerror(errno)))") }
+        self.child = child
+        let pid = child.pid
         // A simulator that outlives its time is killed, which also ends a read that waits for it.
         self.watchdog = Task {
             guard (try? await Task.sleep(for: timeout)) != nil else { return }
             kill(pid, SIGKILL)
         }
     }
-
-    /// The process id.
-    var pid: Int32 { process.processIdentifier }
 
     /// The next line the program printed, without its line feed; `nil` once it closed its output.
     func readLine() async throws -> String? {
@@ -105,7 +86,7 @@ final class SimulatorProcess {
                 pending.removeSubrange(...newline)
                 return line
             }
-            let fd = output
+            let fd = child.output
             // A blocking read, on NIO's thread pool: the cooperative pool's threads must stay free for the listener.
             let chunk = try await NIOThreadPool.singleton.runIfActive { () -> [UInt8] in
                 var bytes = [UInt8](repeating: 0, count: 4096)
@@ -140,15 +121,72 @@ final class SimulatorProcess {
 
     /// Writes a line to the program's standard input.
     func writeLine(_ line: String) throws {
-        try input.write(contentsOf: Data((line + "\n").utf8))
+        var bytes = Array((line + "\n").utf8)
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes.withUnsafeMutableBytes {
+                write(child.input, $0.baseAddress! + offset, $0.count - offset)
+            }
+            guard written > 0 else { throw BenchFailure("the switch simulator no longer reads its input") }
+            offset += written
+        }
     }
 
-    /// Closes its input (which ends the `api` server) and waits for it to exit.
+    /// Closes its input (which ends the `api` and `listen` modes) and waits for it to exit.
     func finish() async {
-        try? input.close()
-        while process.isRunning { try? await Task.sleep(for: .milliseconds(5)) }
+        close(child.input)
+        let child = self.child
+        _ = try? await NIOThreadPool.singleton.runIfActive { child.wait() }
         watchdog.cancel()
-        close(output)
+        close(child.output)
+    }
+}
+
+/// A child process started with `fork` and `execv`. Not Foundation's `Process`: it starts children with
+/// `posix_spawn`, whose `clone` flags valgrind cannot follow, and the bench is profiled under callgrind.
+struct ChildProcess: Sendable {
+    let pid: pid_t
+    /// The write end of the child's standard input, or -1.
+    let input: Int32
+    /// The read end of the child's standard output, or -1.
+    let output: Int32
+
+    /// Starts `path` with `arguments`; with `pipes`, its standard input and output are pipes to this process,
+    /// otherwise it shares this process's. `pid` is -1 when it could not be started.
+    static func spawn(_ path: String, _ arguments: [String], pipes: Bool = false) -> ChildProcess {
+        var toChild: [Int32] = [-1, -1]
+        var fromChild: [Int32] = [-1, -1]
+        if pipes {
+            guard pipe(&toChild) == 0, pipe(&fromChild) == 0 else {
+                return ChildProcess(pid: -1, input: -1, output: -1)
+            }
+            // Not inherited by other children (the bench starts several); dup2 gives the child's copies without it.
+            for fd in toChild + fromChild { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        }
+        // Everything the child needs is made before the fork: between fork and exec it may only make system calls.
+        let argv: [UnsafeMutablePointer<CChar>?] = ([path] + arguments).map { strdup($0) } + [nil]
+        defer { for argument in argv { free(argument) } }
+        let pid = fork()
+        if pid == 0 {
+            if pipes {
+                dup2(toChild[0], 0)
+                dup2(fromChild[1], 1)
+            }
+            execv(path, argv)
+            _exit(127)
+        }
+        if pipes {
+            close(toChild[0])
+            close(fromChild[1])
+        }
+        return ChildProcess(pid: pid, input: toChild[1], output: fromChild[0])
+    }
+
+    /// Waits for the child to exit; returns its wait status (0: exited with 0).
+    func wait() -> Int32 {
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        return status
     }
 }
 
