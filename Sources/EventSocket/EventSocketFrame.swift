@@ -45,21 +45,21 @@ public struct EventSocketFrame: Sendable, Hashable {
     /// starts with the sender's headers), and then only parsing it tells. Reads a few bytes and parses nothing, so
     /// that a connection can tell the events it must look into from those it may pass on.
     package func leadingEventName(is name: StaticString) -> Bool? {
-        withLeadingEventName { ByteScan.equals($0, name) }
+        leadingEventName(among: [name]).map { $0 == 0 }
     }
 
-    /// For a `text/event-plain` body that starts with its `Event-Name` line, calls `body` with the bytes of that name;
-    /// `nil` when the body does not start so. The same look as ``leadingEventName(is:)``, for comparing one name with
-    /// several.
-    package func withLeadingEventName<Result>(_ body: (UnsafeRawBufferPointer) -> Result) -> Result? {
-        guard let frameBody = self.body else { return nil }
-        return frameBody.withUnsafeReadableBytes { bytes -> Result? in
+    /// The same look as ``leadingEventName(is:)``, for several names at once: the index of the one the event has,
+    /// `names.count` when it has another, `nil` when its body does not say up front.
+    package func leadingEventName(among names: [StaticString]) -> Int? {
+        guard let body else { return nil }
+        return body.withUnsafeReadableBytes { bytes -> Int? in
             let prefix: StaticString = "Event-Name: "
             let start = prefix.utf8CodeUnitCount
             guard bytes.count > start, ByteScan.equals(UnsafeRawBufferPointer(rebasing: bytes[..<start]), prefix),
                 let end = ByteScan.firstIndex(of: UInt8(ascii: "\n"), in: bytes, from: start)
             else { return nil }
-            return body(UnsafeRawBufferPointer(rebasing: bytes[start..<end]))
+            let name = UnsafeRawBufferPointer(rebasing: bytes[start..<end])
+            return names.firstIndex { ByteScan.equals(name, $0) } ?? names.count
         }
     }
 

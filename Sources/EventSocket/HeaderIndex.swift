@@ -79,6 +79,8 @@ struct HeaderIndex: Sendable {
         return bytes.withUnsafeReadableBytes { bytes in
             var found: (First?, Second?) = (nil, nil)
             for span in spans {
+                let length = Int(span.nameLength)
+                guard length == firstName.count || length == secondName.count else { continue }
                 let name = UnsafeRawBufferPointer(rebasing: bytes[span.name])
                 if found.0 == nil, ByteScan.equalsIgnoringCase(name, firstName) {
                     found.0 = firstValue(UnsafeRawBufferPointer(rebasing: bytes[span.value]))

@@ -109,7 +109,8 @@ final class EventSocketChannelHandler: ChannelInboundHandler {
     private var logger: Logger { deferredLogger.logger }
     private var backlogWarned = false
     private var context: ChannelHandlerContext?
-    private var timer: Scheduled<Void>?
+    /// The connection's one timer (a scheduled callback: no promise or future per arming).
+    private var timer: NIOScheduledCallback?
     private var timerDeadline: NIODeadline?
     /// Events waiting for the handler beyond which the event loop parses events itself instead of the read task.
     static let unparsedBacklogLimit = 1_000
@@ -199,28 +200,32 @@ final class EventSocketChannelHandler: ChannelInboundHandler {
     private func arm(at deadline: NIODeadline) {
         guard let context, !isInactive else { return }
         if let armed = timerDeadline, armed <= deadline { return }
-        timer?.cancel()
+        let loop = context.eventLoop.assumeIsolated()
+        if let timer { loop.cancelScheduledCallback(timer) }
         timerDeadline = deadline
-        timer = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [self] in
-            timer = nil
-            timerDeadline = nil
-            let now = NIODeadline.now()
-            let expired = correlation.expire(now: now)
-            for (reply, error) in expired.replies where reply.fail(error) {
-                logger.warning("\(error.message)", metadata: ["esl.error": "\(error.code)"])
-            }
-            for (completion, error) in expired.completions { completion.fail(error) }
-            if let waiter = closeWaiter, waiter.deadline <= now {
-                // FreeSWITCH did not close after `exit`: close from this side (which delivers the waiter).
-                context.close(promise: nil)
-            }
-            if let next = expired.nextDeadline { arm(at: next) }
-            if let waiter = closeWaiter { arm(at: waiter.deadline) }
+        timer = try? loop.scheduleCallback(at: deadline, handler: self)
+    }
+
+    /// The timer fired: fails what is due, closes a socket FreeSWITCH did not close after `exit`, re-arms.
+    private func timerFired() {
+        timer = nil
+        timerDeadline = nil
+        let now = NIODeadline.now()
+        let expired = correlation.expire(now: now)
+        for (reply, error) in expired.replies where reply.fail(error) {
+            logger.warning("\(error.message)", metadata: ["esl.error": "\(error.code)"])
         }
+        for (completion, error) in expired.completions { completion.fail(error) }
+        if let waiter = closeWaiter, waiter.deadline <= now {
+            // FreeSWITCH did not close after `exit`: close from this side (which delivers the waiter).
+            context?.close(promise: nil)
+        }
+        if let next = expired.nextDeadline { arm(at: next) }
+        if let waiter = closeWaiter { arm(at: waiter.deadline) }
     }
 
     private func disarm() {
-        timer?.cancel()
+        if let timer, let context { context.eventLoop.assumeIsolated().cancelScheduledCallback(timer) }
         timer = nil
         timerDeadline = nil
     }
@@ -300,7 +305,7 @@ final class EventSocketChannelHandler: ChannelInboundHandler {
     /// An event frame: parsed here only when something on this thread needs to look into it.
     private func receivedEvent(_ frame: EventSocketFrame, plain: Bool, context: ChannelHandlerContext) {
         // The name of a plain event is on its first line: a quick look tells most events apart without parsing them.
-        let name = plain ? frame.withLeadingEventName(NotableEvent.init) : nil
+        let name = plain ? frame.leadingEventName(among: NotableEvent.names).map(NotableEvent.init(index:)) : nil
         func mayBe(_ notable: NotableEvent) -> Bool { name == nil || name == notable }
         // Only a BACKGROUND_JOB or a CHANNEL_EXECUTE_COMPLETE can end a wait.
         let completes = correlation.awaitsEvents && (mayBe(.executeComplete) || mayBe(.backgroundJob))
@@ -434,25 +439,25 @@ final class EventSocketChannelHandler: ChannelInboundHandler {
     }
 }
 
+extension EventSocketChannelHandler: NIOScheduledCallbackHandler {
+    func handleScheduledCallback(eventLoop: some EventLoop) { timerFired() }
+}
+
 /// The events the channel handler may have to look into, told apart by the name on their first line.
 private enum NotableEvent {
     case executeComplete, backgroundJob, channelData, other
 
-    init(name: UnsafeRawBufferPointer) {
-        func isName(_ text: StaticString) -> Bool {
-            name.count == text.utf8CodeUnitCount
-                && name.elementsEqual(UnsafeRawBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+    /// Their names, in the order of the cases.
+    static let names: [StaticString] = ["CHANNEL_EXECUTE_COMPLETE", "BACKGROUND_JOB", "CHANNEL_DATA"]
+
+    /// The event at `index` in ``names``; any other index is another event.
+    init(index: Int) {
+        switch index {
+        case 0: self = .executeComplete
+        case 1: self = .backgroundJob
+        case 2: self = .channelData
+        default: self = .other
         }
-        self =
-            if isName("CHANNEL_EXECUTE_COMPLETE") {
-                .executeComplete
-            } else if isName("BACKGROUND_JOB") {
-                .backgroundJob
-            } else if isName("CHANNEL_DATA") {
-                .channelData
-            } else {
-                .other
-            }
     }
 }
 

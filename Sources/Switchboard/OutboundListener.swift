@@ -57,83 +57,120 @@ public final class OutboundListener: Service, Sendable {
     public func run() async throws {
         let options = configuration.connection
         let logger = self.logger
+        let deliversEvents = handler.handlesEvents
+        let onEventLoop = configuration.runsCallsOnEventLoop
+        // Each event loop's accepted calls go to a task that prefers that loop (when calls run on their loop): the
+        // call is handed over, and its task started, without waking another thread. The tasks stay children of
+        // this one (task-locals, priority and cancellation reach the calls), unlike tasks started from the loop.
+        let loops = onEventLoop ? Array(group.makeIterator()) : []
+        var acceptors: [ObjectIdentifier: AsyncStream<AcceptedCall>.Continuation] = [:]
+        var streams: [(loop: (any EventLoop)?, calls: AsyncStream<AcceptedCall>)] = []
+        for loop in loops {
+            let (calls, continuation) = AsyncStream<AcceptedCall>.makeStream()
+            acceptors[ObjectIdentifier(loop)] = continuation
+            streams.append((loop, calls))
+        }
+        let (anyLoop, anyLoopContinuation) = AsyncStream<AcceptedCall>.makeStream()
+        streams.append((nil, anyLoop))
+        let accepted = acceptors
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-        let deliversEvents = handler.handlesEvents
-        let onEventLoop = configuration.runsCallsOnEventLoop
-        let initializer: @Sendable (any Channel) -> EventLoopFuture<AcceptedCall> = { channel in
-            channel.eventLoop.makeCompletedFuture {
-                // Attached only if something is logged: most calls log nothing.
-                let sessionLogger = DeferredLogger(logLevel: logger.logLevel) {
-                    var sessionLogger = logger
-                    sessionLogger[metadataKey: "esl.peer"] = channel.remoteAddress.map { .stringConvertible($0) } ?? "?"
-                    return sessionLogger
-                }
-                let session = SessionSlot()
-                guard deliversEvents else {
-                    // No event goes to the handler: the call's bookkeeping runs here, on the event loop, as each
-                    // input is decoded, and the call needs no read task.
-                    let connection = try EventSocketConnection.install(
-                        on: channel,
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let call = try Self.accept(
+                        channel,
+                        deliversEvents: deliversEvents,
                         options: options,
-                        logger: sessionLogger,
-                        observeInline: { input in Self.observe(input, session: session, logger: sessionLogger) }
+                        logger: logger
                     )
-                    return AcceptedCall(connection: connection, session: session, deliversEvents: false)
+                    (accepted[ObjectIdentifier(channel.eventLoop)] ?? anyLoopContinuation).yield(call)
                 }
-                let connection = try EventSocketConnection.install(on: channel, options: options, logger: sessionLogger)
-                return AcceptedCall(connection: connection, session: session, deliversEvents: true)
             }
-        }
-        let server: NIOAsyncChannel<AcceptedCall, Never>
+        let server: any Channel
         if let socket = configuration.inheritedSocket {
-            server = try await bootstrap.bind(socket, childChannelInitializer: initializer)
+            server = try await bootstrap.withBoundSocket(socket).get()
         } else {
-            server = try await bootstrap.bind(
-                host: configuration.host,
-                port: configuration.port,
-                childChannelInitializer: initializer
-            )
+            server = try await bootstrap.bind(host: configuration.host, port: configuration.port).get()
         }
-        let address = server.channel.localAddress
+        // Once the listening socket is closed, no call comes any more.
+        server.closeFuture.whenComplete { _ in
+            for continuation in accepted.values { continuation.finish() }
+            anyLoopContinuation.finish()
+        }
+        let address = server.localAddress
         state.withLock { $0.localAddress = address }
         if let address {
             logger.info("outbound listener accepting calls", metadata: ["esl.address": "\(address)"])
             onBound(address)
         }
 
-        try await withGracefulShutdownHandler {
-            try await withThrowingDiscardingTaskGroup { sessions in
-                do {
-                    try await server.executeThenClose { inbound in
-                        for try await call in inbound {
-                            let connection = call.connection
-                            guard admit(connection) else { continue }
-                            // On the connection's event loop, a call's commands and their replies need no thread
-                            // hand-off (``OutboundConfiguration/runsCallsOnEventLoop``).
-                            sessions.addTask(executorPreference: onEventLoop ? connection.executor : nil) {
-                                await self.runSession(call)
-                                self.state.withLock {
-                                    _ = $0.sessions.removeValue(forKey: ObjectIdentifier(connection))
+        await withGracefulShutdownHandler {
+            await withDiscardingTaskGroup { acceptors in
+                for (loop, calls) in streams {
+                    acceptors.addTask(executorPreference: loop.map { EventLoopExecutor(eventLoop: $0) }) {
+                        // The calls' tasks inherit this task's executor preference: each runs on its connection's
+                        // event loop (``OutboundConfiguration/runsCallsOnEventLoop``).
+                        await withDiscardingTaskGroup { sessions in
+                            for await call in calls {
+                                let connection = call.connection
+                                guard self.admit(connection) else { continue }
+                                sessions.addTask {
+                                    await self.runSession(call)
+                                    self.state.withLock {
+                                        _ = $0.sessions.removeValue(forKey: ObjectIdentifier(connection))
+                                    }
                                 }
                             }
                         }
                     }
-                } catch is CancellationError {
-                    // Cancelled: stop accepting; running calls still drain below.
+                }
+                // Accepting stops on graceful shutdown or when this task is cancelled.
+                await withTaskCancellationHandler {
+                    try? await server.closeFuture.get()
+                } onCancel: {
+                    server.close(promise: nil)
                 }
                 // Accepting stopped: running calls drain, within the drain timeout.
                 if activeSessions > 0 {
                     logger.info("draining \(activeSessions) calls for up to \(configuration.drainTimeout)")
-                    sessions.addTask { await self.closeSessionsAfterDrainTimeout() }
+                    acceptors.addTask { await self.closeSessionsAfterDrainTimeout() }
                 }
             }
         } onGracefulShutdown: {
-            server.channel.close(promise: nil)
+            server.close(promise: nil)
         }
         logger.info("outbound listener stopped")
+    }
+
+    /// Wraps a channel FreeSWITCH connected: the connection, and the slot its session will fill. On the event loop.
+    private static func accept(
+        _ channel: any Channel,
+        deliversEvents: Bool,
+        options: EventSocketConnection.Options,
+        logger: Logger
+    ) throws -> AcceptedCall {
+        // Attached only if something is logged: most calls log nothing.
+        let sessionLogger = DeferredLogger(logLevel: logger.logLevel) {
+            var sessionLogger = logger
+            sessionLogger[metadataKey: "esl.peer"] = channel.remoteAddress.map { .stringConvertible($0) } ?? "?"
+            return sessionLogger
+        }
+        let session = SessionSlot()
+        guard deliversEvents else {
+            // No event goes to the handler: the call's bookkeeping runs here, on the event loop, as each input is
+            // decoded, and the call needs no read task.
+            let connection = try EventSocketConnection.install(
+                on: channel,
+                options: options,
+                logger: sessionLogger,
+                observeInline: { input in Self.observe(input, session: session, logger: sessionLogger) }
+            )
+            return AcceptedCall(connection: connection, session: session, deliversEvents: false)
+        }
+        let connection = try EventSocketConnection.install(on: channel, options: options, logger: sessionLogger)
+        return AcceptedCall(connection: connection, session: session, deliversEvents: true)
     }
 
     private func admit(_ connection: EventSocketConnection) -> Bool {
