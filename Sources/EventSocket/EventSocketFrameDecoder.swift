@@ -82,7 +82,9 @@ public struct EventSocketFrameDecoder: NIOSingleStepByteToMessageDecoder {
                 }
                 let block = buffer.readSlice(length: end)!
                 buffer.moveReaderIndex(forwardBy: 2)
-                let index = try HeaderIndex(block, stoppingAtBlankLine: false)
+                // Most blocks are two lines; an outbound `connect` reply is some 200: room for about one line per 24
+                // bytes spares the index its regrowing.
+                let index = try HeaderIndex(block, stoppingAtBlankLine: false, expectedLines: max(4, end / 24))
                 let (length, contentType) = try framing(of: index)
                 let headers = EventSocketHeaders(index: index)
                 if length == 0 {
@@ -249,6 +251,24 @@ enum ByteScan {
         guard start < bytes.count, let base = bytes.baseAddress else { return nil }
         guard let found = memchr(base + start, Int32(byte), bytes.count - start) else { return nil }
         return base.distance(to: UnsafeRawPointer(found))
+    }
+
+    /// Whether `text` holds a CR or a LF.
+    static func containsLineBreak(_ text: String) -> Bool {
+        let found = text.utf8.withContiguousStorageIfAvailable { bytes in
+            guard let base = bytes.baseAddress else { return false }
+            return memchr(base, 0x0A, bytes.count) != nil || memchr(base, 0x0D, bytes.count) != nil
+        }
+        return found ?? text.utf8.contains { $0 == UInt8(ascii: "\n") || $0 == UInt8(ascii: "\r") }
+    }
+
+    /// Whether `text` holds `byte`.
+    static func contains(_ byte: UInt8, in text: String) -> Bool {
+        let found = text.utf8.withContiguousStorageIfAvailable { bytes in
+            guard let base = bytes.baseAddress else { return false }
+            return memchr(base, Int32(byte), bytes.count) != nil
+        }
+        return found ?? text.utf8.contains(byte)
     }
 
     /// Whether `bytes` are exactly the bytes of `text`.

@@ -94,6 +94,21 @@ struct HeaderIndex: Sendable {
         }
     }
 
+    /// Calls `body` with the raw value of the last line named `name` (ASCII case ignored); `nil` when there is none.
+    /// For the headers FreeSWITCH appends after a channel's 100-odd (an event's own, a reply's), this finds them
+    /// at once where ``firstValue(named:_:)`` would walk past the whole channel.
+    func lastValue<Result>(named name: StaticString, _ body: (UnsafeRawBufferPointer) -> Result) -> Result? {
+        let wanted = UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount)
+        return bytes.withUnsafeReadableBytes { bytes in
+            for span in spans.reversed() where Int(span.nameLength) == wanted.count {
+                if ByteScan.equalsIgnoringCase(UnsafeRawBufferPointer(rebasing: bytes[span.name]), wanted) {
+                    return body(UnsafeRawBufferPointer(rebasing: bytes[span.value]))
+                }
+            }
+            return nil
+        }
+    }
+
     /// Calls `body` with the raw values of every line named `name`, in order.
     func allValues<Result>(named name: String, _ body: (UnsafeRawBufferPointer) -> Result) -> [Result] {
         var name = name

@@ -305,7 +305,12 @@ final class EventSocketChannelHandler: ChannelInboundHandler {
     /// An event frame: parsed here only when something on this thread needs to look into it.
     private func receivedEvent(_ frame: EventSocketFrame, plain: Bool, context: ChannelHandlerContext) {
         // The name of a plain event is on its first line: a quick look tells most events apart without parsing them.
-        let name = plain ? frame.leadingEventName(among: NotableEvent.names).map(NotableEvent.init(index:)) : nil
+        // Only asked for when it matters (no wait, no bookkeeping on this thread: every event goes to the read task).
+        var inline = false
+        if case .inline = sink { inline = true }
+        let name =
+            plain && (inline || correlation.awaitsEvents)
+            ? frame.leadingEventName(among: NotableEvent.names).map(NotableEvent.init(index:)) : nil
         func mayBe(_ notable: NotableEvent) -> Bool { name == nil || name == notable }
         // Only a BACKGROUND_JOB or a CHANNEL_EXECUTE_COMPLETE can end a wait.
         let completes = correlation.awaitsEvents && (mayBe(.executeComplete) || mayBe(.backgroundJob))
