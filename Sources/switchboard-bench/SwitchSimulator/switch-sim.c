@@ -23,6 +23,10 @@
  *       conversation as OutboundListener with the bench's answer-then-hangup handler (connect; myevents and linger
  *       in one write; answer; hangup; exit) and finds frames and the two facts it needs with byte scans. The floor
  *       for any listener on this machine. stdin as for `api`.
+ *   switch-sim api-client PORT CALLS
+ *       The other side of `api`: a blocking client that logs in and runs 2,000 warm-up and then CALLS sequential
+ *       `api status`, and prints "done CALLS P50 P99 MAX CPU_SECONDS" (microseconds; CPU over the timed calls).
+ *       The floor of (c) for any client on this machine.
  *   switch-sim api
  *       An inbound event socket on 127.0.0.1, port chosen by the system and printed as "port N": the auth/request
  *       greeting, `auth` (any password), `api status` (the text FreeSWITCH 1.10 gives, uptime included),
@@ -830,10 +834,75 @@ static int run_listen(void) {
     }
 }
 
+/* ---- api-client: blocking `api status` round trips, the floor of (c) ---- */
+
+/* Reads one frame (header block and Content-Length body) into `in`; returns its length, 0 when the peer closed. */
+static size_t read_frame(int fd, struct buffer *in) {
+    for (;;) {
+        const char *end = in->length ? memmem(in->bytes, in->length, "\n\n", 2) : NULL;
+        if (end) {
+            size_t length = 0;
+            const char *value = find_value(in->bytes, end, "Content-Length: ", &length);
+            size_t frame_length = (size_t)(end - in->bytes) + 2 + (value ? strtoul(value, NULL, 10) : 0);
+            if (in->length >= frame_length) return frame_length;
+        }
+        reserve(in, 16384);
+        ssize_t count = read(fd, in->bytes + in->length, in->capacity - in->length);
+        if (count <= 0) return 0;
+        in->length += (size_t)count;
+    }
+}
+
+static int compare_longs(const void *a, const void *b) {
+    long x = *(const long *)a, y = *(const long *)b;
+    return (x > y) - (x < y);
+}
+
+static int run_api_client(int argc, char **argv) {
+    if (argc != 4) die("usage: switch-sim api-client PORT CALLS");
+    int port = atoi(argv[2]);
+    long calls = atol(argv[3]);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    set_nodelay(fd);
+    struct sockaddr_in address = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+                                  .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    if (connect(fd, (struct sockaddr *)&address, sizeof address) < 0) die("connect: %s", strerror(errno));
+    struct buffer in = {0};
+    size_t length = read_frame(fd, &in); /* auth/request */
+    consume(&in, length);
+    const char auth[] = "auth ClueCon\n\n", status[] = "api status\n\n";
+    if (write(fd, auth, sizeof auth - 1) < 0) die("write: %s", strerror(errno));
+    length = read_frame(fd, &in);
+    consume(&in, length);
+    long warm_up = calls < 2000 ? calls : 2000;
+    long *samples = malloc((size_t)calls * sizeof *samples);
+    double cpu_before = 0;
+    for (long index = -warm_up; index < calls; index++) {
+        if (index == 0) cpu_before = cpu_seconds();
+        struct timespec start, end;
+        clock_gettime(CLOCK_MONOTONIC, &start);
+        if (write(fd, status, sizeof status - 1) < 0) die("write: %s", strerror(errno));
+        length = read_frame(fd, &in);
+        if (!length) die("the server closed");
+        clock_gettime(CLOCK_MONOTONIC, &end);
+        if (!memmem(in.bytes, length, "\n\nUP ", 5)) die("unexpected reply");
+        consume(&in, length);
+        if (index >= 0) samples[index] = (end.tv_sec - start.tv_sec) * 1000000000L + (end.tv_nsec - start.tv_nsec);
+    }
+    double cpu = cpu_seconds() - cpu_before;
+    qsort(samples, (size_t)calls, sizeof *samples, compare_longs);
+    long p50 = samples[(calls * 50 + 99) / 100 - 1], p99 = samples[(calls * 99 + 99) / 100 - 1];
+    printf("done %ld %.3f %.3f %.3f %.6f\n", calls, p50 / 1000.0, p99 / 1000.0, samples[calls - 1] / 1000.0, cpu);
+    fflush(stdout);
+    close(fd);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     if (argc >= 2 && strcmp(argv[1], "outbound") == 0) return run_outbound(argc, argv);
     if (argc == 2 && strcmp(argv[1], "api") == 0) return run_api();
     if (argc == 2 && strcmp(argv[1], "listen") == 0) return run_listen();
-    die("usage: switch-sim outbound PORT CALLS CONCURRENCY WARMUP TEMPLATES | switch-sim api | switch-sim listen");
+    if (argc >= 2 && strcmp(argv[1], "api-client") == 0) return run_api_client(argc, argv);
+    die("usage: switch-sim outbound PORT CALLS CONCURRENCY WARMUP TEMPLATES | api | listen | api-client PORT CALLS");
     return 2;
 }
