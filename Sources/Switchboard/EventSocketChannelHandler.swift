@@ -1,6 +1,7 @@
 import EventSocket
 import Logging
 import NIOCore
+import SwitchboardDiagnostics
 import Synchronization
 
 /// A command on its way to FreeSWITCH, with the results that its reply (and, for `bgapi` and `execute`, its
@@ -39,6 +40,8 @@ struct CommandRequest: Sendable {
 /// State shared by a connection's channel handler (on the event loop) and its tasks.
 final class ConnectionShared: Sendable {
     let backlog: EventBacklog
+    /// The listener's metrics (shared by all its connections).
+    let metrics: ListenerMetrics
     private let closeReason = Mutex<(any Error)?>(nil)
     private let ended = Atomic<Bool>(false)
 
@@ -48,7 +51,10 @@ final class ConnectionShared: Sendable {
 
     func markCallEnded() { ended.store(true, ordering: .releasing) }
 
-    init(backlog: EventBacklog) { self.backlog = backlog }
+    init(backlog: EventBacklog, metrics: ListenerMetrics) {
+        self.backlog = backlog
+        self.metrics = metrics
+    }
 
     /// Why the connection closed, when it was not a clean close. The first reason recorded wins.
     var reason: (any Error)? {
@@ -104,6 +110,12 @@ final class EventSocketChannelHandler: ChannelInboundHandler {
     private var closeWaiter: (closed: AwaitedResult<SocketClosed>, deadline: NIODeadline)?
     private let sink: Sink
     private var pending: [HandlerDelivery] = []
+    /// Events in `pending`, and events refused at the backlog limit, since the last flush: counted in the metrics
+    /// once per read, not once per event.
+    private var pendingEvents = 0
+    private var droppedEvents = 0
+    /// Events a connection without a read task took on the event loop since the last flush: received, never queued.
+    private var inlineEvents = 0
     private let shared: ConnectionShared
     private let deferredLogger: DeferredLogger
     private var logger: Logger { deferredLogger.logger }
@@ -213,7 +225,7 @@ final class EventSocketChannelHandler: ChannelInboundHandler {
         let now = NIODeadline.now()
         let expired = correlation.expire(now: now)
         for (reply, error) in expired.replies where reply.fail(error) {
-            logger.warning("\(error.message)", metadata: ["esl.error": "\(error.code)"])
+            logger.warning("\(error.message.loggable)", metadata: ["esl.error": "\(error.code)"])
         }
         for (completion, error) in expired.completions { completion.fail(error) }
         if let waiter = closeWaiter, waiter.deadline <= now {
@@ -294,7 +306,8 @@ final class EventSocketChannelHandler: ChannelInboundHandler {
         case .rudeRejection:
             shared.reason = SwitchboardError(
                 .connectionRejected,
-                "FreeSWITCH refused the connection (ACL): \(frame.bodyText.trimmingCharacters(in: "\n"))"
+                "FreeSWITCH at \(LoggablePeer(address: context.remoteAddress)) refused this client by its ACL: "
+                    + frame.bodyText.trimmingCharacters(in: "\n").loggable
             )
             context.close(promise: nil)
         default:
@@ -320,16 +333,25 @@ final class EventSocketChannelHandler: ChannelInboundHandler {
             // When events pile up, this thread parses again: that slows its reading to the consumer's pace, and the
             // backlog stays bounded, instead of growing until the slow-consumer limit closes the connection.
             if !completes, shared.backlog.current < Self.unparsedBacklogLimit {
-                deliver(.eventFrame(frame), context: context)
+                deliver(.eventFrame(frame), context: context, isEvent: true)
                 return
             }
         case .inline:
             // Bookkeeping on the event loop wants only the events that carry new channel data.
-            if !completes, !mayBe(.executeComplete), !mayBe(.channelData) { return }
+            if !completes, !mayBe(.executeComplete), !mayBe(.channelData) {
+                inlineEvents += 1
+                return
+            }
         }
         let input = ConnectionInput(eventFrame: frame)
-        if case .event(let event) = input { perform(correlation.eventReceived(event), context: context) }
-        deliver(input, context: context)
+        guard case .event(let event) = input else {
+            // Unreadable: the read task logs it, but no handler will see it.
+            droppedEvents += 1
+            deliver(input, context: context)
+            return
+        }
+        perform(correlation.eventReceived(event), context: context)
+        deliver(input, context: context, isEvent: true)
     }
 
     private func perform(_ action: ReplyCorrelation.Action, context: ChannelHandlerContext) {
@@ -341,27 +363,32 @@ final class EventSocketChannelHandler: ChannelInboundHandler {
         case .succeedCompletion(let waiter, let event):
             waiter.succeed(event)
         case .dropLateReply(let command):
-            logger.debug("dropped the late reply to a command that timed out", metadata: ["esl.command": "\(command)"])
+            logger.debug(
+                "dropped the late reply to a command that timed out",
+                metadata: ["esl.command": "\(command.loggable)"]
+            )
         case .unexpectedReply:
             logger.warning("FreeSWITCH sent a reply while no command was waiting; ignored")
         }
     }
 
-    private func deliver(_ input: ConnectionInput, context: ChannelHandlerContext) {
-        deliver(.input(input), context: context)
+    private func deliver(_ input: ConnectionInput, context: ChannelHandlerContext, isEvent: Bool = false) {
+        deliver(.input(input), context: context, isEvent: isEvent)
     }
 
-    private func deliver(_ delivery: HandlerDelivery, context: ChannelHandlerContext) {
+    private func deliver(_ delivery: HandlerDelivery, context: ChannelHandlerContext, isEvent: Bool = false) {
         if case .inline(let observe) = sink {
             // Nothing waits in between: no backlog to count.
+            if isEvent { inlineEvents += 1 }
             observe(delivery.input)
             return
         }
         let waiting = shared.backlog.added()
         if waiting > shared.backlog.limit {
+            if isEvent { droppedEvents += 1 }
             shared.reason = SwitchboardError(
                 .slowConsumer,
-                "\(waiting) events waiting for the handler (limit \(shared.backlog.limit)): closing the connection"
+                "\(waiting) events were waiting for the handler (limit \(shared.backlog.limit))"
             )
             shared.backlog.handled()
             context.close(promise: nil)
@@ -376,14 +403,23 @@ final class EventSocketChannelHandler: ChannelInboundHandler {
         } else if backlogWarned, waiting < shared.backlog.warningThreshold / 2 {
             backlogWarned = false
         }
+        if isEvent { pendingEvents += 1 }
         pending.append(delivery)
     }
 
-    /// Hands the inputs of this read to the read task in one go.
+    /// Hands the inputs of this read to the read task in one go, and counts its events.
     private func flush() {
+        if pendingEvents + droppedEvents + inlineEvents > 0 { countEvents() }
         guard !pending.isEmpty, case .readTask(let stream) = sink else { return }
         stream.yield(pending)
         pending.removeAll(keepingCapacity: true)
+    }
+
+    private func countEvents() {
+        shared.metrics.eventsArrived(queued: pendingEvents, dropped: droppedEvents, inline: inlineEvents)
+        pendingEvents = 0
+        droppedEvents = 0
+        inlineEvents = 0
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
@@ -394,8 +430,11 @@ final class EventSocketChannelHandler: ChannelInboundHandler {
     // MARK: Lifecycle
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        // Whoever owns the connection reports its end, in its own words and at its own pace (a listener that
+        // reconnects does not repeat one failure every attempt); the reason travels in `shared.reason` and in the
+        // errors of the commands that were waiting.
         shared.reason = error
-        logger.error("closing the connection: \(error)")
+        logger.debug("closing the connection: \(SwitchboardError.reasonText(error))")
         context.close(promise: nil)
     }
 
@@ -439,7 +478,7 @@ final class EventSocketChannelHandler: ChannelInboundHandler {
     private func disconnectedError(waitingFor command: String?) -> SwitchboardError {
         var message = "the connection closed"
         if let command { message += " before '\(command)' could be sent" }
-        if let reason = shared.reason { message += " (\(reason))" }
+        if let reason = shared.reason { message += " (\(SwitchboardError.reasonText(reason)))" }
         return SwitchboardError(.disconnected, message)
     }
 }

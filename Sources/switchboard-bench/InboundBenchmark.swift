@@ -204,12 +204,7 @@ final class EventProbe: Sendable {
 
 /// The no-op inbound handler of (a): it only counts.
 struct CountingHandler: InboundHandler {
-    static let name = "bench-counter"
-    static let summary = "Counts events and does nothing else"
     let probe: EventProbe
-
-    init() { self.init(probe: EventProbe(target: .max)) }
-    init(probe: EventProbe) { self.probe = probe }
 
     func handle(_ event: EventSocketEvent, on connection: EventSocketConnection) async throws {
         probe.record()

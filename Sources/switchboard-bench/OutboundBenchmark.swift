@@ -216,12 +216,9 @@ func waitUntil(_ what: String, timeout: Duration, _ condition: () -> Bool) async
 
 /// The handler of (b): answer, then hang up. It has no `handle(_:in:)`; whether it says so is the benchmark's choice.
 struct AnswerHangup: OutboundHandler {
-    static let name = "bench-answer-hangup"
-    static let summary = "Answers and hangs up"
     let handlesEvents: Bool
 
-    init() { self.init(handlesEvents: false) }
-    init(handlesEvents: Bool) { self.handlesEvents = handlesEvents }
+    init(handlesEvents: Bool = false) { self.handlesEvents = handlesEvents }
 
     func run(_ session: OutboundSession) async throws {
         try await session.answer()

@@ -1,6 +1,7 @@
 // switchboard-bench: loopback benchmarks of Switchboard. See docs/PERFORMANCE.md.
 //
 //   swift run -c release switchboard-bench [--only a,b,c,d,e,f] [--events N] [--sessions N] …
+//   swift run -c release switchboard-bench load [--private] [--calls N] [--concurrency N] …   (real FreeSWITCH)
 //
 // Every benchmark is bounded in count and time and stops by itself; the table at the end says, per line, the
 // measured value, the target and whether it passes. The exit status is 0 when every target passes.
@@ -8,6 +9,13 @@
 import Foundation
 import Logging
 import Synchronization
+
+if CommandLine.arguments.dropFirst().first == "load" {
+    LoggingSystem.bootstrap(StreamLogHandler.standardError)
+    var loadLogger = Logger(label: "switchboard-bench.load")
+    loadLogger.logLevel = .error
+    exit(await LoadCommand.main(Array(CommandLine.arguments.dropFirst(2)), logger: loadLogger))
+}
 
 let options: BenchOptions
 do {

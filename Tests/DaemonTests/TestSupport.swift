@@ -1,25 +1,13 @@
 import Foundation
+import Handlers
 import Switchboard
 
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// An inbound handler registered under the name the example configuration uses.
-struct EventLoggerStub: InboundHandler {
-    static let name = "event-logger"
-    static let summary = "Stands in for the event logger"
-}
-
-/// An outbound handler registered under the name the example configuration uses.
-struct DemoIVRStub: OutboundHandler {
-    static let name = "demo-ivr"
-    static let summary = "Stands in for the demo IVR"
-    func run(_ session: OutboundSession) async throws {}
-}
-
-/// The handlers the configuration tests know.
-let testRegistry = HandlerRegistry(inbound: [EventLoggerStub.self], outbound: [DemoIVRStub.self])
+/// The handlers the configuration tests know: those `switchboard` ships.
+let testRegistry = HandlerRegistry(inbound: BundledHandlers.inbound, outbound: BundledHandlers.outbound)
 
 /// Paths in this repository.
 enum Repository {
