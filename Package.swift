@@ -137,6 +137,8 @@ let package = Package(
                 "Switchboard", "SwitchboardTesting", "EventSocket", "XMPP", "XMPPTesting", "Rayo", "RayoServer",
                 nioCore, nioPosix, logging, serviceLifecycle,
             ],
+            // The switch simulator of (b) and (c), a C program the bench builds at run time.
+            exclude: ["SwitchSimulator"],
             swiftSettings: swiftSettings
         ),
 

@@ -128,6 +128,9 @@ public struct DemoIVR: OutboundHandler, RegisteredHandler {
     /// Creates the handler with the default settings.
     public init() { self.init(settings: Settings()) }
 
+    /// `false`: it reads the result of each application, never an event, so its calls need no read task.
+    public var handlesEvents: Bool { false }
+
     /// Runs the call.
     public func run(_ session: OutboundSession) async throws {
         try await session.answer()

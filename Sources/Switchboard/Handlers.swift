@@ -63,9 +63,30 @@ public protocol OutboundHandler: Sendable {
 
     /// Called for each event of the call, in order, beside ``run(_:)``.
     func handle(_ event: EventSocketEvent, in session: OutboundSession) async throws
+
+    /// Whether ``handle(_:in:)`` does anything; `true` unless the handler says otherwise.
+    ///
+    /// A handler that only runs the call (no `handle`) may say `false`: the listener then keeps the call's events
+    /// on the connection's thread for its own bookkeeping (the channel data that ``OutboundSession/variable(_:)``
+    /// reads, the end of the call) and runs no task to deliver them, which makes each call cheaper.
+    /// ``OutboundSession/execute(_:_:loops:eventLock:timeout:)`` and the application helpers work the same either
+    /// way.
+    ///
+    /// ```swift
+    /// struct Greeter: OutboundHandler {
+    ///     static let name = "greeter"
+    ///     static let summary = "Answers, plays a greeting, hangs up"
+    ///     var handlesEvents: Bool { false }
+    ///     func run(_ session: OutboundSession) async throws { … }
+    /// }
+    /// ```
+    var handlesEvents: Bool { get }
 }
 
 extension OutboundHandler {
     /// Does nothing.
     public func handle(_ event: EventSocketEvent, in session: OutboundSession) async throws {}
+
+    /// `true`: events are delivered to ``handle(_:in:)``.
+    public var handlesEvents: Bool { true }
 }

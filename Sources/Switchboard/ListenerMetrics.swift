@@ -206,8 +206,9 @@ final class ListenerMetrics: Sendable {
     // MARK: Events
 
     /// Counts the events of one socket read: `queued` go to the handler, `dropped` never will.
-    func eventsArrived(queued: Int, dropped: Int) {
-        eventsReceived.increment(by: queued + dropped)
+    /// `inline`: events a connection without a read task took on its event loop (received, never queued).
+    func eventsArrived(queued: Int, dropped: Int, inline: Int = 0) {
+        eventsReceived.increment(by: queued + dropped + inline)
         if queued > 0 { eventBacklog.increment(by: Double(queued)) }
         if dropped > 0 { eventsDropped.increment(by: dropped) }
     }

@@ -28,6 +28,12 @@ public struct OutboundConfiguration: Sendable {
     /// Where the listener records its metrics (``SwitchboardMetric``) and its `listener` label. Default: the label
     /// `outbound`, in `MetricsSystem`'s factory.
     public var metrics: MetricsOptions
+    /// Whether each call's tasks (its handler, and its event handling) run on the thread that does the call's I/O,
+    /// its connection's event loop. Default `true`: a command and its reply then need no hand-off between threads,
+    /// which makes a call markedly cheaper (docs/PERFORMANCE.md, (b)). The price: a handler that blocks its thread
+    /// or computes for long holds up the I/O of the other calls on that thread meanwhile. `false` runs calls on
+    /// Swift's cooperative thread pool instead.
+    public var runsCallsOnEventLoop: Bool
 
     /// Creates a configuration; the defaults match FreeSWITCH's examples (`socket 127.0.0.1:8084 async full`).
     public init(
@@ -41,7 +47,8 @@ public struct OutboundConfiguration: Sendable {
         linger: Bool = true,
         lingerTimeout: Duration? = .seconds(10),
         connection: EventSocketConnection.Options = .init(),
-        metrics: MetricsOptions = MetricsOptions(listener: "outbound")
+        metrics: MetricsOptions = MetricsOptions(listener: "outbound"),
+        runsCallsOnEventLoop: Bool = true
     ) {
         self.name = name
         self.host = host
@@ -53,6 +60,7 @@ public struct OutboundConfiguration: Sendable {
         self.linger = linger
         self.lingerTimeout = lingerTimeout
         self.connection = connection
+        self.runsCallsOnEventLoop = runsCallsOnEventLoop
         self.metrics = metrics
     }
 

@@ -9,7 +9,9 @@ import Synchronization
 /// Accepts the calls that FreeSWITCH's `socket` dialplan application hands over and runs an ``OutboundHandler`` for
 /// each: `connect` → `myevents` → `linger` → ``OutboundHandler/run(_:)``.
 ///
-/// Each call is a pair of tasks: the read task (events, replies) and the session task (the handler). The listener is
+/// Each call is a pair of tasks: the read task (events, replies) and the session task (the handler); a handler that
+/// takes no events (``OutboundHandler/handlesEvents``) needs no read task, its call's bookkeeping runs on the
+/// connection's event loop. The listener is
 /// a `Service`: on graceful shutdown it stops accepting, lets running calls finish for up to
 /// ``OutboundConfiguration/drainTimeout``, then closes what is left.
 public final class OutboundListener: Service, Sendable {
@@ -68,29 +70,48 @@ public final class OutboundListener: Service, Sendable {
         let options = configuration.connection
         let logger = self.logger
         let metrics = self.metrics
+        let deliversEvents = handler.handlesEvents
+        let prefix = self.prefix
+        let onEventLoop = configuration.runsCallsOnEventLoop
+        // Each event loop's accepted calls go to a task that prefers that loop (when calls run on their loop): the
+        // call is handed over, and its task started, without waking another thread. The tasks stay children of
+        // this one (task-locals, priority and cancellation reach the calls), unlike tasks started from the loop.
+        let loops = onEventLoop ? Array(group.makeIterator()) : []
+        var acceptors: [ObjectIdentifier: AsyncStream<AcceptedCall>.Continuation] = [:]
+        var streams: [(loop: (any EventLoop)?, calls: AsyncStream<AcceptedCall>)] = []
+        for loop in loops {
+            let (calls, continuation) = AsyncStream<AcceptedCall>.makeStream()
+            acceptors[ObjectIdentifier(loop)] = continuation
+            streams.append((loop, calls))
+        }
+        let (anyLoop, anyLoopContinuation) = AsyncStream<AcceptedCall>.makeStream()
+        streams.append((nil, anyLoop))
+        let accepted = acceptors
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-        let initializer: @Sendable (any Channel) -> EventLoopFuture<EventSocketConnection> = { channel in
-            channel.eventLoop.makeCompletedFuture {
-                var sessionLogger = logger
-                // Rendered only if something is logged: most calls log nothing.
-                sessionLogger[metadataKey: "esl.peer"] = .stringConvertible(
-                    LoggablePeer(address: channel.remoteAddress)
-                )
-                return try EventSocketConnection.install(
-                    on: channel,
-                    options: options,
-                    metrics: metrics,
-                    logger: sessionLogger
-                )
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let call = try Self.accept(
+                        channel,
+                        deliversEvents: deliversEvents,
+                        options: options,
+                        metrics: metrics,
+                        logger: logger,
+                        prefix: prefix
+                    )
+                    let continuation = accepted[ObjectIdentifier(channel.eventLoop)] ?? anyLoopContinuation
+                    if case .terminated = continuation.yield(call) {
+                        // Accepting has stopped: nobody will run this call.
+                        channel.close(promise: nil)
+                    }
+                }
             }
-        }
-        let server: NIOAsyncChannel<EventSocketConnection, Never>
+        let server: any Channel
         if let socket = configuration.inheritedSocket {
             do {
-                server = try await bootstrap.bind(socket, childChannelInitializer: initializer)
+                server = try await bootstrap.withBoundSocket(socket).get()
             } catch {
                 throw SwitchboardError(
                     .listenFailed,
@@ -100,11 +121,7 @@ public final class OutboundListener: Service, Sendable {
             }
         } else {
             do {
-                server = try await bootstrap.bind(
-                    host: configuration.host,
-                    port: configuration.port,
-                    childChannelInitializer: initializer
-                )
+                server = try await bootstrap.bind(host: configuration.host, port: configuration.port).get()
             } catch {
                 let address = SocketAddress.loggable(host: configuration.host, port: configuration.port)
                 throw SwitchboardError(
@@ -113,7 +130,12 @@ public final class OutboundListener: Service, Sendable {
                 )
             }
         }
-        let address = server.channel.localAddress
+        // Once the listening socket is closed, no call comes any more.
+        server.closeFuture.whenComplete { _ in
+            for continuation in accepted.values { continuation.finish() }
+            anyLoopContinuation.finish()
+        }
+        let address = server.localAddress
         state.withLock { $0.localAddress = address }
         if let address {
             logger.info("\(prefix)accepting calls on \(address.loggable)")
@@ -122,27 +144,36 @@ public final class OutboundListener: Service, Sendable {
         metrics.setConnected(true)
         defer { metrics.setConnected(false) }
 
-        try await withGracefulShutdownHandler {
-            try await withThrowingDiscardingTaskGroup { sessions in
-                do {
-                    try await server.executeThenClose { inbound in
-                        for try await connection in inbound {
-                            guard admit(connection) else { continue }
-                            let start = NIODeadline.now()
-                            sessions.addTask {
-                                await self.runSession(connection)
-                                self.state.withLock {
-                                    _ = $0.sessions.removeValue(forKey: ObjectIdentifier(connection))
-                                    _ = $0.closing.remove(ObjectIdentifier(connection))
+        await withGracefulShutdownHandler {
+            await withDiscardingTaskGroup { acceptors in
+                for (loop, calls) in streams {
+                    acceptors.addTask(executorPreference: loop.map { EventLoopExecutor(eventLoop: $0) }) {
+                        // The calls' tasks inherit this task's executor preference: each runs on its connection's
+                        // event loop (``OutboundConfiguration/runsCallsOnEventLoop``).
+                        await withDiscardingTaskGroup { sessions in
+                            for await call in calls {
+                                let connection = call.connection
+                                guard self.admit(connection) else { continue }
+                                let start = NIODeadline.now()
+                                sessions.addTask {
+                                    await self.runSession(call)
+                                    self.state.withLock {
+                                        _ = $0.sessions.removeValue(forKey: ObjectIdentifier(connection))
+                                        _ = $0.closing.remove(ObjectIdentifier(connection))
+                                    }
+                                    metrics.sessionEnded(
+                                        after: NIODeadline.now().uptimeNanoseconds - start.uptimeNanoseconds
+                                    )
                                 }
-                                metrics.sessionEnded(
-                                    after: NIODeadline.now().uptimeNanoseconds - start.uptimeNanoseconds
-                                )
                             }
                         }
                     }
-                } catch is CancellationError {
-                    // Cancelled: stop accepting; running calls still drain below.
+                }
+                // Accepting stops on graceful shutdown or when this task is cancelled.
+                await withTaskCancellationHandler {
+                    try? await server.closeFuture.get()
+                } onCancel: {
+                    server.close(promise: nil)
                 }
                 // Accepting stopped: running calls drain, within the drain timeout.
                 if activeSessions > 0 {
@@ -151,13 +182,13 @@ public final class OutboundListener: Service, Sendable {
                             "\(prefix)draining \(activeSessions) calls for up to \(configuration.drainTimeout.loggable)"
                         )
                     }
-                    sessions.addTask { await self.closeSessionsAfterDrainTimeout() }
+                    acceptors.addTask { await self.closeSessionsAfterDrainTimeout() }
                 }
             }
             let cutShort = state.withLock { $0.cutShort }
             if cutShort > 0 { logger.warning("cancelled: closed \(cutShort) calls still running") }
         } onGracefulShutdown: {
-            server.channel.close(promise: nil)
+            server.close(promise: nil)
         }
         logger.info("\(prefix)stopped accepting calls")
     }
@@ -171,6 +202,45 @@ public final class OutboundListener: Service, Sendable {
     /// The handler's type name, for log lines: `DemoIVR`.
     /// The registered name (`demo-ivr`) of a handler the daemon created, else its type's name.
     private var handlerName: String { Switchboard.handlerName(of: handler) }
+
+    /// Wraps a channel FreeSWITCH connected: the connection, and the slot its session will fill. On the event loop.
+    private static func accept(
+        _ channel: any Channel,
+        deliversEvents: Bool,
+        options: EventSocketConnection.Options,
+        metrics: ListenerMetrics,
+        logger: Logger,
+        prefix: String
+    ) throws -> AcceptedCall {
+        // Attached only if something is logged: most calls log nothing.
+        let sessionLogger = DeferredLogger(logLevel: logger.logLevel) {
+            var sessionLogger = logger
+            sessionLogger[metadataKey: "esl.peer"] = .stringConvertible(LoggablePeer(address: channel.remoteAddress))
+            return sessionLogger
+        }
+        let session = SessionSlot()
+        guard deliversEvents else {
+            // No event goes to the handler: the call's bookkeeping runs here, on the event loop, as each input is
+            // decoded, and the call needs no read task.
+            let connection = try EventSocketConnection.install(
+                on: channel,
+                options: options,
+                metrics: metrics,
+                logger: sessionLogger,
+                observeInline: { input in
+                    Self.observe(input, session: session, logger: sessionLogger, prefix: prefix)
+                }
+            )
+            return AcceptedCall(connection: connection, session: session, deliversEvents: false)
+        }
+        let connection = try EventSocketConnection.install(
+            on: channel,
+            options: options,
+            metrics: metrics,
+            logger: sessionLogger
+        )
+        return AcceptedCall(connection: connection, session: session, deliversEvents: true)
+    }
 
     private func admit(_ connection: EventSocketConnection) -> Bool {
         let admitted = state.withLock { state -> Bool in
@@ -215,56 +285,48 @@ public final class OutboundListener: Service, Sendable {
         for channel in remaining { channel.close(promise: nil) }
     }
 
-    /// One call: this task reads (events, replies), a child task runs the handler.
-    private func runSession(_ connection: EventSocketConnection) async {
-        let lanes = EventLanes()
-        let sessionBox = SessionSlot()
+    /// One call. When events go to the handler, this task reads them and a child task runs the handler; otherwise
+    /// the event loop does the reading (``observe(_:session:logger:prefix:)``), a child task runs the handler and
+    /// this one waits for the socket to close.
+    private func runSession(_ call: AcceptedCall) async {
+        let connection = call.connection
+        let sessionBox = call.session
+        let lanes = call.deliversEvents ? EventLanes() : nil
         let handler = self.handler
         let metrics = self.metrics
         await withDiscardingTaskGroup { tasks in
             tasks.addTask {
                 await self.runHandler(connection, lanes: lanes, sessionBox: sessionBox)
             }
-            await connection.runReadLoop(lanes: lanes) { input in
-                switch input {
-                case .event(let event):
-                    sessionBox.session?.refresh(from: event)
-                case .disconnectNotice(let notice):
-                    if let session = sessionBox.session {
-                        session.markHungUp()
-                        session.logger.debug(
-                            "FreeSWITCH says the call ended: \(notice.frame.bodyText.trimmingCharacters(in: "\n").loggable)",
-                            metadata: ["esl.linger": "\(notice.isLinger)"]
+            if let lanes {
+                await connection.runReadLoop(lanes: lanes) { input in
+                    Self.observe(input, session: sessionBox, logger: connection.deferredLogger, prefix: self.prefix)
+                } handle: { event in
+                    guard let session = sessionBox.session else { return }
+                    do {
+                        try await handler.handle(event, in: session)
+                    } catch {
+                        metrics.handlerFailed()
+                        let (name, call) = (event.name.loggable, session.uniqueID.loggable)
+                        let reason = SwitchboardError.reasonText(error)
+                        session.logger.error(
+                            "\(self.prefix)handler \(self.handlerName) failed on \(name) of call \(call): \(reason)"
                         )
                     }
-                case .unrecognized(let frame, let reason):
-                    connection.logger.warning(
-                        "\(self.prefix)ignored a frame from FreeSWITCH: \(reason.loggable)",
-                        metadata: ["esl.content-type": "\(frame.contentType.description.loggable)"]
-                    )
-                case .authRequest, .log:
-                    break
                 }
-            } handle: { event in
-                guard let session = sessionBox.session else { return }
-                do {
-                    try await handler.handle(event, in: session)
-                } catch {
-                    metrics.handlerFailed()
-                    let (name, call) = (event.name.loggable, session.uniqueID.loggable)
-                    let reason = SwitchboardError.reasonText(error)
-                    session.logger.error(
-                        "\(self.prefix)handler \(self.handlerName) failed on \(name) of call \(call): \(reason)"
-                    )
-                }
+            } else {
+                try? await connection.channel.closeFuture.get()
             }
             // The socket is closed. A close for a reason (FreeSWITCH sent what cannot be read, the socket failed, the
             // handler fell too far behind) is said once here, whether or not the handler was waiting on the call.
+            // A socket error once the handler has returned is FreeSWITCH closing first (a socket without linger
+            // closes as the call ends, and `exit` then meets a reset): nothing went wrong.
             if let reason = connection.shared.reason {
                 let call = sessionBox.session.map { " of call \($0.uniqueID.loggable)" } ?? ""
-                connection.logger.warning(
+                let message: Logger.Message =
                     "\(self.prefix)the connection\(call) closed: \(SwitchboardError.reasonText(reason))"
-                )
+                let expected = sessionBox.handlerHasReturned && !(reason is SwitchboardError)
+                if expected { connection.logger.debug(message) } else { connection.logger.warning(message) }
             }
             // A handler still running outlived its call: FreeSWITCH ended the linger, went away, or the drain closed
             // the socket. Nothing it does can reach the call any more; cancel it, so that a handler waiting on
@@ -280,9 +342,40 @@ public final class OutboundListener: Service, Sendable {
         }
     }
 
+    /// The listener's own bookkeeping of a call's inputs: channel data, the end of the call, odd frames.
+    private static func observe(
+        _ input: ConnectionInput,
+        session sessionBox: SessionSlot,
+        logger: DeferredLogger,
+        prefix: String
+    ) {
+        switch input {
+        case .event(let event):
+            sessionBox.session?.refresh(from: event)
+        case .disconnectNotice(let notice):
+            if let session = sessionBox.session {
+                session.markHungUp()
+                if logger.logs(.debug) {
+                    session.logger.debug(
+                        "FreeSWITCH says the call ended: \(notice.frame.bodyText.trimmingCharacters(in: "\n").loggable)",
+                        metadata: ["esl.linger": "\(notice.isLinger)"]
+                    )
+                }
+            }
+        case .unrecognized(let frame, let reason):
+            logger.logger.warning(
+                "\(prefix)ignored a frame from FreeSWITCH: \(reason.loggable)",
+                metadata: ["esl.content-type": "\(frame.contentType.description.loggable)"]
+            )
+        case .authRequest, .log:
+            break
+        }
+    }
+
+    /// Sets the call up, runs the handler, then says goodbye; returns once the socket is closed.
     private func runHandler(
         _ connection: EventSocketConnection,
-        lanes: EventLanes,
+        lanes: EventLanes?,
         sessionBox: SessionSlot
     ) async {
         let session: OutboundSession
@@ -315,7 +408,7 @@ public final class OutboundListener: Service, Sendable {
         sessionBox.handlerReturned()
         if Task.isCancelled && !sessionBox.outlivedCall { state.withLock { $0.cutShort += 1 } }
         // The call is over for the handler: let its event handling finish, then say goodbye.
-        await lanes.waitUntilIdle()
+        await lanes?.waitUntilIdle()
         _ = state.withLock { $0.closing.insert(ObjectIdentifier(connection)) }
         await connection.close()
     }
@@ -323,9 +416,7 @@ public final class OutboundListener: Service, Sendable {
     private func setUp(_ connection: EventSocketConnection) async throws -> OutboundSession {
         let reply = try await connection.send(.connect, timeout: configuration.setupTimeout)
         let channelData = try ChannelData(connectReply: reply.frame)
-        var sessionLogger = connection.logger
-        sessionLogger[metadataKey: "call.uuid"] = "\(channelData.uniqueID.loggable)"
-        let session = OutboundSession(connection: connection, channelData: channelData, logger: sessionLogger)
+        let session = OutboundSession(connection: connection, channelData: channelData)
         if !channelData.socketMode.isAsyncFull {
             let first = state.withLock { state in
                 defer { state.warnedAboutMode = true }
@@ -335,7 +426,7 @@ public final class OutboundListener: Service, Sendable {
                 "\(channelData.socketMode.isAsync ? "async" : "static"), \(channelData.socketMode.isFullControl ? "full" : "not full")"
             let message: Logger.Message =
                 "FreeSWITCH's socket application is not in 'async full' mode (\(mode)): linger, api and event are unavailable and each application blocks the socket. Fix the dialplan: <action application=\"socket\" data=\"host:port async full\"/>"
-            if first { sessionLogger.warning(message) } else { sessionLogger.debug(message) }
+            if first { session.logger.warning(message) } else { session.logger.debug(message) }
         }
         // `myevents` and `linger` go out together: neither depends on the other's reply.
         var commands: [EventSocketCommand] = [try .myEvents()]
@@ -348,12 +439,21 @@ public final class OutboundListener: Service, Sendable {
     }
 }
 
-/// The session of a call, once `connect` succeeded, and whether its handler is running; shared by its read task and
-/// its session task.
+/// A call as the listener accepts it: its connection, the slot its session will fill, and whether its events go to
+/// the handler (``OutboundHandler/handlesEvents``).
+private struct AcceptedCall: Sendable {
+    let connection: EventSocketConnection
+    let session: SessionSlot
+    let deliversEvents: Bool
+}
+
+/// The session of a call, once `connect` succeeded, and whether its handler is running; shared by its read task (or
+/// the event loop) and its session task.
 private final class SessionSlot: Sendable {
     private struct State {
         var session: OutboundSession?
         var handlerRunning = false
+        var handlerReturned = false
         var outlivedCall = false
     }
 
@@ -369,7 +469,15 @@ private final class SessionSlot: Sendable {
 
     func handlerStarted() { slot.withLock { $0.handlerRunning = true } }
 
-    func handlerReturned() { slot.withLock { $0.handlerRunning = false } }
+    func handlerReturned() {
+        slot.withLock {
+            $0.handlerRunning = false
+            $0.handlerReturned = true
+        }
+    }
+
+    /// Whether the handler's `run` has returned (or thrown): the listener is only closing the call.
+    var handlerHasReturned: Bool { slot.withLock { $0.handlerReturned } }
 
     /// Called once the socket closed: whether the handler's `run` is still going (it is then marked as having
     /// outlived its call).

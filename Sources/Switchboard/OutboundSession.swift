@@ -1,6 +1,7 @@
 import EventSocket
 import Logging
 import NIOCore
+import SwitchboardDiagnostics
 import Synchronization
 
 /// One call handed over by FreeSWITCH's `socket` application: its channel data and the dialplan applications to run
@@ -16,7 +17,9 @@ public final class OutboundSession: Sendable {
     /// The call's `Unique-ID`.
     public let uniqueID: String
     /// The session's logger (with `call.uuid`).
-    public let logger: Logger
+    public var logger: Logger { deferredLogger.logger }
+    /// The same, its metadata attached on first use.
+    let deferredLogger: DeferredLogger
 
     private let state: Mutex<State>
 
@@ -25,11 +28,16 @@ public final class OutboundSession: Sendable {
         var hungUp = false
     }
 
-    init(connection: EventSocketConnection, channelData: ChannelData, logger: Logger) {
+    init(connection: EventSocketConnection, channelData: ChannelData) {
+        let uniqueID = channelData.uniqueID
         self.connection = connection
         self.socketMode = channelData.socketMode
-        self.uniqueID = channelData.uniqueID
-        self.logger = logger
+        self.uniqueID = uniqueID
+        self.deferredLogger = DeferredLogger(logLevel: connection.deferredLogger.logLevel) {
+            var logger = connection.logger
+            logger[metadataKey: "call.uuid"] = "\(uniqueID.loggable)"
+            return logger
+        }
         self.state = Mutex(State(channelData: channelData.event))
     }
 

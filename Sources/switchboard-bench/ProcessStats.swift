@@ -27,8 +27,13 @@ enum ProcessCPU {
     /// Clock ticks per second (`sysconf(_SC_CLK_TCK)`).
     static let ticksPerSecond = Double(sysconf(Int32(_SC_CLK_TCK)))
 
-    /// CPU seconds of the whole process so far.
-    static func processSeconds() -> Double { seconds(statPath: "/proc/self/stat") ?? 0 }
+    /// CPU seconds of the whole process so far, user and system (`getrusage`, microseconds).
+    static func processSeconds() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        let user = Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6
+        return user + Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6
+    }
 
     /// CPU seconds of another process (all its threads) so far; `nil` when it cannot be read.
     static func processSeconds(of pid: Int32) -> Double? { seconds(statPath: "/proc/\(pid)/stat") }

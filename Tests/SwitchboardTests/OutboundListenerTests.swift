@@ -1,5 +1,6 @@
 import EventSocket
 import Handlers
+import NIOCore
 import Switchboard
 import SwitchboardTesting
 import Testing
@@ -49,6 +50,67 @@ struct OutboundListenerTests {
         await fake.stop()
     }
 
+    @Test(
+        "a handler that takes no events runs the same call: apps in order, variables refresh, no event reaches it",
+        arguments: [true, false]
+    )
+    func handlerWithoutEvents(onEventLoop: Bool) async throws {
+        let fake = try await FakeFreeSWITCH.start()
+        let observed = Collector<String>()
+        let events = Collector<String>()
+        let body: @Sendable (OutboundSession) async throws -> Void = { session in
+            observed.append("tag \(session.variable("test_tag") ?? "-")")
+            try await session.answer()
+            try await session.set("greeting", "hello world")
+            observed.append("greeting \(session.variable("greeting") ?? "-")")
+            observed.append("playback \(try await session.playback("tone_stream://%(200,0,440)") ?? "-")")
+            try await session.hangup()
+        }
+        var handler = ClosureOutboundHandler(onEvent: { events.append($0.name) }, body: body)
+        handler.handlesEvents = false
+        var configuration = OutboundConfiguration(port: 0)
+        configuration.runsCallsOnEventLoop = onEventLoop
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            let (listener, port) = try await startOutboundListener(handler, configuration: configuration, in: &group)
+            let record = try await fake.placeCall(to: port, script: CallScript(variables: ["test_tag": "t2"]))
+            #expect(record.ending == .hangupApplication(cause: "NORMAL_CLEARING"))
+            #expect(record.saidExit)
+            #expect(Array(record.commands.prefix(3).map(\.line)) == ["connect", "myevents", "linger 10"])
+            #expect(record.applications.map(\.name) == ["answer", "set", "playback", "hangup"])
+            #expect(observed.all == ["tag t2", "greeting hello world", "playback FILE PLAYED"])
+            try await eventually("the session to end") { listener.activeSessions == 0 }
+            #expect(events.all.isEmpty)
+            group.cancelAll()
+        }
+        await fake.stop()
+    }
+
+    @Test(
+        "a call's handler runs on its connection's event loop, or on the cooperative pool when configured so",
+        arguments: [true, false]
+    )
+    func handlerThread(onEventLoop: Bool) async throws {
+        let fake = try await FakeFreeSWITCH.start()
+        let onLoop = Collector<Bool>()
+        let handler = ClosureOutboundHandler { session in
+            let loop = session.connection.channel.eventLoop
+            onLoop.append(loop.inEventLoop)
+            try await session.answer()
+            onLoop.append(loop.inEventLoop)
+            try await session.hangup()
+        }
+        var configuration = OutboundConfiguration(port: 0)
+        configuration.runsCallsOnEventLoop = onEventLoop
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            let (_, port) = try await startOutboundListener(handler, configuration: configuration, in: &group)
+            let record = try await fake.placeCall(to: port)
+            #expect(record.saidExit)
+            #expect(onLoop.all == [onEventLoop, onEventLoop])
+            group.cancelAll()
+        }
+        await fake.stop()
+    }
+
     @Test("demo-ivr stores the caller's digits in switchboard_result, or none")
     func demoIVR() async throws {
         let fake = try await FakeFreeSWITCH.start()
@@ -70,11 +132,14 @@ struct OutboundListenerTests {
         await fake.stop()
     }
 
-    @Test("the caller hangs up during playback: it completes, the next app throws callHungUp, the socket closes")
-    func callerHangsUp() async throws {
+    @Test(
+        "the caller hangs up during playback: it completes, the next app throws callHungUp, the socket closes",
+        arguments: [true, false]
+    )
+    func callerHangsUp(handlesEvents: Bool) async throws {
         let fake = try await FakeFreeSWITCH.start()
         let outcome = Collector<String>()
-        let handler = ClosureOutboundHandler { session in
+        var handler = ClosureOutboundHandler { session in
             try await session.answer()
             let response = try await session.playback("tone_stream://%(1000,0,440);loops=-1")
             outcome.append("playback \(response ?? "-")")
@@ -86,6 +151,7 @@ struct OutboundListenerTests {
             }
             outcome.append("hungUp \(session.hasHungUp)")
         }
+        handler.handlesEvents = handlesEvents
         try await withThrowingTaskGroup(of: Void.self) { group in
             let (listener, port) = try await startOutboundListener(handler, in: &group)
             let record = try await fake.placeCall(
@@ -103,12 +169,13 @@ struct OutboundListenerTests {
     }
 
     @Test(
-        "a handler that never returns after the caller hung up: the linger timeout closes the call, the handler is cancelled"
+        "a handler that never returns after the caller hung up: the linger timeout closes the call, the handler is cancelled",
+        arguments: [true, false]
     )
-    func handlerOutlivesItsCall() async throws {
+    func handlerOutlivesItsCall(handlesEvents: Bool) async throws {
         let fake = try await FakeFreeSWITCH.start()
         let outcome = Collector<String>()
-        let handler = ClosureOutboundHandler { session in
+        var handler = ClosureOutboundHandler { session in
             try await session.answer()
             _ = try? await session.playback("tone_stream://%(1000,0,440);loops=-1")
             do {
@@ -119,6 +186,8 @@ struct OutboundListenerTests {
                 throw error
             }
         }
+        // Without a read task (no events for the handler) the session task waits for the close instead.
+        handler.handlesEvents = handlesEvents
         var configuration = OutboundConfiguration(port: 0)
         configuration.lingerTimeout = .milliseconds(200)
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -162,7 +231,7 @@ struct OutboundListenerTests {
         await fake.stop()
         // One warning for the listener, naming the dialplan fix; not one per call.
         let warnings = logs.all.filter { $0.hasPrefix("warning") }
-        #expect(warnings.count == 1)
+        #expect(warnings.count == 1, "\(warnings)")
         #expect(warnings.first?.contains("async full") == true)
     }
 

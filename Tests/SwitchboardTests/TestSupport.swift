@@ -77,6 +77,7 @@ func withRunning<Result: Sendable>(
 struct ClosureOutboundHandler: OutboundHandler {
     let body: @Sendable (OutboundSession) async throws -> Void
     let onEvent: @Sendable (EventSocketEvent) -> Void
+    var handlesEvents = true
 
     init(_ body: @escaping @Sendable (OutboundSession) async throws -> Void) {
         self.body = body
