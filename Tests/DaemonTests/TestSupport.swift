@@ -33,7 +33,7 @@ enum ChildProcesses {
     /// Starts `process` and remembers it.
     static func run(_ process: Process) throws {
         _ = exitHook
-        try ChildProcesses.run(process)
+        try process.run()
         started.withLock { $0.append(process.processIdentifier) }
     }
 
