@@ -291,55 +291,63 @@ public final class OutboundListener: Service, Sendable {
     private func runSession(_ call: AcceptedCall) async {
         let connection = call.connection
         let sessionBox = call.session
-        let lanes = call.deliversEvents ? EventLanes() : nil
+        guard call.deliversEvents else {
+            // The handler runs as an `async let` child: left unawaited when it outlived its call, it is cancelled.
+            async let handlerRun: Void = runHandler(connection, lanes: nil, sessionBox: sessionBox)
+            try? await connection.channel.closeFuture.get()
+            if !closed(connection, sessionBox: sessionBox) { await handlerRun }
+            return
+        }
+        let lanes = EventLanes()
         let handler = self.handler
         let metrics = self.metrics
         await withDiscardingTaskGroup { tasks in
             tasks.addTask {
                 await self.runHandler(connection, lanes: lanes, sessionBox: sessionBox)
             }
-            if let lanes {
-                await connection.runReadLoop(lanes: lanes) { input in
-                    Self.observe(input, session: sessionBox, logger: connection.deferredLogger, prefix: self.prefix)
-                } handle: { event in
-                    guard let session = sessionBox.session else { return }
-                    do {
-                        try await handler.handle(event, in: session)
-                    } catch {
-                        metrics.handlerFailed()
-                        let (name, call) = (event.name.loggable, session.uniqueID.loggable)
-                        let reason = SwitchboardError.reasonText(error)
-                        session.logger.error(
-                            "\(self.prefix)handler \(self.handlerName) failed on \(name) of call \(call): \(reason)"
-                        )
-                    }
+            await connection.runReadLoop(lanes: lanes) { input in
+                Self.observe(input, session: sessionBox, logger: connection.deferredLogger, prefix: self.prefix)
+            } handle: { event in
+                guard let session = sessionBox.session else { return }
+                do {
+                    try await handler.handle(event, in: session)
+                } catch {
+                    metrics.handlerFailed()
+                    let (name, call) = (event.name.loggable, session.uniqueID.loggable)
+                    let reason = SwitchboardError.reasonText(error)
+                    session.logger.error(
+                        "\(self.prefix)handler \(self.handlerName) failed on \(name) of call \(call): \(reason)"
+                    )
                 }
-            } else {
-                try? await connection.channel.closeFuture.get()
             }
-            // The socket is closed. A close for a reason (FreeSWITCH sent what cannot be read, the socket failed, the
-            // handler fell too far behind) is said once here, whether or not the handler was waiting on the call.
-            // A socket error once the handler has returned is FreeSWITCH closing first (a socket without linger
-            // closes as the call ends, and `exit` then meets a reset): nothing went wrong.
-            if let reason = connection.shared.reason {
-                let call = sessionBox.session.map { " of call \($0.uniqueID.loggable)" } ?? ""
-                let message: Logger.Message =
-                    "\(self.prefix)the connection\(call) closed: \(SwitchboardError.reasonText(reason))"
-                let expected = sessionBox.handlerHasReturned && !(reason is SwitchboardError)
-                if expected { connection.logger.debug(message) } else { connection.logger.warning(message) }
-            }
-            // A handler still running outlived its call: FreeSWITCH ended the linger, went away, or the drain closed
-            // the socket. Nothing it does can reach the call any more; cancel it, so that a handler waiting on
-            // something else does not hold its session, and a graceful shutdown, forever. (When the listener itself
-            // is cancelled, that cancellation has reached the handler already and is reported as such.)
-            if !Task.isCancelled, sessionBox.handlerOutlivedCall() {
-                let call = sessionBox.session.map { "call \($0.uniqueID.loggable)" } ?? "a call"
-                connection.logger.notice(
-                    "\(self.prefix)the socket of \(call) closed while its handler was still running: cancelling it"
-                )
-                tasks.cancelAll()
-            }
+            if closed(connection, sessionBox: sessionBox) { tasks.cancelAll() }
         }
+    }
+
+    /// The call's socket has closed: says why when there was a reason, and whether the handler, still running, must
+    /// be cancelled.
+    private func closed(_ connection: EventSocketConnection, sessionBox: SessionSlot) -> Bool {
+        // A close for a reason (FreeSWITCH sent what cannot be read, the socket failed, the handler fell too far
+        // behind) is said once here, whether or not the handler was waiting on the call. A socket error once the
+        // handler has returned is FreeSWITCH closing first (a socket without linger closes as the call ends, and
+        // `exit` then meets a reset): nothing went wrong.
+        if let reason = connection.shared.reason {
+            let call = sessionBox.session.map { " of call \($0.uniqueID.loggable)" } ?? ""
+            let message: Logger.Message =
+                "\(prefix)the connection\(call) closed: \(SwitchboardError.reasonText(reason))"
+            let expected = sessionBox.handlerHasReturned && !(reason is SwitchboardError)
+            if expected { connection.logger.debug(message) } else { connection.logger.warning(message) }
+        }
+        // A handler still running outlived its call: FreeSWITCH ended the linger, went away, or the drain closed
+        // the socket. Nothing it does can reach the call any more; cancel it, so that a handler waiting on
+        // something else does not hold its session, and a graceful shutdown, forever. (When the listener itself
+        // is cancelled, that cancellation has reached the handler already and is reported as such.)
+        guard !Task.isCancelled, sessionBox.handlerOutlivedCall() else { return false }
+        let call = sessionBox.session.map { "call \($0.uniqueID.loggable)" } ?? "a call"
+        connection.logger.notice(
+            "\(prefix)the socket of \(call) closed while its handler was still running: cancelling it"
+        )
+        return true
     }
 
     /// The listener's own bookkeeping of a call's inputs: channel data, the end of the call, odd frames.

@@ -14,6 +14,9 @@ struct APIBenchmark {
         case commandSocketOnEventLoop
         /// ``BareCommandClient``: the same thread hops as `.commandSocket`, none of the library (the ceiling).
         case bare
+        /// `switch-sim api-client`: a blocking C client in a process of its own, one thread and no event loop (the
+        /// floor for any client on this machine).
+        case blockingC
     }
 
     struct Result {
@@ -49,6 +52,8 @@ struct APIBenchmark {
             }
             let result: Result
             switch client {
+            case .blockingC:
+                result = try await measureBlockingC(server, port: port)
             case .bare:
                 let bare = try await BareCommandClient.connect(port: port, password: "ClueCon")
                 result = try await measure(server) { String(buffer: try await bare.send("api status\n\n")) }
@@ -70,6 +75,26 @@ struct APIBenchmark {
             await server.finish()
             throw error
         }
+    }
+
+    /// Runs `switch-sim api-client` and reads its summary line: `done CALLS P50 P99 MAX CPU_SECONDS`.
+    private func measureBlockingC(_ server: SimulatorProcess, port: Int) async throws -> Result {
+        let client = try SwitchSimulator.start(["api-client", "\(port)", "\(calls)"], timeout: timeout)
+        let serverBefore = try await server.cpuSeconds()
+        let fields = try await client.expectLine("done")
+        let serverAfter = try await server.cpuSeconds()
+        await client.finish()
+        guard fields.count == 5, let p50 = Double(fields[1]), let p99 = Double(fields[2]), let max = Double(fields[3]),
+            let cpu = Double(fields[4])
+        else { throw BenchFailure("switch-sim api-client printed \(fields)") }
+        // The C client reports percentiles, not samples: three stand-ins give them back through `percentile`.
+        let nanoseconds = { (microseconds: Double) in Int64(microseconds * 1000) }
+        var samples = [Int64](repeating: nanoseconds(p50), count: calls)
+        let top = Swift.max(1, calls / 100)
+        for index in (calls - top)..<calls { samples[index] = nanoseconds(p99) }
+        samples[calls - 1] = nanoseconds(max)
+        // The server's CPU includes the client's 2,000 warm-up calls: an upper bound.
+        return Result(calls: calls, samples: samples, clientCPUSeconds: cpu, serverCPUSeconds: serverAfter - serverBefore)
     }
 
     private func measure(_ server: SimulatorProcess, _ call: () async throws -> String) async throws -> Result {

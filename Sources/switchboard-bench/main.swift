@@ -242,8 +242,11 @@ func runBenchmarks(_ options: BenchOptions) async -> Int32 {
             (.commandSocket, "(c) CommandSocket.api", false),
             (.commandSocketOnEventLoop, "(c) CommandSocket.api on its event loop", true),
             (.bare, "(c) ceiling: bare NIO client", false),
+            (.blockingC, "(c) floor: blocking C client", false),
         ]
-        for (client, label, hasTarget) in clients where client != .bare || options.ceilings {
+        for (client, label, hasTarget) in clients where client == .commandSocket || client == .commandSocketOnEventLoop
+            || options.ceilings
+        {
             do {
                 var benchmark = APIBenchmark(calls: options.apiCalls, timeout: timeout, logger: logger)
                 benchmark.client = client
