@@ -94,7 +94,12 @@ struct APIBenchmark {
         for index in (calls - top)..<calls { samples[index] = nanoseconds(p99) }
         samples[calls - 1] = nanoseconds(max)
         // The server's CPU includes the client's 2,000 warm-up calls: an upper bound.
-        return Result(calls: calls, samples: samples, clientCPUSeconds: cpu, serverCPUSeconds: serverAfter - serverBefore)
+        return Result(
+            calls: calls,
+            samples: samples,
+            clientCPUSeconds: cpu,
+            serverCPUSeconds: serverAfter - serverBefore
+        )
     }
 
     private func measure(_ server: SimulatorProcess, _ call: () async throws -> String) async throws -> Result {

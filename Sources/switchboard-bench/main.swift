@@ -244,9 +244,8 @@ func runBenchmarks(_ options: BenchOptions) async -> Int32 {
             (.bare, "(c) ceiling: bare NIO client", false),
             (.blockingC, "(c) floor: blocking C client", false),
         ]
-        for (client, label, hasTarget) in clients where client == .commandSocket || client == .commandSocketOnEventLoop
-            || options.ceilings
-        {
+        let measuresLibrary: Set<APIBenchmark.Client> = [.commandSocket, .commandSocketOnEventLoop]
+        for (client, label, hasTarget) in clients where measuresLibrary.contains(client) || options.ceilings {
             do {
                 var benchmark = APIBenchmark(calls: options.apiCalls, timeout: timeout, logger: logger)
                 benchmark.client = client
