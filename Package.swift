@@ -12,6 +12,10 @@ let logging = Target.Dependency.product(name: "Logging", package: "swift-log")
 let serviceLifecycle = Target.Dependency.product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
 let crypto = Target.Dependency.product(name: "Crypto", package: "swift-crypto")
 let nioSSL = Target.Dependency.product(name: "NIOSSL", package: "swift-nio-ssl")
+let nioHTTP1 = Target.Dependency.product(name: "NIOHTTP1", package: "swift-nio")
+let coreMetrics = Target.Dependency.product(name: "CoreMetrics", package: "swift-metrics")
+let metricsTestKit = Target.Dependency.product(name: "MetricsTestKit", package: "swift-metrics")
+let prometheus = Target.Dependency.product(name: "Prometheus", package: "swift-prometheus")
 
 let package = Package(
     name: "switchboard",
@@ -37,15 +41,23 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
         // Layer 1: the Event Socket wire protocol (frames, events, commands). Pure: no I/O.
         .target(name: "EventSocket", dependencies: [nioCore], swiftSettings: swiftSettings),
 
+        // Text for operators: wire text escaped for log lines, addresses as host:port, socket and system errors as
+        // sentences. Used by every layer that logs.
+        .target(name: "SwitchboardDiagnostics", dependencies: [nioCore, nioPosix], swiftSettings: swiftSettings),
+
         // Layer 2: connections over SwiftNIO, inbound and outbound listeners, the handler API.
         .target(
             name: "Switchboard",
-            dependencies: ["EventSocket", nioCore, nioPosix, logging, serviceLifecycle],
+            dependencies: [
+                "EventSocket", "SwitchboardDiagnostics", nioCore, nioPosix, logging, serviceLifecycle, coreMetrics,
+            ],
             swiftSettings: swiftSettings
         ),
 
@@ -57,7 +69,11 @@ let package = Package(
         ),
 
         // The example handlers the daemon ships (event-logger, demo-ivr).
-        .target(name: "Handlers", dependencies: ["Switchboard", logging], swiftSettings: swiftSettings),
+        .target(
+            name: "Handlers",
+            dependencies: ["Switchboard", "SwitchboardDiagnostics", logging],
+            swiftSettings: swiftSettings
+        ),
 
         // libexpat, the XML parser ejabberd and Prosody use (Debian: libexpat1-dev).
         .systemLibrary(name: "CExpat", pkgConfig: "expat", providers: [.apt(["libexpat1-dev"])]),
@@ -69,7 +85,7 @@ let package = Package(
         // local service.
         .target(
             name: "XMPPServer",
-            dependencies: ["XMPP", nioCore, nioPosix, nioSSL, logging, serviceLifecycle],
+            dependencies: ["XMPP", "SwitchboardDiagnostics", nioCore, nioPosix, nioSSL, logging, serviceLifecycle],
             swiftSettings: swiftSettings
         ),
 
@@ -83,7 +99,8 @@ let package = Package(
         .target(
             name: "RayoServer",
             dependencies: [
-                "Rayo", "XMPP", "XMPPServer", "Switchboard", "EventSocket", nioCore, logging, serviceLifecycle,
+                "Rayo", "XMPP", "XMPPServer", "Switchboard", "SwitchboardDiagnostics", "EventSocket", nioCore, logging,
+                serviceLifecycle,
             ],
             swiftSettings: swiftSettings
         ),
@@ -99,17 +116,19 @@ let package = Package(
         .target(
             name: "SwitchboardDaemon",
             dependencies: [
-                "Switchboard", "EventSocket", "SwitchboardTesting", "CSystemd", "RayoServer", "Rayo", "XMPP",
-                "XMPPServer",
+                "Switchboard", "EventSocket", "SwitchboardTesting", "SwitchboardDiagnostics", "CSystemd", "RayoServer",
+                "Rayo", "XMPP", "XMPPServer",
                 logging, serviceLifecycle, nioCore,
-                nioPosix, .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                nioPosix, nioHTTP1, coreMetrics, prometheus,
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
             name: "switchboard",
             dependencies: [
-                "SwitchboardDaemon", "Switchboard", "SwitchboardTesting", "Handlers", logging, nioCore,
+                "SwitchboardDaemon", "Switchboard", "SwitchboardTesting", "SwitchboardDiagnostics", "Handlers", logging,
+                nioCore, coreMetrics,
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -120,6 +139,8 @@ let package = Package(
                 "Switchboard", "SwitchboardTesting", "EventSocket", "XMPP", "XMPPTesting", "Rayo", "RayoServer",
                 nioCore, nioPosix, logging, serviceLifecycle,
             ],
+            // The switch simulator of (b) and (c), a C program the bench builds at run time.
+            exclude: ["SwitchSimulator"],
             swiftSettings: swiftSettings
         ),
 
@@ -134,7 +155,9 @@ let package = Package(
         .testTarget(
             name: "SwitchboardTests",
             dependencies: [
-                "Switchboard", "SwitchboardTesting", "EventSocket", "Handlers", nioCore, nioPosix, logging,
+                "Switchboard", "SwitchboardTesting", "SwitchboardDiagnostics", "EventSocket", "Handlers", nioCore,
+                nioPosix, logging, .product(name: "InMemoryLogging", package: "swift-log"),
+                coreMetrics, metricsTestKit,
             ],
             swiftSettings: swiftSettings
         ),
@@ -146,8 +169,9 @@ let package = Package(
         .testTarget(
             name: "DaemonTests",
             dependencies: [
-                "SwitchboardDaemon", "Switchboard", "SwitchboardTesting", "EventSocket", "RayoServer", "Rayo", nioCore,
-                nioPosix, logging,
+                "SwitchboardDaemon", "Switchboard", "SwitchboardTesting", "SwitchboardDiagnostics", "Handlers",
+                "EventSocket", "RayoServer", "Rayo", nioCore, nioPosix, logging, coreMetrics,
+                serviceLifecycle,
             ],
             swiftSettings: swiftSettings
         ),

@@ -29,6 +29,21 @@ public struct ContentType: Sendable, Hashable, RawRepresentable, CustomStringCon
     /// The connection was refused by an ACL; FreeSWITCH closes it next.
     public static let rudeRejection = ContentType(rawValue: "text/rude-rejection")
 
+    /// The constant for a known type (no new text made for the types of nearly every frame), or a new type.
+    init(bytes: UnsafeRawBufferPointer) {
+        if ByteScan.equals(bytes, "text/event-plain") {
+            self = .eventPlain
+        } else if ByteScan.equals(bytes, "command/reply") {
+            self = .commandReply
+        } else if ByteScan.equals(bytes, "api/response") {
+            self = .apiResponse
+        } else if ByteScan.equals(bytes, "text/disconnect-notice") {
+            self = .disconnectNotice
+        } else {
+            self.init(rawValue: String(decoding: bytes, as: UTF8.self))
+        }
+    }
+
     /// Whether this is one of the types FreeSWITCH 1.10 is known to send.
     public var isKnown: Bool {
         switch self {

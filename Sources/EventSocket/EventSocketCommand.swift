@@ -21,7 +21,7 @@ public struct EventSocketCommand: Sendable, Hashable, CustomStringConvertible {
         for (name, value) in headers {
             try Self.checkValue(name, what: "header name")
             try Self.checkValue(value, what: "header '\(name)'")
-            if name.contains(":") || name.isEmpty {
+            if name.isEmpty || ByteScan.contains(UInt8(ascii: ":"), in: name) {
                 throw EventSocketError(.invalidCommand, "header name '\(name)' is empty or holds a colon")
             }
             if EventSocketHeaders.namesMatch(name, "Content-Length") {
@@ -74,16 +74,19 @@ public struct EventSocketCommand: Sendable, Hashable, CustomStringConvertible {
         return buffer
     }
 
-    static func checkValue(_ value: String, what: String) throws {
-        if value.utf8.contains(where: { $0 == UInt8(ascii: "\n") || $0 == UInt8(ascii: "\r") }) {
-            throw EventSocketError(.invalidCommand, "\(what) holds CR or LF, which would inject a header: '\(value)'")
+    // Both check bytes, not characters (a `Character` walk costs far more than the command's encoding), and build
+    // the description of what they check only when it fails.
+
+    static func checkValue(_ value: String, what: @autoclosure () -> String) throws {
+        if ByteScan.containsLineBreak(value) {
+            throw EventSocketError(.invalidCommand, "\(what()) holds CR or LF, which would inject a header: '\(value)'")
         }
     }
 
-    static func checkWord(_ value: String, what: String) throws {
-        try checkValue(value, what: what)
-        if value.isEmpty || value.contains(" ") {
-            throw EventSocketError(.invalidCommand, "\(what) must be one non-empty word: '\(value)'")
+    static func checkWord(_ value: String, what: @autoclosure () -> String) throws {
+        try checkValue(value, what: what())
+        if value.isEmpty || ByteScan.contains(UInt8(ascii: " "), in: value) {
+            throw EventSocketError(.invalidCommand, "\(what()) must be one non-empty word: '\(value)'")
         }
     }
 }
@@ -282,7 +285,7 @@ extension EventSocketCommand {
         var headers: EventSocketHeaders = ["call-command": "execute", "execute-app-name": execution.application]
         var body: String?
         if let argument = execution.argument {
-            let multiline = argument.utf8.contains { $0 == UInt8(ascii: "\n") || $0 == UInt8(ascii: "\r") }
+            let multiline = ByteScan.containsLineBreak(argument)
             if multiline || argument.utf8.count > maxHeaderArgumentBytes {
                 headers.append(name: "content-type", value: "text/plain")
                 body = argument

@@ -107,6 +107,16 @@ public struct EventSocketEvent: Sendable {
         }
     }
 
+    /// The value of the last header named `name`, URL-decoded. For a header that occurs once and that FreeSWITCH
+    /// writes after the channel's own (`Application-UUID`; a `connect` reply's `Reply-Text`), the same value as the
+    /// subscript, found without walking the whole event.
+    package func lastValue(named name: StaticString) -> String? {
+        switch storage {
+        case .plain(let plain): plain.lastValue(named: name)
+        case .decoded(let headers, _, _): headers.values(for: name.description).last
+        }
+    }
+
     /// `Event-Name`, e.g. `CHANNEL_ANSWER` or `CUSTOM`.
     public var name: String { self["Event-Name"] ?? "" }
     /// `Event-Subclass` of a CUSTOM event, e.g. `sofia::register`.
@@ -166,6 +176,10 @@ private struct PlainEventBody: Sendable {
 
     func value(named name: String) -> String? {
         index.firstValue(named: name, Self.decodedValue)
+    }
+
+    func lastValue(named name: StaticString) -> String? {
+        index.lastValue(named: name, Self.decodedValue)
     }
 
     func allHeaders() -> EventSocketHeaders {

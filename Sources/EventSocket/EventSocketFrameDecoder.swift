@@ -35,7 +35,7 @@ public struct EventSocketFrameDecoder: NIOSingleStepByteToMessageDecoder {
         /// Looking for the end of a header block; `scanned` bytes are known to hold no blank line.
         case headers(scanned: Int)
         /// The header block is parsed; waiting for `length` body bytes.
-        case body(EventSocketHeaders, length: Int)
+        case body(EventSocketHeaders, ContentType, length: Int)
     }
 
     /// The limits this decoder enforces.
@@ -82,17 +82,20 @@ public struct EventSocketFrameDecoder: NIOSingleStepByteToMessageDecoder {
                 }
                 let block = buffer.readSlice(length: end)!
                 buffer.moveReaderIndex(forwardBy: 2)
-                let headers = try Self.parseHeaderBlock(block)
-                let length = try contentLength(of: headers)
+                // Most blocks are two lines; an outbound `connect` reply is some 200: room for about one line per 24
+                // bytes spares the index its regrowing.
+                let index = try HeaderIndex(block, stoppingAtBlankLine: false, expectedLines: max(4, end / 24))
+                let (length, contentType) = try framing(of: index)
+                let headers = EventSocketHeaders(index: index)
                 if length == 0 {
                     state = .headers(scanned: 0)
-                    return EventSocketFrame(headers: headers)
+                    return EventSocketFrame(headers: headers, body: nil, contentType: contentType)
                 }
-                state = .body(headers, length: length)
-            case .body(let headers, let length):
+                state = .body(headers, contentType, length: length)
+            case .body(let headers, let contentType, let length):
                 guard let body = buffer.readSlice(length: length) else { return nil }
                 state = .headers(scanned: 0)
-                return EventSocketFrame(headers: headers, body: body)
+                return EventSocketFrame(headers: headers, body: body, contentType: contentType)
             }
         }
     }
@@ -102,7 +105,7 @@ public struct EventSocketFrameDecoder: NIOSingleStepByteToMessageDecoder {
         // At EOF, a partial frame can never complete. Report it rather than dropping it in silence.
         if seenEOF {
             switch state {
-            case .body(let headers, let length):
+            case .body(let headers, _, let length):
                 throw EventSocketError(
                     .malformedFrame,
                     "connection closed after \(buffer.readableBytes) of \(length) body bytes of a "
@@ -121,8 +124,17 @@ public struct EventSocketFrameDecoder: NIOSingleStepByteToMessageDecoder {
         return nil
     }
 
-    private func contentLength(of headers: EventSocketHeaders) throws -> Int {
-        guard let text = headers["Content-Length"] else { return 0 }
+    /// The body length and the content type of a header block, found in one pass over it (an outbound `connect`
+    /// reply has both after some 200 channel headers).
+    private func framing(of index: HeaderIndex) throws -> (length: Int, contentType: ContentType) {
+        let (lengthText, contentType) = index.firstValues(
+            named: "Content-Length",
+            "Content-Type",
+            { String(decoding: $0, as: UTF8.self) },
+            ContentType.init(bytes:)
+        )
+        let type = contentType ?? ContentType(rawValue: "")
+        guard let text = lengthText else { return (0, type) }
         guard let length = Int(text), length >= 0 else {
             throw EventSocketError(.malformedFrame, "Content-Length '\(text)' is not a non-negative integer")
         }
@@ -132,7 +144,7 @@ public struct EventSocketFrameDecoder: NIOSingleStepByteToMessageDecoder {
                 "Content-Length \(length) exceeds the limit of \(limits.maxContentLength) bytes"
             )
         }
-        return length
+        return (length, type)
     }
 
     /// The offset of the first "\n\n" at or after `start`, or `nil`.
@@ -147,10 +159,6 @@ public struct EventSocketFrameDecoder: NIOSingleStepByteToMessageDecoder {
         return nil
     }
 
-    /// Indexes `Name: value` lines. Values are kept as sent; a line without a colon is a malformed frame.
-    static func parseHeaderBlock(_ block: ByteBuffer) throws -> EventSocketHeaders {
-        EventSocketHeaders(index: try HeaderIndex(block, stoppingAtBlankLine: false))
-    }
 }
 
 /// Splits a block of `Name: value` lines, the shape of both frame headers and event-plain bodies.
@@ -243,6 +251,31 @@ enum ByteScan {
         guard start < bytes.count, let base = bytes.baseAddress else { return nil }
         guard let found = memchr(base + start, Int32(byte), bytes.count - start) else { return nil }
         return base.distance(to: UnsafeRawPointer(found))
+    }
+
+    /// Whether `text` holds a CR or a LF.
+    static func containsLineBreak(_ text: String) -> Bool {
+        let found = text.utf8.withContiguousStorageIfAvailable { bytes in
+            guard let base = bytes.baseAddress else { return false }
+            return memchr(base, 0x0A, bytes.count) != nil || memchr(base, 0x0D, bytes.count) != nil
+        }
+        return found ?? text.utf8.contains { $0 == UInt8(ascii: "\n") || $0 == UInt8(ascii: "\r") }
+    }
+
+    /// Whether `text` holds `byte`.
+    static func contains(_ byte: UInt8, in text: String) -> Bool {
+        let found = text.utf8.withContiguousStorageIfAvailable { bytes in
+            guard let base = bytes.baseAddress else { return false }
+            return memchr(base, Int32(byte), bytes.count) != nil
+        }
+        return found ?? text.utf8.contains(byte)
+    }
+
+    /// Whether `bytes` are exactly the bytes of `text`.
+    static func equals(_ bytes: UnsafeRawBufferPointer, _ text: StaticString) -> Bool {
+        guard bytes.count == text.utf8CodeUnitCount else { return false }
+        guard let base = bytes.baseAddress else { return true }
+        return memcmp(base, text.utf8Start, bytes.count) == 0
     }
 
     /// Whether two runs of bytes are equal, ASCII letters compared without regard to case (header names).

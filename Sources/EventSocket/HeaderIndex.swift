@@ -66,6 +66,49 @@ struct HeaderIndex: Sendable {
         }
     }
 
+    /// The first lines named `first` and `second` (ASCII case ignored), found in one pass: `firstValue` and
+    /// `secondValue` are called with their raw values.
+    func firstValues<First, Second>(
+        named first: StaticString,
+        _ second: StaticString,
+        _ firstValue: (UnsafeRawBufferPointer) -> First,
+        _ secondValue: (UnsafeRawBufferPointer) -> Second
+    ) -> (First?, Second?) {
+        let firstName = UnsafeRawBufferPointer(start: first.utf8Start, count: first.utf8CodeUnitCount)
+        let secondName = UnsafeRawBufferPointer(start: second.utf8Start, count: second.utf8CodeUnitCount)
+        return bytes.withUnsafeReadableBytes { bytes in
+            var found: (First?, Second?) = (nil, nil)
+            for span in spans {
+                let length = Int(span.nameLength)
+                guard length == firstName.count || length == secondName.count else { continue }
+                let name = UnsafeRawBufferPointer(rebasing: bytes[span.name])
+                if found.0 == nil, ByteScan.equalsIgnoringCase(name, firstName) {
+                    found.0 = firstValue(UnsafeRawBufferPointer(rebasing: bytes[span.value]))
+                    if found.1 != nil { break }
+                } else if found.1 == nil, ByteScan.equalsIgnoringCase(name, secondName) {
+                    found.1 = secondValue(UnsafeRawBufferPointer(rebasing: bytes[span.value]))
+                    if found.0 != nil { break }
+                }
+            }
+            return found
+        }
+    }
+
+    /// Calls `body` with the raw value of the last line named `name` (ASCII case ignored); `nil` when there is none.
+    /// For the headers FreeSWITCH appends after a channel's 100-odd (an event's own, a reply's), this finds them
+    /// at once where ``firstValue(named:_:)`` would walk past the whole channel.
+    func lastValue<Result>(named name: StaticString, _ body: (UnsafeRawBufferPointer) -> Result) -> Result? {
+        let wanted = UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount)
+        return bytes.withUnsafeReadableBytes { bytes in
+            for span in spans.reversed() where Int(span.nameLength) == wanted.count {
+                if ByteScan.equalsIgnoringCase(UnsafeRawBufferPointer(rebasing: bytes[span.name]), wanted) {
+                    return body(UnsafeRawBufferPointer(rebasing: bytes[span.value]))
+                }
+            }
+            return nil
+        }
+    }
+
     /// Calls `body` with the raw values of every line named `name`, in order.
     func allValues<Result>(named name: String, _ body: (UnsafeRawBufferPointer) -> Result) -> [Result] {
         var name = name

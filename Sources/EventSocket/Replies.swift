@@ -17,7 +17,10 @@ public struct CommandReply: Sendable, Hashable {
 
     /// Whether FreeSWITCH reported failure: `-ERR` at the start of `Reply-Text`, or of an api body (an api body
     /// that merely contains `-ERR` later on is output, not an error).
-    public var isError: Bool { text.hasPrefix("-ERR") || text.hasPrefix("-USAGE") }
+    public var isError: Bool {
+        let text = self.text
+        return text.hasPrefix("-ERR") || text.hasPrefix("-USAGE")
+    }
 
     /// The text after `+OK ` or `-ERR `, without the trailing newline.
     public var message: String {
@@ -102,6 +105,8 @@ public struct ChannelData: Sendable {
     public let event: EventSocketEvent
     /// The socket application's mode.
     public let socketMode: SocketMode
+    /// The channel's `Unique-ID`.
+    public let uniqueID: String
 
     /// Reads the channel data from the `connect` reply.
     public init(connectReply frame: EventSocketFrame) throws {
@@ -112,21 +117,20 @@ public struct ChannelData: Sendable {
             )
         }
         let event = EventSocketEvent(encodedLines: frame.headers)
-        if let reply = event["Reply-Text"], reply.hasPrefix("-ERR") {
+        // The reply's own headers follow the channel's: read from the end.
+        if let reply = event.lastValue(named: "Reply-Text"), reply.hasPrefix("-ERR") {
             throw EventSocketError(.commandFailed, "'connect' failed: \(reply.trimmingTrailingNewlines())")
         }
-        guard event["Unique-ID"] ?? event["Channel-Unique-ID"] != nil else {
+        guard let uniqueID = event["Unique-ID"] ?? event["Channel-Unique-ID"] else {
             throw EventSocketError(.unexpectedReply, "the connect reply carries no Unique-ID: not an outbound socket?")
         }
         self.event = event
+        self.uniqueID = uniqueID
         self.socketMode = SocketMode(
-            isAsync: event["Socket-Mode"] == "async",
-            isFullControl: event["Control"] == "full"
+            isAsync: event.lastValue(named: "Socket-Mode") == "async",
+            isFullControl: event.lastValue(named: "Control") == "full"
         )
     }
-
-    /// The channel's `Unique-ID`.
-    public var uniqueID: String { event["Unique-ID"] ?? event["Channel-Unique-ID"] ?? "" }
 }
 
 extension String {

@@ -86,12 +86,12 @@ extension RayoMachine {
         if settings.offerURI, let sipFrom {
             from = "sip:" + sipFrom
         } else {
-            from = data?["Caller-Caller-ID-Number"] ?? ""
+            from = data?.callerIDNumber ?? ""
         }
         if settings.offerURI, let sipTo {
             to = sipTo
         } else {
-            to = data?["Caller-Destination-Number"] ?? ""
+            to = data?.destinationNumber ?? ""
         }
         var headers: [RayoHeader] = []
         for (variable, name) in [("sip_full_from", "from"), ("sip_full_to", "to"), ("sip_full_via", "via")] {

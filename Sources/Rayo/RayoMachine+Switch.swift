@@ -180,7 +180,7 @@ extension RayoMachine {
 
     private mutating func hungUp(_ uuid: String, _ event: EventSocketEvent) {
         guard let call = calls[uuid] else { return }
-        let cause = event["Hangup-Cause"] ?? event.variable("hangup_cause") ?? "NORMAL_CLEARING"
+        let cause = event.hangupCause ?? event.variable("hangup_cause") ?? "NORMAL_CLEARING"
         let reason = call.hangupByCommand ? RayoEndReason.hangupCommand : HangupCause.endReason(cause)
         let code =
             event.variable("hangup_cause_q850").flatMap { $0.isEmpty ? nil : $0 }

@@ -6,36 +6,23 @@ import Switchboard
 /// Rayo service (offered to clients, or to the users named in the channel variable `rayo_offer_to`) and its socket
 /// held open until the service releases the call or the call hangs up.
 ///
-/// The daemon creates it with ``init(service:)``. ``init()`` exists because every handler type can be created by
-/// name; a handler made that way has no service and returns every call to the dialplan at once.
+/// The daemon creates it with ``init(service:)`` for an outbound listener whose handler is `rayo`.
 public struct RayoCallHandler: OutboundHandler {
-    /// `rayo`.
-    public static let name = "rayo"
-    /// What it does.
-    public static let summary = "Offers each call to Rayo (XMPP) clients; needs the \"rayo\" object"
-
     /// The service calls are handed to.
-    public let service: RayoService?
-
-    /// A handler without a service: it returns every call to the dialplan.
-    public init() { service = nil }
+    public let service: RayoService
 
     /// A handler that hands calls to `service`.
     public init(service: RayoService) { self.service = service }
 
     /// Hands the call over and holds it until released.
     public func run(_ session: OutboundSession) async throws {
-        guard let service else {
-            session.logger.error("the rayo handler has no Rayo service; the call goes back to the dialplan")
-            return
-        }
         await service.hold(session)
     }
 
     /// Ends the hold when the channel hangs up.
     public func handle(_ event: EventSocketEvent, in session: OutboundSession) async throws {
         if event.name == "CHANNEL_HANGUP_COMPLETE" || event.name == "CHANNEL_HANGUP" {
-            service?.callHungUp(session.uniqueID)
+            service.callHungUp(session.uniqueID)
         }
     }
 }

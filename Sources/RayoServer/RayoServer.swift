@@ -31,21 +31,25 @@ public struct RayoServer: Sendable {
 
     /// Builds the pieces; nothing listens or connects until ``services`` run.
     ///
+    /// - Parameter metrics: Where the event socket connection records its metrics (``Switchboard/SwitchboardMetric``).
     /// - Parameter onListening: Called with the bound addresses once every XMPP listener listens.
     public init(
         configuration: RayoServerConfiguration,
         logger: Logger,
         eventLoopGroup: any EventLoopGroup,
+        metrics: MetricsOptions = MetricsOptions(listener: "rayo-event-socket"),
         onListening: @escaping @Sendable ([SocketAddress]) -> Void = { _ in }
     ) throws(Failure) {
         self.configuration = configuration
         let service = RayoService(
             settings: Self.settings(configuration),
             eventSocket: InboundConfiguration(
+                name: "rayo.eventSocket",
                 host: configuration.eventSocket.host,
                 port: configuration.eventSocket.port,
                 authentication: .password(configuration.eventSocket.password),
-                connection: EventSocketConnection.Options(commandTimeout: configuration.timeouts.eventSocketCommand)
+                connection: EventSocketConnection.Options(commandTimeout: configuration.timeouts.eventSocketCommand),
+                metrics: metrics
             ),
             commandTimeout: configuration.timeouts.eventSocketCommand,
             drainTime: configuration.drainTime,

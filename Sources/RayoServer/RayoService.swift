@@ -4,6 +4,7 @@ import NIOCore
 import Rayo
 import ServiceLifecycle
 import Switchboard
+import SwitchboardDiagnostics
 import Synchronization
 import XMPP
 
@@ -113,10 +114,19 @@ public final class RayoService: Service, XMPPLocalService, Sendable {
     /// `rayo: 2 clients, 5 calls` (plus `event socket down`, `draining`), for systemd's STATUS line.
     public var statusLine: String {
         let status = self.status
-        let console = consoleJID.description
-        let clients = status.clients.filter { $0.jid != console }.count
-        return "rayo: \(clients) clients, \(status.calls.count) calls"
+        return "rayo: \(clientCount(status)) clients, \(status.calls.count) calls"
             + (status.eventSocketUp ? "" : ", event socket down") + (status.draining ? ", draining" : "")
+    }
+
+    /// The Rayo clients logged in (the console not counted) and the calls known, for the metrics.
+    public var counts: (clients: Int, calls: Int) {
+        let status = self.status
+        return (clientCount(status), status.calls.count)
+    }
+
+    private func clientCount(_ status: RayoStatus) -> Int {
+        let console = consoleJID.description
+        return status.clients.filter { $0.jid != console }.count
     }
 
     /// Whether the inbound event socket connection is up.
@@ -162,7 +172,7 @@ public final class RayoService: Service, XMPPLocalService, Sendable {
             return !state.draining
         }
         guard first else { return }
-        logger.info("Rayo draining: no new offers; controlled calls may finish within \(drainTime)")
+        logger.info("Rayo draining: no new offers; controlled calls may finish within \(drainTime.loggable)")
         continuation.yield(.machine(.drain))
         let drainTime = self.drainTime
         let continuation = self.continuation
@@ -238,7 +248,7 @@ public final class RayoService: Service, XMPPLocalService, Sendable {
             return
         }
         if !router.route(stanza) {
-            logger.debug("no session for \(stanza[attribute: "to"] ?? "-"); stanza dropped")
+            logger.debug("no session for \(stanza[attribute: "to"]?.loggable ?? "-"); stanza dropped")
         }
     }
 
@@ -359,12 +369,12 @@ public final class RayoService: Service, XMPPLocalService, Sendable {
         do {
             let reply = try await connection.send(try .api("show", arguments: "channels as json"), timeout: timeout)
             guard !reply.isError else {
-                logger.warning("'show channels as json' failed after reconnecting: \(reply.text)")
+                logger.warning("'show channels as json' failed after reconnecting: \(reply.text.loggable)")
                 return []
             }
             return ChannelList.uuids(fromJSON: reply.text)
         } catch {
-            logger.warning("'show channels as json' failed after reconnecting: \(error)")
+            logger.warning("'show channels as json' failed after reconnecting: \(String(describing: error).loggable)")
             return []
         }
     }
@@ -472,25 +482,18 @@ public final class RayoService: Service, XMPPLocalService, Sendable {
 
 /// The inbound connection's handler: events and connection changes go to the service.
 private struct EventSocketBridge: InboundHandler {
-    static let name = "rayo-event-socket"
-    static let summary = "Feeds FreeSWITCH's events to the Rayo service"
-
-    let service: RayoService?
-
-    init() { service = nil }
-
-    init(service: RayoService) { self.service = service }
+    let service: RayoService
 
     func connected(to connection: EventSocketConnection) async throws {
-        await service?.eventSocketConnected(connection)
+        await service.eventSocketConnected(connection)
     }
 
     func handle(_ event: EventSocketEvent, on connection: EventSocketConnection) async throws {
-        service?.eventArrived(event)
+        service.eventArrived(event)
     }
 
     func disconnected(from connection: EventSocketConnection, error: (any Error)?) async {
-        await service?.eventSocketDisconnected(connection)
+        await service.eventSocketDisconnected(connection)
     }
 }
 

@@ -1,6 +1,7 @@
 import EventSocket
 import Logging
 import NIOCore
+import SwitchboardDiagnostics
 import Synchronization
 
 /// A command on its way to FreeSWITCH, with the results that its reply (and, for `bgapi` and `execute`, its
@@ -39,6 +40,8 @@ struct CommandRequest: Sendable {
 /// State shared by a connection's channel handler (on the event loop) and its tasks.
 final class ConnectionShared: Sendable {
     let backlog: EventBacklog
+    /// The listener's metrics (shared by all its connections).
+    let metrics: ListenerMetrics
     private let closeReason = Mutex<(any Error)?>(nil)
     private let ended = Atomic<Bool>(false)
 
@@ -48,7 +51,10 @@ final class ConnectionShared: Sendable {
 
     func markCallEnded() { ended.store(true, ordering: .releasing) }
 
-    init(backlog: EventBacklog) { self.backlog = backlog }
+    init(backlog: EventBacklog, metrics: ListenerMetrics) {
+        self.backlog = backlog
+        self.metrics = metrics
+    }
 
     /// Why the connection closed, when it was not a clean close. The first reason recorded wins.
     var reason: (any Error)? {
@@ -57,9 +63,13 @@ final class ConnectionShared: Sendable {
     }
 }
 
-/// The thin channel handler of an event socket connection: it writes commands, hands each reply to the command in
-/// flight (``ReplyCorrelation``), and passes everything else to the read task's ordered stream. It never waits on
-/// user code.
+/// The thin channel handler of an event socket connection: it frames the bytes FreeSWITCH sends
+/// (``EventSocket/EventSocketFrameDecoder``), writes commands, hands each reply to the command in flight
+/// (``ReplyCorrelation``), and passes everything else to the read task's ordered stream. It never waits on user code.
+///
+/// It frames the bytes itself rather than behind NIO's `ByteToMessageHandler`: that handler is generic over its
+/// decoder and runs unspecialized from NIOCore, which cost more per frame (type metadata look-ups, a pipeline hop
+/// per frame) than the framing itself.
 ///
 /// Commands do not travel through the pipeline: the connection's tasks hand them to ``submit(_:)`` on the event
 /// loop, which records them in the correlation and writes their bytes. So a command submitted after the channel
@@ -73,18 +83,46 @@ final class ConnectionShared: Sendable {
 /// and, when it fires, fails what is due and re-arms for the next. Replies do not cancel it; a timer with nothing
 /// left to fail simply finds nothing.
 final class EventSocketChannelHandler: ChannelInboundHandler {
-    typealias InboundIn = EventSocketFrame
+    typealias InboundIn = ByteBuffer
     typealias InboundOut = Never
     typealias OutboundOut = ByteBuffer
 
+    /// Where inputs go.
+    enum Sink {
+        /// To the read task, one batch per socket read.
+        case readTask(AsyncStream<[HandlerDelivery]>.Continuation)
+        /// To a closure that runs here, on the event loop, for each input as it is decoded: a connection whose
+        /// inputs need only bookkeeping (an outbound call whose handler takes no events) has no read task at all.
+        case inline((ConnectionInput) -> Void)
+    }
+
     private var correlation = ReplyCorrelation()
-    private let sink: AsyncStream<[HandlerDelivery]>.Continuation
+    private var decoder: EventSocketFrameDecoder
+    /// Bytes read that do not make a whole frame yet.
+    private var unframed: ByteBuffer?
+    /// Set once the bytes could not be framed: the connection is closing, and nothing more is read.
+    private var framingFailed = false
+    /// Set while frames of a read are handled: a close in between must not frame the rest again.
+    private var framing = false
+    private var isInactive = false
+    /// ``EventSocketConnection/close()`` waiting, after `exit`, for FreeSWITCH to close the socket; at the deadline
+    /// this handler closes it instead.
+    private var closeWaiter: (closed: AwaitedResult<SocketClosed>, deadline: NIODeadline)?
+    private let sink: Sink
     private var pending: [HandlerDelivery] = []
+    /// Events in `pending`, and events refused at the backlog limit, since the last flush: counted in the metrics
+    /// once per read, not once per event.
+    private var pendingEvents = 0
+    private var droppedEvents = 0
+    /// Events a connection without a read task took on the event loop since the last flush: received, never queued.
+    private var inlineEvents = 0
     private let shared: ConnectionShared
-    private let logger: Logger
+    private let deferredLogger: DeferredLogger
+    private var logger: Logger { deferredLogger.logger }
     private var backlogWarned = false
     private var context: ChannelHandlerContext?
-    private var timer: Scheduled<Void>?
+    /// The connection's one timer (a scheduled callback: no promise or future per arming).
+    private var timer: NIOScheduledCallback?
     private var timerDeadline: NIODeadline?
     /// Events waiting for the handler beyond which the event loop parses events itself instead of the read task.
     static let unparsedBacklogLimit = 1_000
@@ -93,15 +131,17 @@ final class EventSocketChannelHandler: ChannelInboundHandler {
     private let hangupGracePeriod: TimeAmount
 
     init(
-        sink: AsyncStream<[HandlerDelivery]>.Continuation,
+        sink: Sink,
         shared: ConnectionShared,
+        frameLimits: EventSocketFrameDecoder.Limits = .init(),
         hangupGracePeriod: Duration = .seconds(2),
-        logger: Logger
+        logger: DeferredLogger
     ) {
+        self.decoder = EventSocketFrameDecoder(limits: frameLimits)
         self.sink = sink
         self.shared = shared
         self.hangupGracePeriod = TimeAmount(hangupGracePeriod)
-        self.logger = logger
+        self.deferredLogger = logger
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -153,30 +193,51 @@ final class EventSocketChannelHandler: ChannelInboundHandler {
         return true
     }
 
+    /// Delivers `closed` once the socket is closed, and closes it at `deadline` if FreeSWITCH has not by then. Runs
+    /// on the event loop.
+    func awaitClose(_ closed: AwaitedResult<SocketClosed>, deadline: NIODeadline) {
+        guard !isInactive else {
+            closed.succeed(SocketClosed())
+            return
+        }
+        closeWaiter = (closed, deadline)
+        arm(at: deadline)
+    }
+
     /// Drops the waiter of a job or application whose caller no longer waits. Runs on the event loop.
     func forget(completion uuid: String) {
         correlation.forget(completion: uuid)?.fail(CancellationError())
     }
 
     private func arm(at deadline: NIODeadline) {
-        guard let context else { return }
+        guard let context, !isInactive else { return }
         if let armed = timerDeadline, armed <= deadline { return }
-        timer?.cancel()
+        let loop = context.eventLoop.assumeIsolated()
+        if let timer { loop.cancelScheduledCallback(timer) }
         timerDeadline = deadline
-        timer = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [self] in
-            timer = nil
-            timerDeadline = nil
-            let expired = correlation.expire(now: .now())
-            for (reply, error) in expired.replies where reply.fail(error) {
-                logger.warning("\(error.message)", metadata: ["esl.error": "\(error.code)"])
-            }
-            for (completion, error) in expired.completions { completion.fail(error) }
-            if let next = expired.nextDeadline { arm(at: next) }
+        timer = try? loop.scheduleCallback(at: deadline, handler: self)
+    }
+
+    /// The timer fired: fails what is due, closes a socket FreeSWITCH did not close after `exit`, re-arms.
+    private func timerFired() {
+        timer = nil
+        timerDeadline = nil
+        let now = NIODeadline.now()
+        let expired = correlation.expire(now: now)
+        for (reply, error) in expired.replies where reply.fail(error) {
+            logger.warning("\(error.message.loggable)", metadata: ["esl.error": "\(error.code)"])
         }
+        for (completion, error) in expired.completions { completion.fail(error) }
+        if let waiter = closeWaiter, waiter.deadline <= now {
+            // FreeSWITCH did not close after `exit`: close from this side (which delivers the waiter).
+            context?.close(promise: nil)
+        }
+        if let next = expired.nextDeadline { arm(at: next) }
+        if let waiter = closeWaiter { arm(at: waiter.deadline) }
     }
 
     private func disarm() {
-        timer?.cancel()
+        if let timer, let context { context.eventLoop.assumeIsolated().cancelScheduledCallback(timer) }
         timer = nil
         timerDeadline = nil
     }
@@ -184,21 +245,46 @@ final class EventSocketChannelHandler: ChannelInboundHandler {
     // MARK: Inbound: frames
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let frame = unwrapInboundIn(data)
-        switch frame.contentType {
+        guard !framingFailed, !isInactive else { return }
+        var bytes = unwrapInboundIn(data)
+        if var earlier = unframed {
+            unframed = nil  // `earlier` alone holds the bytes now: appending to them need not copy them.
+            // Compact only once more was consumed than is left, so that a long body arriving in many reads is not
+            // moved again with each of them.
+            if earlier.readerIndex > earlier.readableBytes { earlier.discardReadBytes() }
+            earlier.writeBuffer(&bytes)
+            bytes = earlier
+        }
+        frames(in: &bytes, atEnd: false, context: context)
+    }
+
+    /// Hands every whole frame in `bytes` on, in order, and keeps the rest for the next read. At the end of the
+    /// stream, a partial frame left over is an error.
+    private func frames(in bytes: inout ByteBuffer, atEnd: Bool, context: ChannelHandlerContext) {
+        framing = true
+        defer { framing = false }
+        do {
+            while !isInactive,
+                let frame = try atEnd
+                    ? decoder.decodeLast(buffer: &bytes, seenEOF: true) : decoder.decode(buffer: &bytes)
+            {
+                received(frame, context: context)
+            }
+        } catch {
+            framingFailed = true
+            errorCaught(context: context, error: error)
+            return
+        }
+        if bytes.readableBytes > 0, !atEnd { unframed = bytes }
+    }
+
+    private func received(_ frame: EventSocketFrame, context: ChannelHandlerContext) {
+        let contentType = frame.contentType
+        switch contentType {
         case .commandReply, .apiResponse:
             perform(correlation.replyReceived(CommandReply(frame)), context: context)
         case .eventPlain, .eventJSON, .eventXML:
-            // While the read task keeps up, it parses events (on another core) and this thread only frames them. When
-            // events pile up, this thread parses again: that slows its reading to the consumer's pace, and the
-            // backlog stays bounded, instead of growing until the slow-consumer limit closes the connection.
-            if !correlation.awaitsEvents, shared.backlog.current < Self.unparsedBacklogLimit {
-                deliver(.eventFrame(frame), context: context)
-                return
-            }
-            let input = ConnectionInput(eventFrame: frame)
-            if case .event(let event) = input { perform(correlation.eventReceived(event), context: context) }
-            deliver(input, context: context)
+            receivedEvent(frame, plain: contentType == .eventPlain, context: context)
         case .authRequest:
             deliver(.authRequest, context: context)
         case .disconnectNotice:
@@ -220,12 +306,52 @@ final class EventSocketChannelHandler: ChannelInboundHandler {
         case .rudeRejection:
             shared.reason = SwitchboardError(
                 .connectionRejected,
-                "FreeSWITCH refused the connection (ACL): \(frame.bodyText.trimmingCharacters(in: "\n"))"
+                "FreeSWITCH at \(LoggablePeer(address: context.remoteAddress)) refused this client by its ACL: "
+                    + frame.bodyText.trimmingCharacters(in: "\n").loggable
             )
             context.close(promise: nil)
         default:
             deliver(.unrecognized(frame, reason: "unknown Content-Type '\(frame.contentType)'"), context: context)
         }
+    }
+
+    /// An event frame: parsed here only when something on this thread needs to look into it.
+    private func receivedEvent(_ frame: EventSocketFrame, plain: Bool, context: ChannelHandlerContext) {
+        // The name of a plain event is on its first line: a quick look tells most events apart without parsing them.
+        // Only asked for when it matters (no wait, no bookkeeping on this thread: every event goes to the read task).
+        var inline = false
+        if case .inline = sink { inline = true }
+        let name =
+            plain && (inline || correlation.awaitsEvents)
+            ? frame.leadingEventName(among: NotableEvent.names).map(NotableEvent.init(index:)) : nil
+        func mayBe(_ notable: NotableEvent) -> Bool { name == nil || name == notable }
+        // Only a BACKGROUND_JOB or a CHANNEL_EXECUTE_COMPLETE can end a wait.
+        let completes = correlation.awaitsEvents && (mayBe(.executeComplete) || mayBe(.backgroundJob))
+        switch sink {
+        case .readTask:
+            // While the read task keeps up, it parses events (on another core) and this thread only frames them.
+            // When events pile up, this thread parses again: that slows its reading to the consumer's pace, and the
+            // backlog stays bounded, instead of growing until the slow-consumer limit closes the connection.
+            if !completes, shared.backlog.current < Self.unparsedBacklogLimit {
+                deliver(.eventFrame(frame), context: context, isEvent: true)
+                return
+            }
+        case .inline:
+            // Bookkeeping on the event loop wants only the events that carry new channel data.
+            if !completes, !mayBe(.executeComplete), !mayBe(.channelData) {
+                inlineEvents += 1
+                return
+            }
+        }
+        let input = ConnectionInput(eventFrame: frame)
+        guard case .event(let event) = input else {
+            // Unreadable: the read task logs it, but no handler will see it.
+            droppedEvents += 1
+            deliver(input, context: context)
+            return
+        }
+        perform(correlation.eventReceived(event), context: context)
+        deliver(input, context: context, isEvent: true)
     }
 
     private func perform(_ action: ReplyCorrelation.Action, context: ChannelHandlerContext) {
@@ -237,22 +363,32 @@ final class EventSocketChannelHandler: ChannelInboundHandler {
         case .succeedCompletion(let waiter, let event):
             waiter.succeed(event)
         case .dropLateReply(let command):
-            logger.debug("dropped the late reply to a command that timed out", metadata: ["esl.command": "\(command)"])
+            logger.debug(
+                "dropped the late reply to a command that timed out",
+                metadata: ["esl.command": "\(command.loggable)"]
+            )
         case .unexpectedReply:
             logger.warning("FreeSWITCH sent a reply while no command was waiting; ignored")
         }
     }
 
-    private func deliver(_ input: ConnectionInput, context: ChannelHandlerContext) {
-        deliver(.input(input), context: context)
+    private func deliver(_ input: ConnectionInput, context: ChannelHandlerContext, isEvent: Bool = false) {
+        deliver(.input(input), context: context, isEvent: isEvent)
     }
 
-    private func deliver(_ delivery: HandlerDelivery, context: ChannelHandlerContext) {
+    private func deliver(_ delivery: HandlerDelivery, context: ChannelHandlerContext, isEvent: Bool = false) {
+        if case .inline(let observe) = sink {
+            // Nothing waits in between: no backlog to count.
+            if isEvent { inlineEvents += 1 }
+            observe(delivery.input)
+            return
+        }
         let waiting = shared.backlog.added()
         if waiting > shared.backlog.limit {
+            if isEvent { droppedEvents += 1 }
             shared.reason = SwitchboardError(
                 .slowConsumer,
-                "\(waiting) events waiting for the handler (limit \(shared.backlog.limit)): closing the connection"
+                "\(waiting) events were waiting for the handler (limit \(shared.backlog.limit))"
             )
             shared.backlog.handled()
             context.close(promise: nil)
@@ -267,14 +403,23 @@ final class EventSocketChannelHandler: ChannelInboundHandler {
         } else if backlogWarned, waiting < shared.backlog.warningThreshold / 2 {
             backlogWarned = false
         }
+        if isEvent { pendingEvents += 1 }
         pending.append(delivery)
     }
 
-    /// Hands the inputs of this read to the read task in one go.
+    /// Hands the inputs of this read to the read task in one go, and counts its events.
     private func flush() {
-        guard !pending.isEmpty else { return }
-        sink.yield(pending)
+        if pendingEvents + droppedEvents + inlineEvents > 0 { countEvents() }
+        guard !pending.isEmpty, case .readTask(let stream) = sink else { return }
+        stream.yield(pending)
         pending.removeAll(keepingCapacity: true)
+    }
+
+    private func countEvents() {
+        shared.metrics.eventsArrived(queued: pendingEvents, dropped: droppedEvents, inline: inlineEvents)
+        pendingEvents = 0
+        droppedEvents = 0
+        inlineEvents = 0
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
@@ -285,12 +430,20 @@ final class EventSocketChannelHandler: ChannelInboundHandler {
     // MARK: Lifecycle
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        // Whoever owns the connection reports its end, in its own words and at its own pace (a listener that
+        // reconnects does not repeat one failure every attempt); the reason travels in `shared.reason` and in the
+        // errors of the commands that were waiting.
         shared.reason = error
-        logger.error("closing the connection: \(error)")
+        logger.debug("closing the connection: \(SwitchboardError.reasonText(error))")
         context.close(promise: nil)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        // What is left unframed must be whole frames (FreeSWITCH closes after a complete one): say so if not.
+        if !framing, !framingFailed, var rest = unframed {
+            unframed = nil
+            frames(in: &rest, atEnd: true, context: context)
+        }
         shutDown()
         context.fireChannelInactive()
     }
@@ -302,7 +455,11 @@ final class EventSocketChannelHandler: ChannelInboundHandler {
 
     /// The connection is gone: the timer stops, every waiter fails, the read task gets what is left and its end.
     private func shutDown() {
+        isInactive = true
+        unframed = nil
         disarm()
+        closeWaiter?.closed.succeed(SocketClosed())
+        closeWaiter = nil
         let callEnded = correlation.callEnded
         let waiters = correlation.close()
         if !waiters.replies.isEmpty || !waiters.completions.isEmpty {
@@ -315,14 +472,36 @@ final class EventSocketChannelHandler: ChannelInboundHandler {
             for waiter in waiters.applications { waiter.fail(applicationError) }
         }
         flush()
-        sink.finish()
+        if case .readTask(let stream) = sink { stream.finish() }
     }
 
     private func disconnectedError(waitingFor command: String?) -> SwitchboardError {
         var message = "the connection closed"
         if let command { message += " before '\(command)' could be sent" }
-        if let reason = shared.reason { message += " (\(reason))" }
+        if let reason = shared.reason { message += " (\(SwitchboardError.reasonText(reason)))" }
         return SwitchboardError(.disconnected, message)
+    }
+}
+
+extension EventSocketChannelHandler: NIOScheduledCallbackHandler {
+    func handleScheduledCallback(eventLoop: some EventLoop) { timerFired() }
+}
+
+/// The events the channel handler may have to look into, told apart by the name on their first line.
+private enum NotableEvent {
+    case executeComplete, backgroundJob, channelData, other
+
+    /// Their names, in the order of the cases.
+    static let names: [StaticString] = ["CHANNEL_EXECUTE_COMPLETE", "BACKGROUND_JOB", "CHANNEL_DATA"]
+
+    /// The event at `index` in ``names``; any other index is another event.
+    init(index: Int) {
+        switch index {
+        case 0: self = .executeComplete
+        case 1: self = .backgroundJob
+        case 2: self = .channelData
+        default: self = .other
+        }
     }
 }
 

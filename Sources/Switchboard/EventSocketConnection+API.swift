@@ -11,15 +11,18 @@ extension EventSocketConnection {
     /// The UUID is chosen here (`origination_uuid`) unless the caller set one, so it is known even on failure: a call
     /// that FreeSWITCH could not place or that was not answered throws ``OriginateError`` with that UUID and the
     /// hangup cause.
-    /// - Parameter timeout: How long to wait for the result; `nil` waits as long as FreeSWITCH does.
+    ///
+    /// The wait for the result is bounded by the call's own ``Originate/timeout`` (FreeSWITCH's ringing timer) plus
+    /// ``Originate/resultGracePeriod``; without one, it lasts as long as the connection.
     /// - Throws: ``OriginateError`` when FreeSWITCH answered `-ERR`/`-USAGE`; ``SwitchboardError/Code/invalidArgument``
     ///   for a channel variable that cannot be sent; ``SwitchboardError`` when the connection failed or timed out.
     @discardableResult
-    public func originate(_ originate: Originate, timeout: Duration? = nil) async throws -> String {
+    public func originate(_ originate: Originate) async throws -> String {
         var call = originate
         let uuid = call.variables["origination_uuid"] ?? UUIDString.random()
         call.variables["origination_uuid"] = uuid
-        let output = try await backgroundJobOutput("originate", try call.arguments, timeout: timeout)
+        let wait = call.timeout.map { $0 + Originate.resultGracePeriod }
+        let output = try await backgroundJobOutput("originate", try call.arguments, timeout: wait)
         if output.hasPrefix("+OK") {
             let answered = String(output.dropFirst(3)).trimmingCharacters(in: " ").trimmingCharacters(in: "\n")
             return answered.isEmpty ? uuid : answered
@@ -92,9 +95,10 @@ extension EventSocketConnection {
     }
 
     /// Starts or stops recording a channel (`uuid_record <uuid> start|stop <path> [limit]`).
-    public func record(_ uuid: String, start: Bool, path: String, limitSeconds: Int? = nil) async throws {
+    /// - Parameter limit: FreeSWITCH's timer: the longest recording, in whole seconds on the wire (rounded up).
+    public func record(_ uuid: String, start: Bool, path: String, limit: Duration? = nil) async throws {
         var words = [uuid, start ? "start" : "stop", path]
-        if let limitSeconds { words.append(String(limitSeconds)) }
+        if let limit { words.append(try OutboundSession.timer(limit, in: .seconds, of: "uuid_record", "limit")) }
         _ = try await api("uuid_record", words.joined(separator: " "))
     }
 

@@ -2,6 +2,7 @@ import EventSocket
 import Logging
 import NIOCore
 import NIOPosix
+import SwitchboardDiagnostics
 import Synchronization
 
 /// One event socket connection to FreeSWITCH, inbound or outbound: send commands, run `api` and `bgapi`, fire events.
@@ -13,7 +14,8 @@ import Synchronization
 public final class EventSocketConnection: Sendable {
     /// Settings shared by every connection of a listener.
     public struct Options: Sendable {
-        /// The timeout of a command when the call gives none; `nil` waits for as long as the connection lives.
+        /// Switchboard's wait for a command's reply when the call gives none; `nil` waits for as long as the
+        /// connection lives. FreeSWITCH is not told: it finishes the command, and the late reply is dropped.
         public var commandTimeout: Duration?
         /// Frame size limits for the decoder.
         public var frameLimits: EventSocketFrameDecoder.Limits
@@ -46,7 +48,9 @@ public final class EventSocketConnection: Sendable {
     /// The NIO channel underneath.
     public let channel: any Channel
     /// The logger of this connection, with its metadata (listener, peer, call).
-    public let logger: Logger
+    public var logger: Logger { deferredLogger.logger }
+    /// The same, its metadata attached on first use.
+    let deferredLogger: DeferredLogger
     /// The options this connection runs with.
     public let options: Options
 
@@ -70,32 +74,57 @@ public final class EventSocketConnection: Sendable {
         handler: NIOLoopBound<EventSocketChannelHandler>,
         shared: ConnectionShared,
         options: Options,
-        logger: Logger
+        logger: DeferredLogger
     ) {
         self.channel = channel
         self.inputs = inputs
         self.handler = handler
         self.shared = shared
         self.options = options
-        self.logger = logger
+        self.deferredLogger = logger
     }
 
     /// Installs the decoder and the channel handler on a fresh channel and wraps it. Runs on the channel's loop.
-    static func install(on channel: any Channel, options: Options, logger: Logger) throws -> EventSocketConnection {
-        let (inputs, sink) = AsyncStream<[HandlerDelivery]>.makeStream()
+    static func install(
+        on channel: any Channel,
+        options: Options,
+        metrics: ListenerMetrics,
+        logger: Logger
+    ) throws -> EventSocketConnection {
+        try install(on: channel, options: options, metrics: metrics, logger: DeferredLogger(logger))
+    }
+
+    /// Installs the decoder and the channel handler on a fresh channel and wraps it. Runs on the channel's loop.
+    ///
+    /// - Parameter observeInline: When given, every input (event, notice, …) goes to this closure on the event loop
+    ///   as it is decoded, and the connection has no read task: ``inputs`` ends at once.
+    static func install(
+        on channel: any Channel,
+        options: Options,
+        metrics: ListenerMetrics,
+        logger: DeferredLogger,
+        observeInline: ((ConnectionInput) -> Void)? = nil
+    ) throws -> EventSocketConnection {
+        let (inputs, stream) = AsyncStream<[HandlerDelivery]>.makeStream()
+        let sink: EventSocketChannelHandler.Sink
+        if let observeInline {
+            stream.finish()
+            sink = .inline(observeInline)
+        } else {
+            sink = .readTask(stream)
+        }
         let shared = ConnectionShared(
-            backlog: EventBacklog(warningThreshold: options.backlogWarningThreshold, limit: options.backlogLimit)
+            backlog: EventBacklog(warningThreshold: options.backlogWarningThreshold, limit: options.backlogLimit),
+            metrics: metrics
         )
         let handler = EventSocketChannelHandler(
             sink: sink,
             shared: shared,
+            frameLimits: options.frameLimits,
             hangupGracePeriod: options.hangupGracePeriod,
             logger: logger
         )
-        try channel.pipeline.syncOperations.addHandlers(
-            ByteToMessageHandler(EventSocketFrameDecoder(limits: options.frameLimits)),
-            handler
-        )
+        try channel.pipeline.syncOperations.addHandler(handler)
         return EventSocketConnection(
             channel: channel,
             inputs: inputs,
@@ -107,29 +136,41 @@ public final class EventSocketConnection: Sendable {
     }
 
     /// Connects to FreeSWITCH's event socket without logging in; the caller reads the greeting.
+    ///
+    /// - Throws: ``SwitchboardError`` with a code and a sentence for each way a connect fails: refused, timed out,
+    ///   host not found, host unreachable.
     static func connect(
         host: String,
         port: Int,
         options: Options,
+        metrics: ListenerMetrics,
         connectTimeout: Duration = .seconds(10),
         logger: Logger,
         group: any EventLoopGroup
     ) async throws -> EventSocketConnection {
-        try await ClientBootstrap(group: group)
-            .connectTimeout(TimeAmount(connectTimeout))
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
-            .connect(host: host, port: port) { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try install(on: channel, options: options, logger: logger)
+        do {
+            return try await ClientBootstrap(group: group)
+                .connectTimeout(TimeAmount(connectTimeout))
+                .channelOption(.socketOption(.tcp_nodelay), value: 1)
+                .connect(host: host, port: port) { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try install(on: channel, options: options, metrics: metrics, logger: logger)
+                    }
                 }
-            }
+        } catch {
+            throw SwitchboardError.connectFailed(
+                error,
+                peer: SocketAddress.loggable(host: host, port: port),
+                timeout: connectTimeout
+            )
+        }
     }
 
     // MARK: - Commands
 
     /// Sends a command and returns FreeSWITCH's reply, whether `+OK` or `-ERR`.
     ///
-    /// - Parameter timeout: How long to wait for the reply; `nil` uses ``Options/commandTimeout``.
+    /// - Parameter timeout: Switchboard's wait for the reply; `nil` uses ``Options/commandTimeout``.
     public func send(_ command: EventSocketCommand, timeout: Duration? = nil) async throws -> CommandReply {
         try await submit(CommandRequest(command, timeout: timeout ?? options.commandTimeout))
     }
@@ -147,6 +188,8 @@ public final class EventSocketConnection: Sendable {
     /// FreeSWITCH runs `api` inline and answers nothing else on this socket meanwhile; use ``backgroundAPI(_:_:timeout:)``
     /// for slow commands such as `originate`. Output that starts with `-ERR` (or `-USAGE`) throws
     /// ``EventSocket/EventSocketError/Code/commandFailed`` with FreeSWITCH's text.
+    /// - Parameter timeout: Switchboard's wait for the output; `nil` uses ``Options/commandTimeout``. FreeSWITCH
+    ///   still finishes the command.
     public func api(_ command: String, _ arguments: String? = nil, timeout: Duration? = nil) async throws -> String {
         let request = try EventSocketCommand.api(command, arguments: arguments)
         let reply = try await send(request, timeout: timeout)
@@ -158,7 +201,8 @@ public final class EventSocketConnection: Sendable {
     /// Job-UUID arrives. Many jobs may be in flight at once; each is matched by its own Job-UUID.
     ///
     /// The connection subscribes to BACKGROUND_JOB on first use when it is not subscribed yet.
-    /// - Parameter timeout: How long to wait for the job's result; `nil` waits as long as the connection lives.
+    /// - Parameter timeout: Switchboard's wait for the job's result; `nil` waits as long as the connection lives.
+    ///   FreeSWITCH still runs the job to its end.
     public func backgroundAPI(
         _ command: String,
         _ arguments: String? = nil,
@@ -187,8 +231,10 @@ public final class EventSocketConnection: Sendable {
         )
         if reply.isError { forgetCompletion(jobUUID) }
         try reply.check(for: request)
-        let event = try await awaitCompletion(jobUUID, job)
-        return event.body ?? ""
+        let event = try await awaitCompletion(jobUUID, job, of: request)
+        let output = event.body ?? ""
+        if output.hasPrefix("-ERR") || output.hasPrefix("-USAGE") { shared.metrics.commands(for: request).failed() }
+        return output
     }
 
     /// Subscribes to events (`event <format> <names…> [CUSTOM <subclasses…>]`).
@@ -236,11 +282,11 @@ public final class EventSocketConnection: Sendable {
     /// notice, then closes it in any case.
     public func close() async {
         if channel.isActive, (try? await send(.exit, timeout: .seconds(2))) != nil {
-            let closedOrLate = channel.eventLoop.makePromise(of: Void.self)
-            channel.closeFuture.cascade(to: closedOrLate)
-            let deadline = channel.eventLoop.scheduleTask(in: .seconds(2)) { closedOrLate.succeed() }
-            try? await closedOrLate.futureResult.get()
-            deadline.cancel()
+            // The channel handler delivers `closed` when the socket closes, and closes it itself after two seconds.
+            let closed = AwaitedResult<SocketClosed>()
+            let deadline = NIODeadline.now() + .seconds(2)
+            onEventLoop { $0.awaitClose(closed, deadline: deadline) }
+            if (try? await closed.value()) != nil { return }
         }
         try? await channel.close()
     }
@@ -251,12 +297,42 @@ public final class EventSocketConnection: Sendable {
     /// The address of FreeSWITCH's end.
     public var remoteAddress: SocketAddress? { channel.remoteAddress }
 
+    /// An executor that runs tasks on the thread that does this connection's I/O (its event loop).
+    ///
+    /// A task that prefers it sends its commands and takes their replies without handing over to another thread: by
+    /// default a command is handed to the event loop to be written, and its reply wakes a thread of the cooperative
+    /// pool to resume the caller, two wake-ups per round trip instead of one. Worth it for code that runs many
+    /// commands one after the other:
+    ///
+    /// ```swift
+    /// try await withTaskExecutorPreference(connection.executor) {
+    ///     for uuid in calls { try await connection.kill(uuid) }
+    /// }
+    /// ```
+    ///
+    /// Such a task must not block or compute for long: while it runs, the event loop reads and writes for no
+    /// connection of its thread.
+    public var executor: any TaskExecutor { EventLoopExecutor(eventLoop: channel.eventLoop) }
+
     // MARK: - Internals
 
     /// Writes a command and waits for its reply; a completion (job or application) is registered before the write.
     func submit(_ request: CommandRequest) async throws -> CommandReply {
+        let counters = shared.metrics.commands(for: request.command)
+        counters.sent()
+        let start = counters.timesRoundTrip ? NIODeadline.now() : nil
         enqueue(CollectionOfOne(request))
-        return try await request.reply.value()
+        do {
+            let reply = try await request.reply.value()
+            if let start {
+                shared.metrics.apiAnswered(after: NIODeadline.now().uptimeNanoseconds - start.uptimeNanoseconds)
+            }
+            if reply.isError { counters.failed() }
+            return reply
+        } catch {
+            counters.countFailure(error)
+            throw error
+        }
     }
 
     /// Writes several commands in one flush and returns their replies in order, `-ERR` ones included.
@@ -265,32 +341,62 @@ public final class EventSocketConnection: Sendable {
     /// replies (an outbound call's `myevents` and `linger`) need not each wait a round trip.
     func sendPipelined(_ commands: [EventSocketCommand], timeout: Duration?) async throws -> [CommandReply] {
         let requests = commands.map { CommandRequest($0, timeout: timeout) }
+        let counters = commands.map { shared.metrics.commands(for: $0) }
+        for counter in counters { counter.sent() }
         enqueue(requests)
         var replies: [CommandReply] = []
-        for request in requests { replies.append(try await request.reply.value()) }
+        for (request, counter) in zip(requests, counters) {
+            do {
+                let reply = try await request.reply.value()
+                if reply.isError { counter.failed() }
+                replies.append(reply)
+            } catch {
+                counter.countFailure(error)
+                throw error
+            }
+        }
         return replies
     }
 
     /// Hands commands to the channel handler on the event loop.
     private func enqueue(_ requests: some Collection<CommandRequest> & Sendable) {
+        onEventLoop { $0.submit(requests) }
+    }
+
+    /// Runs `body` with the channel handler on the event loop: at once when called there (a task on ``executor``
+    /// needs no hand-off), otherwise as soon as the loop gets to it.
+    private func onEventLoop(_ body: @escaping @Sendable (EventSocketChannelHandler) -> Void) {
         let handler = self.handler
-        channel.eventLoop.execute { handler.value.submit(requests) }
+        if channel.eventLoop.inEventLoop {
+            body(handler.value)
+        } else {
+            channel.eventLoop.execute { body(handler.value) }
+        }
     }
 
     /// Waits for a job or application completion; a cancelled caller fails it and drops its waiter.
-    func awaitCompletion(_ uuid: String, _ completion: AwaitedResult<EventSocketEvent>) async throws -> EventSocketEvent
-    {
-        try await withTaskCancellationHandler {
-            try await completion.value()
-        } onCancel: {
-            forgetCompletion(uuid)
+    ///
+    /// - Parameter command: The `bgapi` or `execute` whose completion this is, whose metrics count a timeout.
+    func awaitCompletion(
+        _ uuid: String,
+        _ completion: AwaitedResult<EventSocketEvent>,
+        of command: EventSocketCommand
+    ) async throws -> EventSocketEvent {
+        do {
+            return try await withTaskCancellationHandler {
+                try await completion.value()
+            } onCancel: {
+                forgetCompletion(uuid)
+            }
+        } catch {
+            shared.metrics.commands(for: command).countFailure(error)
+            throw error
         }
     }
 
     /// Drops the waiter for a completion that will never be awaited.
     func forgetCompletion(_ uuid: String) {
-        let handler = self.handler
-        channel.eventLoop.execute { handler.value.forget(completion: uuid) }
+        onEventLoop { $0.forget(completion: uuid) }
     }
 
     func setSubscriptionFormat(_ format: EventSocketEvent.Format, backgroundJobs: Bool) {

@@ -24,6 +24,9 @@ public struct InboundConfiguration: Sendable {
         }
     }
 
+    /// The listener's name, which starts its log lines (`listener 'events': FreeSWITCH at 127.0.0.1:8021 refused the
+    /// connection; next attempt in 7.9 s`); `nil` leaves the prefix out. The daemon sets the config's name.
+    public var name: String?
     /// FreeSWITCH's host. Default `127.0.0.1`.
     public var host: String
     /// The event socket port. Default 8021.
@@ -39,7 +42,7 @@ public struct InboundConfiguration: Sendable {
     /// Filters applied after subscribing. With any filter, only matching events pass (the listener adds filters of
     /// its own so that HEARTBEAT and BACKGROUND_JOB, which it needs, still pass).
     public var filters: [Filter]
-    /// Backoff between connection attempts.
+    /// Backoff between connection attempts. A refused login waits the longest delay before the next attempt.
     public var reconnect: ReconnectPolicy
     /// Reconnect when nothing at all (not even the 20-second HEARTBEAT) arrived for this long; `nil` disables the
     /// watchdog. Default 60 s.
@@ -48,9 +51,13 @@ public struct InboundConfiguration: Sendable {
     public var connectTimeout: Duration
     /// Command timeout, frame limits and backlog limits.
     public var connection: EventSocketConnection.Options
+    /// Where the listener records its metrics (``SwitchboardMetric``) and its `listener` label. Default: the label
+    /// `inbound`, in `MetricsSystem`'s factory.
+    public var metrics: MetricsOptions
 
     /// Creates a configuration; every default matches a stock FreeSWITCH on the same host.
     public init(
+        name: String? = nil,
         host: String = "127.0.0.1",
         port: Int = 8021,
         authentication: Authentication = .password("ClueCon"),
@@ -61,8 +68,10 @@ public struct InboundConfiguration: Sendable {
         reconnect: ReconnectPolicy = ReconnectPolicy(),
         heartbeatTimeout: Duration? = .seconds(60),
         connectTimeout: Duration = .seconds(10),
-        connection: EventSocketConnection.Options = .init()
+        connection: EventSocketConnection.Options = .init(),
+        metrics: MetricsOptions = MetricsOptions(listener: "inbound")
     ) {
+        self.name = name
         self.host = host
         self.port = port
         self.authentication = authentication
@@ -74,6 +83,7 @@ public struct InboundConfiguration: Sendable {
         self.heartbeatTimeout = heartbeatTimeout
         self.connectTimeout = connectTimeout
         self.connection = connection
+        self.metrics = metrics
     }
 
     /// Whether the user's own subscription asks for events of this name.

@@ -3,6 +3,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import ServiceLifecycle
+import SwitchboardDiagnostics
 import Synchronization
 
 /// Keeps a connection to FreeSWITCH's event socket and runs a handler on it: log in, subscribe, filter, deliver
@@ -37,6 +38,9 @@ public final class InboundListener: Service, Sendable {
     private let group: any EventLoopGroup
     private let onStatusChange: @Sendable (Status) -> Void
     private let current = Mutex<EventSocketConnection?>(nil)
+    private let metrics: ListenerMetrics
+    /// Whether any connection got logged in yet: the next one is a reconnect.
+    private let hasConnected = Atomic<Bool>(false)
 
     /// Creates a listener. It connects when ``run()`` is called.
     ///
@@ -58,6 +62,7 @@ public final class InboundListener: Service, Sendable {
         self.logger = logger
         self.group = eventLoopGroup
         self.onStatusChange = onStatusChange
+        self.metrics = ListenerMetrics(configuration.metrics, role: .inbound(handler: handlerName(of: handler)))
     }
 
     /// The live connection, when logged in: use it for commands from outside the handler.
@@ -68,29 +73,61 @@ public final class InboundListener: Service, Sendable {
         await cancelWhenGracefulShutdown {
             await self.connectLoop()
         }
+        metrics.setConnected(false)
         onStatusChange(.stopped)
     }
 
     private func connectLoop() async {
         var failures = 0
         var attempt = 0
+        var outage = OutageLog()
+        var hasConnected = false
         while !Task.isCancelled {
             attempt += 1
             onStatusChange(.connecting(attempt: attempt))
-            let attemptState = AttemptState()
+            let attemptState = AttemptState(afterLoss: hasConnected)
+            var ending: (any Error)?
             do {
-                try await runConnection(attemptState)
-                if Task.isCancelled { break }
-                logger.info("event socket connection closed by FreeSWITCH")
+                try await runConnection(attemptState, outage: outage)
             } catch {
-                if Task.isCancelled { break }
-                logger.error("event socket connection failed: \(error)")
+                ending = error
             }
             if Task.isCancelled { break }
-            failures = attemptState.established.load(ordering: .relaxed) ? 0 : failures + 1
-            let delay = configuration.reconnect.delay(afterFailures: failures)
+            let now = ContinuousClock.now
+            let delay: Duration
+            if attemptState.established.load(ordering: .relaxed) {
+                hasConnected = true
+                failures = 0
+                outage.lost(at: now)
+                delay = configuration.reconnect.delay(afterFailures: 0)
+                logger.warning(
+                    "\(prefix)\(SwitchboardError.connectionEnded(ending, peer: peer)); next attempt in \(delay.loggable)",
+                    metadata: ["esl.peer": "\(peer)"]
+                )
+            } else {
+                failures += 1
+                let sentence = SwitchboardError.connectionEnded(ending, peer: peer)
+                let loginRefused = (ending as? SwitchboardError)?.code == .authenticationFailed
+                // A refused login does not fix itself within seconds: retry at the slow end of the backoff.
+                delay =
+                    loginRefused
+                    ? configuration.reconnect.longestDelay()
+                    : configuration.reconnect.delay(afterFailures: failures)
+                let line: Logger.Message = "\(prefix)\(sentence); next attempt in \(delay.loggable)"
+                switch outage.failed(sentence, at: now) {
+                case .first:
+                    logger.log(level: loginRefused ? .error : .warning, line, metadata: ["esl.peer": "\(peer)"])
+                case .reminder(let downtime, let attempts):
+                    logger.log(
+                        level: loginRefused ? .error : .warning,
+                        "\(line) (failing for \(downtime.loggable), \(attempts) attempts so far)",
+                        metadata: ["esl.peer": "\(peer)"]
+                    )
+                case .quiet:
+                    logger.debug(line, metadata: ["esl.peer": "\(peer)"])
+                }
+            }
             onStatusChange(.waitingToReconnect(after: delay))
-            logger.info("reconnecting in \(delay)")
             do {
                 try await Task.sleep(for: delay)
             } catch {
@@ -99,41 +136,51 @@ public final class InboundListener: Service, Sendable {
         }
     }
 
+    /// `listener 'events': ` when the configuration names the listener, for the start of its log lines.
+    private var prefix: String { configuration.name.map { "listener '\($0.loggable)': " } ?? "" }
+
+    /// FreeSWITCH's address as configured: `127.0.0.1:8021`.
+    private var peer: String { SocketAddress.loggable(host: configuration.host, port: configuration.port) }
+
     /// One connection, from TCP connect to close. Throws why it ended, when it was not FreeSWITCH closing cleanly.
-    private func runConnection(_ attempt: AttemptState) async throws {
+    private func runConnection(_ attempt: AttemptState, outage: OutageLog) async throws {
         var connectionLogger = self.logger
-        connectionLogger[metadataKey: "esl.peer"] = "\(configuration.host):\(configuration.port)"
+        connectionLogger[metadataKey: "esl.peer"] = "\(peer)"
         let logger = connectionLogger
         let connection = try await EventSocketConnection.connect(
             host: configuration.host,
             port: configuration.port,
             options: configuration.connection,
+            metrics: metrics,
             connectTimeout: configuration.connectTimeout,
             logger: logger,
             group: group
         )
-        let greeting = connection.makeGreeting(timeout: configuration.connectTimeout)
+        let greeting = connection.makeGreeting(timeout: configuration.connectTimeout, peer: peer)
         let lanes = EventLanes()
 
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             // The read task.
-            tasks.addTask { [configuration, handler, hooks] in
+            tasks.addTask { [configuration, handler, hooks, metrics, prefix, peer] in
                 await connection.runReadLoop(lanes: lanes) { input in
                     attempt.lastInput.store(NIODeadline.now().uptimeNanoseconds, ordering: .relaxed)
                     switch input {
                     case .authRequest:
                         greeting.succeed()
                     case .disconnectNotice(let notice):
-                        connection.logger.info(
-                            "FreeSWITCH sent a disconnect notice",
-                            metadata: ["esl.notice": "\(notice.frame.bodyText)"]
+                        // Before the login succeeded (a refused password) the notice is FreeSWITCH's goodbye to a
+                        // failed attempt, which the reconnect loop reports in its own words.
+                        let text = notice.frame.bodyText.trimmingCharacters(in: "\n").loggable
+                        connection.logger.log(
+                            level: attempt.established.load(ordering: .relaxed) ? .info : .debug,
+                            "\(prefix)FreeSWITCH at \(peer) sent a disconnect notice: \(text)"
                         )
                     case .log(let line):
-                        connection.logger.trace("freeswitch log: \(line.text)")
+                        connection.logger.trace("freeswitch log: \(line.text.loggable(limit: 2_000))")
                     case .unrecognized(let frame, let reason):
                         connection.logger.warning(
-                            "ignored a frame: \(reason)",
-                            metadata: ["esl.content-type": "\(frame.contentType)"]
+                            "\(prefix)ignored a frame from FreeSWITCH at \(peer): \(reason.loggable)",
+                            metadata: ["esl.content-type": "\(frame.contentType.description.loggable)"]
                         )
                     case .event:
                         break
@@ -144,7 +191,7 @@ public final class InboundListener: Service, Sendable {
                     {
                         return
                     }
-                    await Self.dispatch(event, hooks: hooks, handler: handler, connection: connection)
+                    await Self.dispatch(event, hooks: hooks, handler: handler, connection: connection, metrics: metrics)
                 }
                 if let reason = connection.shared.reason { throw reason }
             }
@@ -159,17 +206,30 @@ public final class InboundListener: Service, Sendable {
                 }
                 current.withLock { $0 = connection }
                 attempt.established.store(true, ordering: .relaxed)
+                metrics.setConnected(true)
+                if hasConnected.exchange(true, ordering: .relaxed) { metrics.reconnected() }
                 onStatusChange(.connected)
-                logger.info("connected to FreeSWITCH's event socket")
+                var outage = outage
+                if let (downtime, attempts) = outage.connected(at: .now) {
+                    let verb = attempt.afterLoss ? "reconnected" : "connected"
+                    let count = attempts == 1 ? "1 attempt" : "\(attempts) attempts"
+                    logger.notice("\(prefix)\(verb) to FreeSWITCH at \(peer) after \(downtime.loggable), \(count)")
+                } else {
+                    logger.info("\(prefix)connected to FreeSWITCH at \(peer)")
+                }
                 do {
                     try await handler.connected(to: connection)
                 } catch {
-                    logger.error("handler failed in connected(to:): \(error)")
+                    metrics.handlerFailed()
+                    logger.error(
+                        "\(prefix)handler \(Self.name(of: handler)) failed in connected(to:): \(SwitchboardError.reasonText(error))"
+                    )
                 }
                 try await self.watchHeartbeat(connection, attempt: attempt)
             }
             defer {
                 current.withLock { $0 = nil }
+                metrics.setConnected(false)
             }
             // Whichever task ends first ends the connection: the read task on close, the session task on a failed
             // login or a missed heartbeat. The other one is then cancelled; its cancellation is not a failure.
@@ -192,7 +252,7 @@ public final class InboundListener: Service, Sendable {
     }
 
     private func setUp(_ connection: EventSocketConnection, greeting: EventLoopPromise<Void>) async throws {
-        try await connection.logIn(after: greeting, with: configuration.authentication)
+        try await connection.logIn(after: greeting, with: configuration.authentication, peer: peer)
 
         // Filters go first: once `event` is sent, events flow, and none may pass that the filters would stop.
         for filter in configuration.filters {
@@ -229,7 +289,10 @@ public final class InboundListener: Service, Sendable {
             try await Task.sleep(for: check)
             let silence = NIODeadline.now().uptimeNanoseconds - attempt.lastInput.load(ordering: .relaxed)
             if silence > limit {
-                let error = SwitchboardError(.heartbeatMissed, "nothing arrived from FreeSWITCH for \(timeout)")
+                let error = SwitchboardError(
+                    .heartbeatMissed,
+                    "nothing arrived from FreeSWITCH at \(peer) for \(timeout.loggable), not even a HEARTBEAT event"
+                )
                 connection.shared.reason = error
                 throw error
             }
@@ -240,35 +303,47 @@ public final class InboundListener: Service, Sendable {
         _ event: EventSocketEvent,
         hooks: EventHooks,
         handler: any InboundHandler,
-        connection: EventSocketConnection
+        connection: EventSocketConnection,
+        metrics: ListenerMetrics
     ) async {
         for hook in hooks.hooks(for: event) {
             do {
                 try await hook(event, connection)
             } catch {
-                connection.logger.error("event hook failed on \(event.name): \(error)")
+                metrics.hookFailed()
+                connection.logger.error(
+                    "an event hook failed on \(event.name.loggable): \(SwitchboardError.reasonText(error))",
+                    metadata: event.uniqueID.map { ["call.uuid": "\($0.loggable)"] }
+                )
             }
         }
         do {
             try await handler.handle(event, on: connection)
         } catch {
-            connection.logger.error("handler failed on \(event.name): \(error)")
+            metrics.handlerFailed()
+            connection.logger.error(
+                "handler \(name(of: handler)) failed on \(event.name.loggable): \(SwitchboardError.reasonText(error))",
+                metadata: event.uniqueID.map { ["call.uuid": "\($0.loggable)"] }
+            )
         }
     }
+
+    /// A handler's name for log lines: `event-logger` when registered, else its type's name.
+    static func name(of handler: any InboundHandler) -> String { handlerName(of: handler) }
 }
 
 /// What one connection attempt learned: whether it got logged in, and when FreeSWITCH last sent anything.
 final class AttemptState: Sendable {
     let established = Atomic<Bool>(false)
     let lastInput = Atomic<UInt64>(NIODeadline.now().uptimeNanoseconds)
+    /// Whether an earlier attempt of the listener had been logged in (this one reconnects).
+    let afterLoss: Bool
+
+    init(afterLoss: Bool) { self.afterLoss = afterLoss }
 }
 
 /// An inbound handler that does nothing itself, for listeners that only use ``EventHooks``.
 public struct HooksOnly: InboundHandler {
-    /// `hooks-only`.
-    public static let name = "hooks-only"
-    /// What it does.
-    public static let summary = "Runs the listener's event hooks and nothing else"
     /// Creates it.
     public init() {}
 }

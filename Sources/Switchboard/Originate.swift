@@ -1,9 +1,9 @@
 /// An `originate` command: whom to call, with which channel variables, and what the answered call does.
 ///
 /// ```swift
-/// let call = Originate("sofia/gateway/carrier/15551234567", then: .application("park"))
+/// var call = Originate("sofia/gateway/carrier/15551234567", then: .application("park"))
 ///     .variable("origination_caller_id_number", "15550000000")
-///     .variable("originate_timeout", "30")
+/// call.timeout = .seconds(30)
 /// let uuid = try await connection.originate(call)
 /// ```
 public struct Originate: Sendable, Hashable {
@@ -29,8 +29,17 @@ public struct Originate: Sendable, Hashable {
     public var callerIDName: String?
     /// The caller ID number to present, when set.
     public var callerIDNumber: String?
-    /// Seconds to wait for an answer, when set.
-    public var timeoutSeconds: Int?
+    /// FreeSWITCH's timer: how long the endpoints may ring before FreeSWITCH gives up with `NO_ANSWER` (whole
+    /// seconds on the wire, rounded up); `nil` leaves it to FreeSWITCH (`originate_timeout`, 60 s by default).
+    ///
+    /// It also bounds Switchboard's wait for the result: ``EventSocketConnection/originate(_:)`` waits this long plus
+    /// ``resultGracePeriod``, then throws ``SwitchboardError/Code/timedOut``. Without it, the wait lasts as long as
+    /// the connection.
+    public var timeout: Duration?
+
+    /// How much longer than ``timeout`` ``EventSocketConnection/originate(_:)`` waits for FreeSWITCH's result: the
+    /// time FreeSWITCH takes to end the ringing legs and report.
+    public static let resultGracePeriod: Duration = .seconds(10)
 
     /// Calls one endpoint.
     public init(_ endpoint: String, then destination: Destination) {
@@ -64,24 +73,36 @@ public struct Originate: Sendable, Hashable {
     private func makeArguments() throws(SwitchboardError) -> String {
         let dialString = endpointGroups.map { $0.joined(separator: ",") }.joined(separator: "|")
         var words = [try ChannelVariables(variables).prefix(for: .originate) + dialString]
+        var dialplan: String?
+        var context: String?
         switch destination {
         case .application(let name, let argument):
             let argument = argument ?? ""
             try Self.checkApplication(name, argument: argument)
             // originate splits its arguments at spaces: the application's argument is escaped for that split.
             words.append("&\(name)(\(ChannelVariables.escape(argument, separator: nil)))")
-        case .extension(let number, let dialplan, let context):
-            var destination = [("extension", number)]
-            if dialplan != nil || context != nil { destination.append(("dialplan", dialplan ?? "XML")) }
-            if let context { destination.append(("context", context)) }
-            words.append(try OutboundSession.words(of: "originate", destination))
+        case .extension(let number, let extensionDialplan, let extensionContext):
+            words.append(try OutboundSession.words(of: "originate", [("extension", number)]))
+            dialplan = extensionDialplan ?? (extensionContext == nil ? nil : "XML")
+            context = extensionContext
         }
-        if callerIDName != nil || callerIDNumber != nil || timeoutSeconds != nil {
-            // Quoted: FreeSWITCH reads `'…'` as one argument; a quote or backslash inside is escaped.
-            words.append(callerIDName.map { "'\(ChannelVariables.escapingQuotes($0))'" } ?? "undef")
-            words.append(callerIDNumber ?? "undef")
-            if let timeoutSeconds { words.append(String(timeoutSeconds)) }
+        // originate reads the rest by position: dialplan, context, caller ID name, caller ID number, timeout;
+        // `undef` fills a position left to FreeSWITCH's default.
+        var positional: [(name: String, value: String?)] = [
+            ("dialplan", dialplan), ("context", context), ("callerIDName", nil), ("callerIDNumber", callerIDNumber),
+            ("timeout", nil),
+        ]
+        for index in positional.indices {
+            guard let value = positional[index].value else { continue }
+            positional[index].value = try OutboundSession.words(of: "originate", [(positional[index].name, value)])
         }
+        // Quoted: FreeSWITCH reads `'…'` as one argument; a quote or backslash inside is escaped.
+        positional[2].value = callerIDName.map { "'\(ChannelVariables.escapingQuotes($0))'" }
+        if let timeout {
+            positional[4].value = try OutboundSession.timer(timeout, in: .seconds, of: "originate", "timeout")
+        }
+        while let last = positional.last, last.value == nil { positional.removeLast() }
+        words += positional.map { $0.value ?? "undef" }
         return words.joined(separator: " ")
     }
 

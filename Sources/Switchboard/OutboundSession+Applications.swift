@@ -22,27 +22,36 @@ extension OutboundSession {
     /// FreeSWITCH splits this application's arguments at spaces, so a prompt, variable, regex or terminator that is
     /// empty or holds a space or a quote is refused with ``SwitchboardError/Code/invalidArgument`` (it would shift
     /// every later argument).
+    /// The call waits for as long as FreeSWITCH runs the application: its timers bound it, not Switchboard.
     /// - Parameters:
+    ///   - timeout: FreeSWITCH's timer for each try: how long it waits for the caller's digits after the prompt
+    ///     (milliseconds on the wire, rounded up).
     ///   - variable: The channel variable FreeSWITCH stores the digits in; read back from the completion event.
-    ///   - timeout: Milliseconds to wait for each try.
+    ///   - digitTimeout: FreeSWITCH's timer between two digits; `nil` uses `timeout`.
     public func playAndGetDigits(
         minDigits: Int,
         maxDigits: Int,
         tries: Int,
-        timeout: Int,
+        timeout: Duration,
         terminators: String = "#",
         prompt: String,
         invalidPrompt: String = "silence_stream://250",
         variable: String = "switchboard_digits",
         regex: String = "\\d+",
-        digitTimeout: Int? = nil
+        digitTimeout: Duration? = nil
     ) async throws -> String? {
+        let application = "play_and_get_digits"
         var arguments: [(String, String)] = [
             ("minDigits", String(minDigits)), ("maxDigits", String(maxDigits)), ("tries", String(tries)),
-            ("timeout", String(timeout)), ("terminators", terminators), ("prompt", prompt),
-            ("invalidPrompt", invalidPrompt), ("variable", variable), ("regex", regex),
+            ("timeout", try Self.timer(timeout, in: .milliseconds, of: application, "timeout")),
+            ("terminators", terminators),
+            ("prompt", prompt), ("invalidPrompt", invalidPrompt), ("variable", variable), ("regex", regex),
         ]
-        if let digitTimeout { arguments.append(("digitTimeout", String(digitTimeout))) }
+        if let digitTimeout {
+            arguments.append(
+                ("digitTimeout", try Self.timer(digitTimeout, in: .milliseconds, of: application, "digitTimeout"))
+            )
+        }
         let argument = try Self.words(of: "play_and_get_digits", arguments)
         let result = try await execute("play_and_get_digits", argument)
         return Self.digits(result.variable(variable))
@@ -52,19 +61,22 @@ extension OutboundSession {
     ///
     /// Its arguments are split at spaces: a prompt, variable or terminator that is empty or holds a space or a quote
     /// is refused with ``SwitchboardError/Code/invalidArgument``.
+    /// - Parameter timeout: FreeSWITCH's timer: how long it waits for the digits after the prompt (milliseconds on
+    ///   the wire, rounded up). The call itself waits for as long as FreeSWITCH runs the application.
     public func read(
         minDigits: Int,
         maxDigits: Int,
         prompt: String,
         variable: String = "switchboard_digits",
-        timeout: Int,
+        timeout: Duration,
         terminators: String = "#"
     ) async throws -> String? {
         let argument = try Self.words(
             of: "read",
             [
                 ("minDigits", String(minDigits)), ("maxDigits", String(maxDigits)), ("prompt", prompt),
-                ("variable", variable), ("timeout", String(timeout)), ("terminators", terminators),
+                ("variable", variable), ("timeout", try Self.timer(timeout, in: .milliseconds, of: "read", "timeout")),
+                ("terminators", terminators),
             ]
         )
         let result = try await execute("read", argument)
@@ -153,8 +165,11 @@ extension OutboundSession {
     public func gentones(_ tones: String) async throws { try await execute("gentones", tones) }
 
     /// Records to a file until silence, a terminator or the time limit (`record`). The path must not hold spaces.
-    public func record(_ path: String, limitSeconds: Int? = nil) async throws {
-        let arguments = [("path", path)] + (limitSeconds.map { [("limitSeconds", String($0))] } ?? [])
+    /// - Parameter limit: FreeSWITCH's timer: the longest recording, in whole seconds on the wire (rounded up);
+    ///   `nil` records until silence or a terminator.
+    public func record(_ path: String, limit: Duration? = nil) async throws {
+        var arguments = [("path", path)]
+        if let limit { arguments.append(("limit", try Self.timer(limit, in: .seconds, of: "record", "limit"))) }
         try await execute("record", try Self.words(of: "record", arguments))
     }
 
@@ -167,8 +182,10 @@ extension OutboundSession {
     /// Sends DTMF digits to the caller (`send_dtmf`).
     public func sendDTMF(_ digits: String) async throws { try await execute("send_dtmf", digits) }
 
-    /// Waits, keeping media flowing (`sleep`), in milliseconds.
-    public func sleep(milliseconds: Int) async throws { try await execute("sleep", String(milliseconds)) }
+    /// Waits, keeping media flowing (`sleep`): FreeSWITCH's timer, in milliseconds on the wire (rounded up).
+    public func sleep(for duration: Duration) async throws {
+        try await execute("sleep", try Self.timer(duration, in: .milliseconds, of: "sleep", "duration"))
+    }
 
     /// Speaks with a say module (`say`), e.g. `say(language: "en", type: "number", method: "pronounced", "42")`.
     /// Its arguments are split at spaces: each must be one word.
@@ -239,6 +256,40 @@ extension OutboundSession {
             }
         }
         return arguments.map(\.value).joined(separator: " ")
+    }
+
+    /// The units of FreeSWITCH's integer timers.
+    enum TimerUnit: Int64 {
+        case seconds = 1
+        case milliseconds = 1000
+    }
+
+    /// `duration` as the whole `unit`s FreeSWITCH's timer takes, rounded up (at most `Int32.max`); a negative or too
+    /// long one is refused, naming the application and the argument.
+    static func timer(
+        _ duration: Duration,
+        in unit: TimerUnit,
+        of application: String,
+        _ argument: String
+    ) throws(SwitchboardError) -> String {
+        let unitsPerSecond = unit.rawValue
+        guard duration >= .zero else {
+            throw SwitchboardError(
+                .invalidArgument,
+                "\(application): '\(argument)' must not be negative, found \(duration)"
+            )
+        }
+        let (seconds, attoseconds) = duration.components
+        let attosecondsPerUnit = 1_000_000_000_000_000_000 / unitsPerSecond
+        let (whole, overflow) = seconds.multipliedReportingOverflow(by: unitsPerSecond)
+        let units = whole + (attoseconds + attosecondsPerUnit - 1) / attosecondsPerUnit
+        guard !overflow, units <= Int64(Int32.max) else {
+            throw SwitchboardError(
+                .invalidArgument,
+                "\(application): '\(argument)' is too long for FreeSWITCH, found \(duration)"
+            )
+        }
+        return String(units)
     }
 
     /// A variable name for `set`, `export` or `multiset`: one word without `=`.

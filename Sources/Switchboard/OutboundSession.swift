@@ -1,6 +1,7 @@
 import EventSocket
 import Logging
 import NIOCore
+import SwitchboardDiagnostics
 import Synchronization
 
 /// One call handed over by FreeSWITCH's `socket` application: its channel data and the dialplan applications to run
@@ -16,7 +17,9 @@ public final class OutboundSession: Sendable {
     /// The call's `Unique-ID`.
     public let uniqueID: String
     /// The session's logger (with `call.uuid`).
-    public let logger: Logger
+    public var logger: Logger { deferredLogger.logger }
+    /// The same, its metadata attached on first use.
+    let deferredLogger: DeferredLogger
 
     private let state: Mutex<State>
 
@@ -25,11 +28,16 @@ public final class OutboundSession: Sendable {
         var hungUp = false
     }
 
-    init(connection: EventSocketConnection, channelData: ChannelData, logger: Logger) {
+    init(connection: EventSocketConnection, channelData: ChannelData) {
+        let uniqueID = channelData.uniqueID
         self.connection = connection
         self.socketMode = channelData.socketMode
-        self.uniqueID = channelData.uniqueID
-        self.logger = logger
+        self.uniqueID = uniqueID
+        self.deferredLogger = DeferredLogger(logLevel: connection.deferredLogger.logLevel) {
+            var logger = connection.logger
+            logger[metadataKey: "call.uuid"] = "\(uniqueID.loggable)"
+            return logger
+        }
         self.state = Mutex(State(channelData: channelData.event))
     }
 
@@ -39,7 +47,8 @@ public final class OutboundSession: Sendable {
     /// A channel variable from the latest channel data (`variable_<name>`).
     public func variable(_ name: String) -> String? { channelData.variable(name) }
 
-    /// A header of the latest channel data, e.g. `Caller-Caller-ID-Number`.
+    /// A header of the latest channel data, e.g. `Caller-Caller-ID-Number`. The fields handlers read most are typed
+    /// properties beside it (``EventSocket/ChannelFields``): `callerIDNumber`, `destinationNumber`, `direction`, ….
     public subscript(_ header: String) -> String? { channelData[header] }
 
     /// Whether FreeSWITCH reported the end of the call.
@@ -63,7 +72,8 @@ public final class OutboundSession: Sendable {
     /// awaited for ``EventSocketConnection/Options/hangupGracePeriod`` after it.
     /// - Parameters:
     ///   - eventLock: Ask FreeSWITCH not to start the next queued application before this one finishes.
-    ///   - timeout: How long to wait for completion; `nil` waits until the call ends.
+    ///   - timeout: Switchboard's wait for the completion; `nil` waits until the call ends. FreeSWITCH keeps running
+    ///     the application when it passes (stop it with ``breakApplication()`` or a hangup).
     /// - Throws: ``SwitchboardError/Code/callHungUp`` when the call had ended before the application was sent, or it
     ///   did not complete within the grace period after the end;
     ///   ``EventSocket/EventSocketError/Code/commandFailed`` when FreeSWITCH refused it.
@@ -105,7 +115,7 @@ public final class OutboundSession: Sendable {
             }
             try reply.check(for: command)
         }
-        let event = try await connection.awaitCompletion(eventUUID, completion)
+        let event = try await connection.awaitCompletion(eventUUID, completion, of: command)
         refresh(from: event)
         return ApplicationResult(event: event)
     }
@@ -134,6 +144,10 @@ public final class OutboundSession: Sendable {
         state.withLock { $0.hungUp = true }
     }
 }
+
+/// The call's caller ID, destination, direction, context, channel name and answer state, typed, from the latest
+/// channel data.
+extension OutboundSession: ChannelFields {}
 
 /// The outcome of a dialplan application: its CHANNEL_EXECUTE_COMPLETE event.
 public struct ApplicationResult: Sendable {

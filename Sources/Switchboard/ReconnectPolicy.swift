@@ -41,6 +41,14 @@ public struct ReconnectPolicy: Sendable, Hashable {
         return delay(afterFailures: failures, using: &generator)
     }
 
+    /// The longest wait, jittered like the others: what a listener waits after FreeSWITCH refused its login, which
+    /// does not fix itself within seconds.
+    func longestDelay() -> Duration {
+        var generator = SystemRandomNumberGenerator()
+        let ceiling = maxDelay / .milliseconds(1)
+        return .milliseconds(Int64((ceiling * (1 - jitter * Double.random(in: 0...1, using: &generator))).rounded()))
+    }
+
     private func pow(_ base: Double, _ exponent: Double) -> Double {
         var result = 1.0
         for _ in 0..<Int(exponent) {

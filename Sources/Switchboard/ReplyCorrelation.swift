@@ -140,7 +140,10 @@ struct ReplyCorrelation {
                 return .succeedCompletion(waiter.result, event)
             }
         case "CHANNEL_EXECUTE_COMPLETE":
-            if let uuid = event.applicationUUID, let waiter = applications.removeValue(forKey: uuid) {
+            // FreeSWITCH writes Application-UUID after the channel's headers: read from the end.
+            if let uuid = event.lastValue(named: "Application-UUID"),
+                let waiter = applications.removeValue(forKey: uuid)
+            {
                 return .succeedCompletion(waiter.result, event)
             }
         default:

@@ -14,6 +14,12 @@ public struct SwitchboardError: Error, Sendable, Hashable, CustomStringConvertib
             case slowConsumer
             case heartbeatMissed
             case invalidArgument
+            case connectionRefused
+            case connectTimedOut
+            case hostNotFound
+            case hostUnreachable
+            case connectFailed
+            case listenFailed
         }
 
         private let base: Base
@@ -38,6 +44,18 @@ public struct SwitchboardError: Error, Sendable, Hashable, CustomStringConvertib
         /// A value cannot be passed to FreeSWITCH as given (a channel variable, an application argument); nothing was
         /// sent.
         public static let invalidArgument = Code(.invalidArgument)
+        /// Nothing listens on FreeSWITCH's event socket port (the TCP connect was refused).
+        public static let connectionRefused = Code(.connectionRefused)
+        /// The TCP connect, or FreeSWITCH's `auth/request` greeting, did not come within the connect timeout.
+        public static let connectTimedOut = Code(.connectTimedOut)
+        /// FreeSWITCH's host name does not resolve (DNS).
+        public static let hostNotFound = Code(.hostNotFound)
+        /// There is no route to FreeSWITCH's host or network.
+        public static let hostUnreachable = Code(.hostUnreachable)
+        /// The TCP connect failed for another reason (the message says which).
+        public static let connectFailed = Code(.connectFailed)
+        /// A listener cannot listen on its address (in use, not available, not permitted).
+        public static let listenFailed = Code(.listenFailed)
 
         public var description: String { base.rawValue }
     }

@@ -68,6 +68,12 @@ public struct ConfigurationLoader: Sendable {
         }
     }
 
+    /// The keys a handler's `settings` object may hold, in the order its settings type reads them (for
+    /// `switchboard handlers`); empty for a handler that takes none or is not registered.
+    public func settingsKeys(ofHandler name: String) -> [String] {
+        SettingsReading.keys(ofHandler: name, registry: registry)
+    }
+
     private struct ReadError: Error {
         var reason: String
     }

@@ -11,18 +11,18 @@ struct ConfigurationValidator {
     /// The largest `maxSessions`.
     static let maximumSessions = 1_000_000
 
-    static let topLevelKeys = ["log", "listeners", "rayo"]
+    static let topLevelKeys = ["log", "listeners", "rayo", "metrics"]
     static let logKeys = ["file", "level"]
     static let commonListenerKeys = ["name", "kind", "handler"]
     static let inboundKeys =
         commonListenerKeys + [
-            "host", "port", "password", "events", "filters", "format", "reconnect", "commandTimeoutSeconds",
+            "host", "port", "password", "events", "filters", "format", "reconnect", "commandTimeoutSeconds", "settings",
         ]
-    static let outboundKeys = commonListenerKeys + ["bind", "port", "maxSessions", "drainSeconds"]
+    static let outboundKeys = commonListenerKeys + ["bind", "port", "maxSessions", "drainSeconds", "settings"]
     static let reconnectKeys = ["initialDelaySeconds", "maxDelaySeconds"]
 
     /// What the cross-listener checks need to know about one listener, as far as it could be read.
-    private struct ListenerFacts {
+    struct ListenerFacts {
         var index: Int
         var name: String?
         var kind: HandlerKind?
@@ -114,7 +114,12 @@ struct ConfigurationValidator {
         checkHandlers(facts)
         checkRayoHandlers(facts, rayoGiven: top["rayo"] != nil)
         if let rayo { checkRayoPorts(rayo, against: facts) }
-        return SwitchboardConfiguration(log: log, listeners: listeners, rayo: rayo)
+        var metrics: MetricsSettings?
+        if let value = top["metrics"] {
+            metrics = metricsSettings(value, at: top.path(of: "metrics"))
+            if let metrics { checkMetricsPort(metrics, against: facts, rayo: rayo) }
+        }
+        return SwitchboardConfiguration(log: log, listeners: listeners, rayo: rayo, metrics: metrics)
     }
 
     private mutating func logSettings(_ members: Members) -> LogSettings {
@@ -156,11 +161,13 @@ struct ConfigurationValidator {
         switch kind {
         case .inbound:
             checkKeys(members, allowed: Self.inboundKeys)
-            let settings = inbound(members, name: name ?? "", handler: handler ?? "")
+            var settings = inbound(members, name: name ?? "", handler: handler ?? "")
+            settings.handlerSettings = handlerSettings(members, handler: handler, kind: .inbound)
             return name != nil && handler != nil ? .inbound(settings) : nil
         case .outbound:
             checkKeys(members, allowed: Self.outboundKeys)
-            let settings = outbound(members, name: name ?? "", handler: handler ?? "", facts: &facts)
+            var settings = outbound(members, name: name ?? "", handler: handler ?? "", facts: &facts)
+            settings.handlerSettings = handlerSettings(members, handler: handler, kind: .outbound)
             return name != nil && handler != nil ? .outbound(settings) : nil
         case nil:
             // Without a valid kind, the other keys cannot be checked against it; typos are still caught.
@@ -245,6 +252,38 @@ struct ConfigurationValidator {
         }
         if let drain = seconds(members, "drainSeconds", allowZero: true) { settings.drainTime = drain }
         return settings
+    }
+
+    /// The listener's `settings` object decoded into its handler's `Settings` type, every problem reported with its
+    /// key path. An absent object is checked as `{}` (a required key is reported) and gives `nil`: the handler is
+    /// created with its defaults. `nil` too when the handler is unknown or of the other kind (reported elsewhere).
+    private mutating func handlerSettings(
+        _ members: Members,
+        handler: String?,
+        kind: HandlerKind
+    ) -> ListenerHandlerSettings? {
+        let value = members["settings"]
+        let path = members.path(of: "settings")
+        guard let handler, registry.kind(of: handler) == kind else {
+            if handler == BuiltInHandler.rayo, let value, value != .object([]) {
+                report(
+                    .invalidValue,
+                    at: path,
+                    "the handler \"rayo\" takes no settings here; it is configured by the top-level \"rayo\" object"
+                )
+            }
+            return nil
+        }
+        let (decoded, found) = SettingsReading.decode(
+            value,
+            at: path,
+            handler: handler,
+            document: document,
+            registry: registry
+        )
+        problems += found
+        guard let value, let decoded else { return nil }
+        return ListenerHandlerSettings(decoded: decoded, source: value)
     }
 
     private mutating func filters(_ members: Members) -> [String: [String]]? {
@@ -386,7 +425,7 @@ struct ConfigurationValidator {
                 at: members.path(of: member.key),
                 "unknown key; "
                     + (hint ?? "expected one of: \(allowed.map { KeyPath.quoted($0) }.joined(separator: ", "))"),
-                position: keyPosition(members.path(of: member.key))
+                position: document.keyPosition(of: members.path(of: member.key))
             )
         }
     }
@@ -556,32 +595,11 @@ struct ConfigurationValidator {
     }
 
     mutating func reportWrongType(at path: String, expected: String, found value: JSONValue) {
-        let found: String =
-            switch value {
-            case .string(let text): "\(value.typeDescription) \(KeyPath.quoted(text))"
-            case .number(let number): "\(value.typeDescription) \(format(number))"
-            case .bool(let flag): "\(value.typeDescription) \(flag)"
-            default: value.typeDescription
-            }
-        report(.wrongType, at: path, "must be \(expected), found \(found)")
+        report(.wrongType, at: path, "must be \(expected), found \(value.foundDescription)")
     }
 
     /// Where the value at `path` starts; for a key that was left out (a default), where its object starts.
-    func position(of path: String) -> TextPosition? {
-        var path = Substring(path)
-        while true {
-            if let position = document.positions[String(path)] { return position }
-            guard let cut = path.lastIndex(where: { $0 == "." || $0 == "[" }) else {
-                return path.isEmpty ? nil : document.positions[""]
-            }
-            path = path[..<cut]
-        }
-    }
-
-    /// Where a member's key starts.
-    private func keyPosition(_ path: String) -> TextPosition? {
-        document.keyPositions[path] ?? document.positions[path]
-    }
+    func position(of path: String) -> TextPosition? { document.position(of: path) }
 
     private func sortedProblems() -> [ConfigurationProblem] {
         let last = TextPosition(line: Int.max, column: Int.max)
@@ -594,10 +612,7 @@ struct ConfigurationValidator {
             .map(\.element)
     }
 
-    func format(_ number: Double) -> String {
-        if number.rounded() == number, abs(number) < 1e15 { return String(Int(number)) }
-        return String(number)
-    }
+    func format(_ number: Double) -> String { JSONValue.format(number) }
 
     private func format(_ duration: Duration) -> String {
         format(Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18)

@@ -3,6 +3,7 @@ import NIOCore
 import NIOPosix
 import RayoServer
 import ServiceLifecycle
+import SwitchboardDiagnostics
 
 #if canImport(Glibc)
 import Glibc
@@ -45,7 +46,7 @@ public struct ControlSocket: Service {
         try Self.refuseIfServed(settings.path)
         // Create the socket file with no access for anyone but the owner, then widen to the configured mode.
         let previousMask = umask(0o177)
-        let server: NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never>
+        let server: NIOAsyncChannel<AcceptedConsoleConnection, Never>
         do {
             server = try await ServerBootstrap(group: eventLoopGroup)
                 .bind(unixDomainSocketPath: settings.path, cleanupExistingSocketFile: true) { channel in
@@ -53,12 +54,18 @@ public struct ControlSocket: Service {
                         try channel.pipeline.syncOperations.addHandler(
                             ByteToMessageHandler(ConsoleLineDecoder(maximumBytes: ConsoleRequest.maximumLineBytes + 1))
                         )
-                        return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                        return AcceptedConsoleConnection(
+                            try NIOAsyncChannel<ByteBuffer, Never>(wrappingChannelSynchronously: channel)
+                        )
                     }
                 }
         } catch {
             umask(previousMask)
-            throw DaemonError(.listenerFailed, "the Rayo control socket \(settings.path) could not be bound: \(error)")
+            throw DaemonError(
+                .listenerFailed,
+                "the Rayo control socket "
+                    + SocketErrorDescription.listenFailure(error, on: settings.path)
+            )
         }
         umask(previousMask)
         defer { unlink(settings.path) }
@@ -75,7 +82,7 @@ public struct ControlSocket: Service {
                 try await withThrowingDiscardingTaskGroup { group in
                     try await server.executeThenClose { connections in
                         for try await connection in connections {
-                            group.addTask { await self.serve(connection) }
+                            group.addTask { await self.serve(connection.channel) }
                         }
                     }
                 }
@@ -87,9 +94,9 @@ public struct ControlSocket: Service {
         }
     }
 
-    private func serve(_ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>) async {
+    private func serve(_ connection: NIOAsyncChannel<ByteBuffer, Never>) async {
         do {
-            try await connection.executeThenClose { lines, writer in
+            try await connection.executeThenClose { lines in
                 for try await var line in lines {
                     let text = line.readString(length: line.readableBytes) ?? ""
                     let response: ConsoleResponse
@@ -103,11 +110,12 @@ public struct ControlSocket: Service {
                         case .failure(let error): response = ConsoleResponse(failure: error.description)
                         }
                     }
-                    try await writer.write(ByteBuffer(string: response.wireText))
+                    // Written on the channel and awaited, so that no answer is lost to the close that follows.
+                    try await connection.channel.writeAndFlush(ByteBuffer(string: response.wireText))
                 }
             }
         } catch {
-            logger.debug("console connection ended: \(error)")
+            logger.debug("console connection ended: \(SocketErrorDescription(error).reason)")
         }
     }
 
@@ -131,6 +139,23 @@ public struct ControlSocket: Service {
         if connected == 0 {
             throw DaemonError(.listenerFailed, "another process already serves the Rayo control socket \(path)")
         }
+    }
+}
+
+/// A console connection between its accept and its service. When the accept loop ends (shutdown, cancellation)
+/// with connections accepted but not yet handed out, NIO drops them unserved (swift-nio#2813). Their inbound side
+/// alone is wrapped (answers are written on the channel itself), because NIO traps when an unfinished outbound
+/// writer is released; and this box closes a connection nobody served when it goes away.
+final class AcceptedConsoleConnection: Sendable {
+    let channel: NIOAsyncChannel<ByteBuffer, Never>
+
+    init(_ channel: NIOAsyncChannel<ByteBuffer, Never>) {
+        self.channel = channel
+    }
+
+    deinit {
+        // A no-op for a connection that was served: `executeThenClose` closed it.
+        channel.channel.close(promise: nil)
     }
 }
 

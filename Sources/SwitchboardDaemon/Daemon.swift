@@ -1,3 +1,4 @@
+import CoreMetrics
 import EventSocket
 import Logging
 import NIOCore
@@ -5,6 +6,7 @@ import NIOPosix
 import RayoServer
 import ServiceLifecycle
 import Switchboard
+import SwitchboardDiagnostics
 import Synchronization
 import UnixSignals
 
@@ -21,6 +23,9 @@ public struct Daemon: Sendable {
     public let logger: Logger
     /// Sockets inherited from systemd, by listener name.
     public let inheritedSockets: [String: Int32]
+    /// The Prometheus registry the listeners record into, when the configuration has a `metrics` object. A program
+    /// may also bootstrap `MetricsSystem` with its factory, so that the libraries it uses report there too.
+    public let metrics: PrometheusMetrics?
     private let eventLoopGroup: any EventLoopGroup
 
     /// Creates the daemon. Nothing binds or connects until ``run(onReady:)``.
@@ -38,7 +43,11 @@ public struct Daemon: Sendable {
         self.logger = logger
         self.inheritedSockets = inheritedSockets
         self.eventLoopGroup = eventLoopGroup
+        self.metrics = configuration.metrics == nil ? nil : PrometheusMetrics(describing: Self.metricDescriptions)
     }
+
+    /// Every metric the daemon serves: the listeners' and the Rayo server's.
+    public static let metricDescriptions = SwitchboardMetric.all + DaemonRayo.metrics
 
     /// A logger for a component (e.g. a listener) writing to the daemon's log file at the configured level.
     public static func makeLogger(label: String, file: LogFile, level: Logger.Level) -> Logger {
@@ -50,9 +59,11 @@ public struct Daemon: Sendable {
     /// - Parameter onOutboundBound: Called with each outbound listener's name and bound address (for tests and the
     ///   demo).
     /// - Parameter onRayoListening: Called with the Rayo XMPP listeners' bound addresses (for tests).
+    /// - Parameter onMetricsBound: Called with the metrics endpoint's bound address (for tests).
     public func run(
         onOutboundBound: @escaping @Sendable (String, SocketAddress) -> Void = { _, _ in },
-        onRayoListening: @escaping @Sendable ([SocketAddress]) -> Void = { _ in }
+        onRayoListening: @escaping @Sendable ([SocketAddress]) -> Void = { _ in },
+        onMetricsBound: @escaping @Sendable (SocketAddress) -> Void = { _ in }
     ) async throws {
         let status = DaemonStatus()
         let rayo = try configuration.rayo.map { settings in
@@ -61,6 +72,7 @@ public struct Daemon: Sendable {
                 status: status,
                 logger: logger,
                 eventLoopGroup: eventLoopGroup,
+                metricsFactory: metrics?.factory,
                 onListening: onRayoListening
             )
         }
@@ -68,6 +80,14 @@ public struct Daemon: Sendable {
         var sessionCounters: [@Sendable () -> Int] = []
         var inboundNames: Set<String> = []
         var outboundNames: Set<String> = []
+        for warning in SocketActivation.mismatches(
+            inherited: inheritedSockets,
+            outboundListeners: configuration.listeners.compactMap { listener in
+                if case .outbound(let settings) = listener { settings.name } else { nil }
+            }
+        ) {
+            logger.warning("\(warning)")
+        }
 
         for listener in configuration.listeners {
             var listenerLogger = logger
@@ -75,10 +95,11 @@ public struct Daemon: Sendable {
             let componentLogger = listenerLogger
             switch listener {
             case .inbound(let settings):
-                guard registry.kind(of: settings.handler) == .inbound else { continue }
+                guard let handler = try makeInboundHandler(settings) else { continue }
                 inboundNames.insert(settings.name)
-                let configuration = Self.inboundConfiguration(settings)
-                let registry = self.registry
+                var inbound = Self.inboundConfiguration(settings)
+                inbound.metrics = MetricsOptions(listener: settings.name, factory: metrics?.factory)
+                let configuration = inbound
                 let group = eventLoopGroup
                 services.append(
                     SupervisedListener(
@@ -88,7 +109,7 @@ public struct Daemon: Sendable {
                         makeListener: {
                             InboundListener(
                                 configuration: configuration,
-                                handler: registry.makeInbound(named: settings.handler)!,
+                                handler: handler,
                                 logger: componentLogger,
                                 eventLoopGroup: group
                             ) { change in
@@ -108,26 +129,29 @@ public struct Daemon: Sendable {
                     )
                 )
             case .outbound(let settings):
-                let makeHandler: @Sendable () -> any OutboundHandler
+                let handler: any OutboundHandler
                 if settings.handler == BuiltInHandler.rayo, let rayo {
-                    let server = rayo.server
-                    makeHandler = { server.callHandler }
-                } else if registry.kind(of: settings.handler) == .outbound {
-                    let registry = self.registry
-                    makeHandler = { registry.makeOutbound(named: settings.handler)! }
+                    handler = rayo.server.callHandler
+                } else if let registered = try makeOutboundHandler(settings) {
+                    handler = registered
                 } else {
                     continue
                 }
                 outboundNames.insert(settings.name)
                 let configuration = OutboundConfiguration(
+                    name: settings.name,
                     host: settings.bind,
                     port: settings.port,
                     inheritedSocket: inheritedSockets[settings.name],
                     maxSessions: settings.maxSessions,
-                    drainTimeout: settings.drainTime
+                    drainTimeout: settings.drainTime,
+                    metrics: MetricsOptions(listener: settings.name, factory: metrics?.factory)
                 )
-                if inheritedSockets[settings.name] != nil {
-                    componentLogger.info("using the socket systemd passed (socket activation)")
+                if let descriptor = inheritedSockets[settings.name] {
+                    let name = settings.name.loggable
+                    componentLogger.info(
+                        "listener '\(name)': using the socket systemd passed under its name (descriptor \(descriptor))"
+                    )
                 }
                 let current = ListenerSlot()
                 sessionCounters.append { current.listener?.activeSessions ?? 0 }
@@ -140,7 +164,7 @@ public struct Daemon: Sendable {
                         makeListener: {
                             let listener = OutboundListener(
                                 configuration: configuration,
-                                handler: makeHandler(),
+                                handler: handler,
                                 logger: componentLogger,
                                 eventLoopGroup: group
                             ) { address in
@@ -170,10 +194,27 @@ public struct Daemon: Sendable {
             rayoStatus: rayoStatus,
             logger: logger
         )
-        // Shutdown runs in reverse order: systemd says STOPPING first, then listeners drain, the log goes last.
+        var metricsServer: [any Service] = []
+        if let settings = configuration.metrics, let metrics {
+            var refresh: @Sendable () -> Void = {}
+            if let rayo { refresh = rayo.makeMetricsRefresh(factory: metrics.factory) }
+            metricsServer.append(
+                MetricsServer(
+                    settings: settings,
+                    metrics: metrics,
+                    refresh: refresh,
+                    logger: logger,
+                    eventLoopGroup: eventLoopGroup,
+                    onBound: onMetricsBound
+                )
+            )
+        }
+        // Shutdown runs in reverse order: systemd says STOPPING first, then listeners drain (still counted by the
+        // metrics endpoint), the log goes last.
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
                 services: [.init(service: LogReopenService(logFile: logFile, signals: hangups, logger: logger))]
+                    + metricsServer.map { .init(service: $0) }
                     + services.map { .init(service: $0) }
                     + (rayo?.services ?? []).map { .init(service: $0) }
                     + [.init(service: systemd)],
@@ -187,8 +228,29 @@ public struct Daemon: Sendable {
         logger.info("switchboard stopped")
     }
 
+    /// The handler of an inbound listener, created once for the daemon's run; `nil` when none is registered by
+    /// that name (the configuration was validated against another registry).
+    private func makeInboundHandler(_ settings: InboundListenerSettings) throws -> (any InboundHandler)? {
+        do {
+            return try registry.makeInbound(named: settings.handler, settings: settings.handlerSettings?.decoded)
+        } catch {
+            throw HandlerCreationError(listener: settings.name, handler: settings.handler, error: error)
+        }
+    }
+
+    /// The handler of an outbound listener, created once for the daemon's run and shared by its calls; `nil` when
+    /// none is registered by that name.
+    private func makeOutboundHandler(_ settings: OutboundListenerSettings) throws -> (any OutboundHandler)? {
+        do {
+            return try registry.makeOutbound(named: settings.handler, settings: settings.handlerSettings?.decoded)
+        } catch {
+            throw HandlerCreationError(listener: settings.name, handler: settings.handler, error: error)
+        }
+    }
+
     static func inboundConfiguration(_ settings: InboundListenerSettings) -> InboundConfiguration {
         InboundConfiguration(
+            name: settings.name,
             host: settings.host,
             port: settings.port,
             authentication: .password(settings.password),

@@ -32,7 +32,21 @@ final class DaemonStatus: Sendable {
 
     var isRayoListening: Bool { state.withLock { $0.rayoListening } }
 
-    var inboundConnectedCount: Int { state.withLock { $0.inboundConnected.count } }
+    /// systemd's `STATUS=` text: `1/2 inbound connected, 3 outbound sessions; rayo: 2 clients, 5 calls`, each part only
+    /// when the daemon has listeners of that kind (no `0/0 inbound connected` without an inbound listener).
+    func statusLine(inbound: Set<String>, outboundListeners: Int, outboundSessions: Int, rayo: String?) -> String {
+        var parts: [String] = []
+        if !inbound.isEmpty {
+            let connected = state.withLock { $0.inboundConnected.intersection(inbound).count }
+            parts.append("\(connected)/\(inbound.count) inbound connected")
+        }
+        if outboundListeners > 0 {
+            parts.append(outboundSessions == 1 ? "1 outbound session" : "\(outboundSessions) outbound sessions")
+        }
+        let listeners = parts.joined(separator: ", ")
+        guard let rayo else { return listeners.isEmpty ? "no listeners" : listeners }
+        return listeners.isEmpty ? rayo : "\(listeners); \(rayo)"
+    }
 
     /// Whether every outbound listener is bound and every inbound listener has made its first attempt.
     func isReady(inbound: Set<String>, outbound: Set<String>) -> Bool {

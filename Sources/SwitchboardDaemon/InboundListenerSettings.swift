@@ -43,6 +43,9 @@ public struct InboundListenerSettings: Sendable, Hashable {
     public var reconnect: Reconnect
     /// `commandTimeoutSeconds`: how long a command may wait for its reply. Default 30 s.
     public var commandTimeout: Duration
+    /// `settings`: the handler's own settings, decoded when the file was loaded; `nil` (no `settings` object, or a
+    /// configuration made in code) creates the handler with its defaults.
+    public var handlerSettings: ListenerHandlerSettings?
 
     /// Creates inbound listener settings; every default matches a stock FreeSWITCH on the same host.
     public init(

@@ -24,6 +24,22 @@ enum JSONValue: Sendable, Hashable {
         case .object: "an object"
         }
     }
+
+    /// How a message names this value when it is the wrong one: `a string "x"`, `a number 5`, `an object`.
+    var foundDescription: String {
+        switch self {
+        case .string(let text): "\(typeDescription) \(KeyPath.quoted(text))"
+        case .number(let number): "\(typeDescription) \(Self.format(number))"
+        case .bool(let flag): "\(typeDescription) \(flag)"
+        default: typeDescription
+        }
+    }
+
+    /// A number as a message shows it: `5`, `0.5`.
+    static func format(_ number: Double) -> String {
+        if number.rounded() == number, abs(number) < 1e15 { return String(Int(number)) }
+        return String(number)
+    }
 }
 
 /// A parsed JSON document with what the validator needs besides the values: where each value starts, by key path,
@@ -47,6 +63,24 @@ struct JSONDocument: Sendable {
     var keyPositions: [String: TextPosition]
     /// The keys that appeared more than once in one object, in document order.
     var duplicateKeys: [DuplicateKey]
+
+    /// Where the value at `path` starts; for a key that was left out (a default), where its nearest enclosing value
+    /// starts.
+    func position(of path: String) -> TextPosition? {
+        var path = Substring(path)
+        while true {
+            if let position = positions[String(path)] { return position }
+            guard let cut = path.lastIndex(where: { $0 == "." || $0 == "[" }) else {
+                return path.isEmpty ? nil : positions[""]
+            }
+            path = path[..<cut]
+        }
+    }
+
+    /// Where the key of the member at `path` starts.
+    func keyPosition(of path: String) -> TextPosition? {
+        keyPositions[path] ?? positions[path]
+    }
 }
 
 /// Key paths in the form problems are reported in: `log.level`, `listeners[1].handler`,

@@ -1,3 +1,5 @@
+import SwitchboardDiagnostics
+
 /// A failure opening the daemon's log file.
 public struct LogFileError: Error, Sendable, Hashable, CustomStringConvertible {
     /// What kind of failure this is. New codes may be added; switch over them with a `default` case.
@@ -30,8 +32,8 @@ public struct LogFileError: Error, Sendable, Hashable, CustomStringConvertible {
         self.errno = errno
     }
 
-    /// The code, the path and the system's reason.
+    /// The path and the system's reason: `cannot open log file /var/log/switchboard/x.log: permission denied`.
     public var description: String {
-        "LogFileError.\(code): cannot open the log file \(path): \(SystemError.describe(errno))"
+        "cannot open log file \(path.loggable): \(SocketErrorDescription(errno: errno).reason)"
     }
 }

@@ -1,4 +1,5 @@
 import Logging
+import SwitchboardDiagnostics
 
 #if canImport(Glibc)
 import Glibc
@@ -13,7 +14,9 @@ import Darwin
 /// 2026-11-23T09:15:02.123Z info [call.uuid=7f4c… listener.name=ivr] session started
 /// ```
 /// The time is UTC with milliseconds, metadata is sorted by key (and left out when there is none), and the message
-/// comes last. Bootstrap the logging system with one shared file:
+/// comes last. One entry is always one line: line breaks and other control characters in the message and the
+/// metadata are escaped (`\n`, `\u{1b}`), whatever the code that logged did, so no peer's text can split an entry or
+/// forge one. Bootstrap the logging system with one shared file:
 /// ```swift
 /// let file = try LogFile(path: configuration.log.file)
 /// LoggingSystem.bootstrap { _ in LogFileHandler(file: file, level: configuration.log.level) }
@@ -66,12 +69,18 @@ public struct LogFileHandler: LogHandler {
         line += level.rawValue
         if !metadata.isEmpty {
             line += " ["
-            line += metadata.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+            line += metadata.sorted { $0.key < $1.key }.map { "\(oneLine($0.key))=\(oneLine("\($0.value)"))" }
+                .joined(separator: " ")
             line += "]"
         }
         line += " "
-        line += message.description
+        line += oneLine(message.description)
         return line
+    }
+
+    /// The text with control characters escaped, whole (no length limit: the code that logged chose the length).
+    private static func oneLine(_ text: String) -> String {
+        text.needsLogEscaping ? text.loggable(limit: .max) : text
     }
 
     /// ISO 8601 in UTC with milliseconds: `2026-11-23T09:15:02.123Z`.

@@ -15,6 +15,9 @@ public struct OutboundListenerSettings: Sendable, Hashable {
     /// `drainSeconds`: on shutdown, how long running calls may go on before they are closed. Default 30 s; 0 closes
     /// them at once. Keep systemd's `TimeoutStopSec=` above it.
     public var drainTime: Duration
+    /// `settings`: the handler's own settings, decoded when the file was loaded; `nil` (no `settings` object, or a
+    /// configuration made in code) creates the handler with its defaults.
+    public var handlerSettings: ListenerHandlerSettings?
 
     /// Creates outbound listener settings.
     public init(

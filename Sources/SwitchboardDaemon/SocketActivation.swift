@@ -1,5 +1,6 @@
 import CSystemd
 import Logging
+import SwitchboardDiagnostics
 
 #if canImport(Glibc)
 import Glibc
@@ -51,6 +52,25 @@ public enum SocketActivation {
             )
         }
         return byName
+    }
+
+    /// Warnings for sockets systemd passed that no outbound listener will use, naming what was passed and what the
+    /// configuration expects, so that a socket unit whose `FileDescriptorName=` differs from the listener's name is
+    /// not a silent mystery (the listener then binds its port itself, which the socket unit already holds).
+    static func mismatches(inherited: [String: Int32], outboundListeners: [String]) -> [String] {
+        guard !inherited.isEmpty else { return [] }
+        let expected =
+            outboundListeners.isEmpty ? "none" : outboundListeners.map { "'\($0.loggable)'" }.joined(separator: ", ")
+        return inherited.sorted { $0.key < $1.key }.compactMap { name, descriptor in
+            guard !outboundListeners.contains(name) else { return nil }
+            let passed =
+                name == "unknown"
+                ? "an unnamed socket (descriptor \(descriptor); the socket unit sets no FileDescriptorName=)"
+                : "a socket named '\(name.loggable)' (descriptor \(descriptor))"
+            return "socket activation: systemd passed \(passed), but no outbound listener has that name "
+                + "(outbound listeners: \(expected)); it is not used. Set FileDescriptorName= in the socket unit "
+                + "to the name of the listener that should serve it"
+        }
     }
 
     /// Sockets by name, the first of each name winning, and the ones left over.

@@ -1,6 +1,7 @@
 import Logging
 import ServiceLifecycle
 import Switchboard
+import SwitchboardDiagnostics
 
 /// Runs one listener and restarts it with backoff when it fails, so one failing listener never takes the others
 /// down. A failure before the listener ever came up (an outbound port already in use, say) is not retried: it ends
@@ -17,26 +18,32 @@ struct SupervisedListener: Service {
     func run() async throws {
         var failures = 0
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            let problem: String
             do {
                 try await makeListener().run()
                 if Task.isCancelled || Task.isShuttingDownGracefully { return }
-                logger.error("listener stopped unexpectedly; restarting")
+                problem = "stopped unexpectedly"
             } catch {
                 if Task.isCancelled || Task.isShuttingDownGracefully { return }
-                guard hasStarted() else {
-                    throw DaemonError(.listenerFailed, "listener '\(name)' could not start: \(error)")
-                }
-                logger.error("listener failed: \(error); restarting")
+                guard hasStarted() else { throw DaemonError(.listenerFailed, Self.startFailure(error, listener: name)) }
+                problem = "failed: \(OperatorText.reason(error))"
             }
             failures += 1
             let delay = backoff.delay(afterFailures: failures - 1)
-            logger.info("restarting listener in \(delay)")
+            logger.error("listener '\(name.loggable)' \(problem); restarting it in \(delay.loggable)")
             do {
                 try await Task.sleep(for: delay)
             } catch {
                 return
             }
         }
+    }
+
+    /// `listener 'ivr' cannot listen on 127.0.0.1:8084: the address is already in use`: the listener's own sentence
+    /// when it has one, else what failed in words.
+    static func startFailure(_ error: any Error, listener name: String) -> String {
+        if let error = error as? SwitchboardError, error.code == .listenFailed { return error.message }
+        return "listener '\(name.loggable)' could not start: \(OperatorText.reason(error))"
     }
 }
 

@@ -16,12 +16,20 @@ public struct SwitchboardConfiguration: Sendable, Hashable {
     public var listeners: [ListenerSettings]
     /// The `rayo` object: the Rayo server (XMPP c2s + call control), when configured.
     public var rayo: RayoServerConfiguration?
+    /// The `metrics` object: where Prometheus scrapes `GET /metrics`; `nil` (the key absent) serves no metrics.
+    public var metrics: MetricsSettings?
 
     /// Creates a configuration.
-    public init(log: LogSettings = LogSettings(), listeners: [ListenerSettings], rayo: RayoServerConfiguration? = nil) {
+    public init(
+        log: LogSettings = LogSettings(),
+        listeners: [ListenerSettings],
+        rayo: RayoServerConfiguration? = nil,
+        metrics: MetricsSettings? = nil
+    ) {
         self.log = log
         self.listeners = listeners
         self.rayo = rayo
+        self.metrics = metrics
     }
 
     /// The inbound listeners, in file order.

@@ -1,16 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import SwitchboardDiagnostics
 
-/// Words for `errno` values.
+/// Words for `errno` values, for the daemon's messages.
 enum SystemError {
-    /// `"No such file or directory (ENOENT)"`-style text for an `errno` value.
+    /// `no such file or directory`-style text for an `errno` value (``SwitchboardDiagnostics/SocketErrorDescription``
+    /// words every value the daemon meets, files and sockets alike).
     static func describe(_ code: Int32) -> String {
-        let text = strerror(code).map { String(cString: $0) } ?? "error \(code)"
-        return "\(text) (errno \(code))"
+        SocketErrorDescription(errno: code).reason
     }
 }

@@ -41,11 +41,16 @@ struct SystemdService: Service {
         var last = ""
         notify { try notifier.ready() }
         let rayoNote = rayoStatus == nil ? "" : ", Rayo listening"
-        logger.info("ready: \(outboundNames.count) outbound and \(inboundNames.count) inbound listeners up\(rayoNote)")
+        logger.info(
+            "ready: \(outboundNames.count) outbound and \(inboundNames.count) inbound listeners up\(rayoNote)"
+        )
         while !Task.isCancelled {
-            let line =
-                "\(status.inboundConnectedCount)/\(inboundNames.count) inbound connected, "
-                + "\(outboundSessions()) outbound sessions" + (rayoStatus.map { "; " + $0() } ?? "")
+            let line = status.statusLine(
+                inbound: inboundNames,
+                outboundListeners: outboundNames.count,
+                outboundSessions: outboundSessions(),
+                rayo: rayoStatus?()
+            )
             if line != last {
                 notify { try notifier.status(line) }
                 last = line
@@ -73,7 +78,7 @@ struct SystemdService: Service {
         do {
             try body()
         } catch {
-            logger.warning("systemd notification failed: \(error)")
+            logger.warning("systemd notification failed: \(OperatorText.reason(error))")
         }
     }
 }
@@ -91,7 +96,7 @@ struct LogReopenService: Service {
                     try logFile.reopen()
                     logger.info("reopened the log file on SIGHUP")
                 } catch {
-                    logger.error("could not reopen the log file: \(error)")
+                    logger.error("\(OperatorText.reason(error)) (on SIGHUP); logging goes on into the old file")
                 }
             }
         }

@@ -35,7 +35,17 @@ public struct FakeEvent: Sendable {
         variables: [String: String] = [:],
         extra: [(name: String, value: String)] = []
     ) -> FakeEvent {
-        var event = FakeEvent(headers: ChannelTemplate.headers(uuid: uuid))
+        channel(name, headers: ChannelTemplate.headers(uuid: uuid), variables: variables, extra: extra)
+    }
+
+    /// A CHANNEL_* event from a channel's headers (a template already filled in), its variables and more headers.
+    static func channel(
+        _ name: String,
+        headers: [(name: String, value: String)],
+        variables: [String: String],
+        extra: [(name: String, value: String)] = []
+    ) -> FakeEvent {
+        var event = FakeEvent(headers: headers)
         event.set("Event-Name", name)
         for (key, value) in variables.sorted(by: { $0.key < $1.key }) { event.set("variable_\(key)", value) }
         for (key, value) in extra { event.set(key, value) }
@@ -78,6 +88,34 @@ extension ChannelTemplate {
     /// The template's headers for a channel, values decoded.
     static func headers(uuid: String) -> [(name: String, value: String)] {
         decodedLines.map { line in (line.name, line.hasUUID ? line.value.replacingUUID(with: uuid) : line.value) }
+    }
+
+    /// The template's headers for a channel with the script's caller, destination and headers, placed where
+    /// FreeSWITCH puts them (a caller's name just before the matching number).
+    static func headers(uuid: String, script: CallScript) -> [(name: String, value: String)] {
+        var headers = headers(uuid: uuid)
+        func set(_ name: String, _ value: String, before next: String? = nil) {
+            if let index = headers.firstIndex(where: { $0.name == name }) {
+                headers[index].value = value
+            } else if let next, let index = headers.firstIndex(where: { $0.name == next }) {
+                headers.insert((name, value), at: index)
+            } else {
+                headers.append((name, value))
+            }
+        }
+        for prefix in ["Channel-", "Caller-"] {
+            if let number = script.callerIDNumber {
+                for field in ["Caller-ID-Number", "Orig-Caller-ID-Number", "ANI"] { set(prefix + field, number) }
+            }
+            if let name = script.callerIDName {
+                for field in ["Caller-ID", "Orig-Caller-ID"] {
+                    set(prefix + field + "-Name", name, before: prefix + field + "-Number")
+                }
+            }
+            if let destination = script.destination { set(prefix + "Destination-Number", destination) }
+        }
+        for (name, value) in script.headers.sorted(by: { $0.key < $1.key }) { set(name, value) }
+        return headers
     }
 }
 

@@ -10,7 +10,8 @@ import Synchronization
 /// and `userauth`, `event` subscriptions (plain, json, xml; CUSTOM subclasses), filters, `api`, `bgapi` with
 /// BACKGROUND_JOB results, `sendevent`, `exit` with its disconnect notice. Tests emit events, script API answers,
 /// and drop connections. Its outbound side places calls to an ``Switchboard/OutboundListener`` (see
-/// ``placeCall(to:script:)``).
+/// ``placeCall(to:script:uuid:timeout:)``), or runs a handler for one call and reports what happened (see
+/// ``runCall(_:script:configuration:logger:timeout:)``).
 ///
 /// ```swift
 /// let fake = try await FakeFreeSWITCH.start()

@@ -5,34 +5,45 @@ import Darwin
 #endif
 
 /// Whether something answers on a TCP port: how tests that need a real FreeSWITCH decide to run or to skip with one
-/// line (`.enabled(if: FreeSWITCHProbe.answers(), "no FreeSWITCH answers on 127.0.0.1:8021")`).
+/// line (``TestSwitch`` uses it for the switch the environment names).
 public enum FreeSWITCHProbe {
-    /// A non-blocking IPv4 connect, then `poll` for writability for at most `timeoutMilliseconds`: `true` when the
-    /// TCP handshake completed. The defaults are FreeSWITCH's event socket on this host.
+    /// A non-blocking connect to each address `host` resolves to (IPv4, IPv6 or a name), then `poll` for writability
+    /// for at most `timeout` each (this process's wait, in whole milliseconds): `true` when a TCP handshake
+    /// completed. The defaults are FreeSWITCH's event socket on this host.
     public static func answers(
         host: String = "127.0.0.1",
         port: UInt16 = 8021,
-        timeoutMilliseconds: Int32 = 1000
+        timeout: Duration = .seconds(1)
     ) -> Bool {
+        let (seconds, attoseconds) = timeout.components
+        let timeoutMilliseconds = Int32(
+            min(max(seconds, 0), 86_400) * 1000 + max(attoseconds, 0) / 1_000_000_000_000_000
+        )
+        var hints = addrinfo()
+        hints.ai_family = AF_UNSPEC
         #if canImport(Glibc)
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
         #else
-        let descriptor = socket(AF_INET, SOCK_STREAM, 0)
+        hints.ai_socktype = SOCK_STREAM
         #endif
+        hints.ai_flags = AI_NUMERICSERV
+        var list: UnsafeMutablePointer<addrinfo>?
+        guard getaddrinfo(host, String(port), &hints, &list) == 0, let list else { return false }
+        defer { freeaddrinfo(list) }
+        var entry: UnsafeMutablePointer<addrinfo>? = list
+        while let current = entry {
+            if connects(current.pointee, timeoutMilliseconds: timeoutMilliseconds) { return true }
+            entry = current.pointee.ai_next
+        }
+        return false
+    }
+
+    private static func connects(_ address: addrinfo, timeoutMilliseconds: Int32) -> Bool {
+        let descriptor = socket(address.ai_family, address.ai_socktype, address.ai_protocol)
         guard descriptor >= 0 else { return false }
         defer { close(descriptor) }
         _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL, 0) | O_NONBLOCK)
-
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = port.bigEndian
-        guard inet_pton(AF_INET, host, &address.sin_addr) == 1 else { return false }
-        let result = withUnsafePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { generic in
-                connect(descriptor, generic, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        }
-        if result == 0 { return true }
+        if connect(descriptor, address.ai_addr, address.ai_addrlen) == 0 { return true }
         guard errno == EINPROGRESS else { return false }
 
         var request = pollfd(fd: descriptor, events: Int16(POLLOUT), revents: 0)

@@ -177,20 +177,3 @@ extension SocketAddress {
         }
     }
 }
-
-extension SocketAddress {
-    /// `127.0.0.1:5222` or `[::1]:5222`, for log lines.
-    var loggable: String {
-        switch self {
-        case .v4: "\(ipAddress ?? "?"):\(port ?? 0)"
-        case .v6: "[\(ipAddress ?? "?")]:\(port ?? 0)"
-        case .unixDomainSocket: "\(self)"
-        }
-    }
-}
-
-/// A peer address rendered only when a log line is written.
-struct LoggablePeer: CustomStringConvertible, Sendable {
-    var address: SocketAddress?
-    var description: String { address?.loggable ?? "?" }
-}

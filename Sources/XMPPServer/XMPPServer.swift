@@ -3,6 +3,7 @@ import NIOCore
 import NIOPosix
 import NIOSSL
 import ServiceLifecycle
+import SwitchboardDiagnostics
 import Synchronization
 import XMPP
 
@@ -181,7 +182,11 @@ public final class XMPPServer: Service, Sendable {
                     }
                 }
         } catch {
-            throw XMPPServerError(.bindFailed, "cannot listen on \(listener.host):\(listener.port): \(error)")
+            let address = SocketAddress.loggable(host: listener.host, port: listener.port)
+            throw XMPPServerError(
+                .bindFailed,
+                SocketErrorDescription.listenFailure(error, on: address, port: listener.port)
+            )
         }
     }
 
@@ -211,7 +216,9 @@ public final class XMPPServer: Service, Sendable {
                 }
             } catch {
                 // Cancelled, or the listening socket failed: stop accepting either way.
-                if !(error is CancellationError) { logger.error("listener failed: \(error)") }
+                if !(error is CancellationError) {
+                    logger.error("XMPP listener stopped: \(SocketErrorDescription(error).reason)")
+                }
             }
             // Accepting stopped: end every stream (those of the other listeners too; ending twice is harmless).
             closeAllStreams()

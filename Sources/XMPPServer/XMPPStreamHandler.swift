@@ -1,6 +1,7 @@
 import Logging
 import NIOCore
 import NIOSSL
+import SwitchboardDiagnostics
 import XMPP
 
 /// One accepted client connection, as the rest of the server reaches it from any thread: routed stanzas, the
@@ -206,7 +207,7 @@ final class XMPPStreamHandler: ChannelInboundHandler {
             do {
                 try context.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls), position: .first)
             } catch {
-                logger.error("could not start TLS: \(error)")
+                logger.error("could not start TLS: \(String(describing: error).loggable)")
                 closing = true
                 context.close(promise: nil)
             }

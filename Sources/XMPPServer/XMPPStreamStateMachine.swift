@@ -1,5 +1,6 @@
 import Logging
 import NIOCore
+import SwitchboardDiagnostics
 import XMPP
 
 /// The c2s protocol of one client connection, without I/O: stream headers, STARTTLS, SASL, resource binding, the
@@ -535,33 +536,5 @@ extension XMLElement {
     /// `{namespace}name`, safe to log.
     var loggableName: String {
         "<\(name.loggable)\(namespace.map { " xmlns='\($0.loggable)'" } ?? "")>"
-    }
-}
-
-extension String {
-    /// The string with line breaks and other control characters escaped, at most 200 characters, so text from the
-    /// wire cannot forge or split log lines (Unicode line and paragraph separators included).
-    var loggable: String { loggable(limit: 200) }
-
-    /// The string with control characters escaped, at most `limit` characters.
-    func loggable(limit: Int) -> String {
-        var output = ""
-        for scalar in unicodeScalars.prefix(limit) {
-            switch scalar {
-            case "\n": output += "\\n"
-            case "\r": output += "\\r"
-            case "\t": output += "\\t"
-            default:
-                if scalar.value < 0x20 || scalar.value == 0x7F || (0x80...0x9F).contains(scalar.value)
-                    || scalar == "\u{2028}" || scalar == "\u{2029}"
-                {
-                    output += "\\u{\(String(scalar.value, radix: 16))}"
-                } else {
-                    output.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        if unicodeScalars.count > limit { output += "…" }
-        return output
     }
 }

@@ -11,9 +11,9 @@ struct BenchOptions: Sendable {
     var sessions = 20_000
     /// Concurrent simulated switch connections in (b).
     var concurrency = 100
-    /// Which simulated switch drives (b): `lean` (the bench's own pre-encoded driver) or `fake`
-    /// (`FakeFreeSWITCH.placeCall`).
-    var driver = "lean"
+    /// Which simulated switch drives (b): `sim` (`switch-sim`, a C program in a process of its own) or `fake`
+    /// (`FakeFreeSWITCH.placeCall` in this process).
+    var driver = "sim"
     /// Sequential `api status` calls in (c).
     var apiCalls = 20_000
     /// Idle outbound sessions held in (d).
@@ -30,6 +30,11 @@ struct BenchOptions: Sendable {
     var rayoMemoryClients = 500
     /// Calls controlled for the memory figure of (f) iii.
     var rayoMemoryCalls = 1000
+    /// Whether (b) and (c) also measure their ceilings and floors (bare listeners and clients); `--no-ceilings`
+    /// skips them, for profiling the library alone.
+    var ceilings = true
+    /// Only this listener of (b) (`default`, `events`, `pool`, `before`, `bare`, `c`), for profiling one.
+    var outboundListener: String?
     /// The fixtures folder; `nil` uses the package's own (`Tests/Fixtures`).
     var fixtures: String?
     /// The longest any one benchmark may run before it is abandoned and reported as failed.
@@ -41,9 +46,10 @@ struct BenchOptions: Sendable {
 
     static let usage = """
         usage: switchboard-bench [--only a|b|c|d|e|f[,…]] [--events N] [--sessions N] [--concurrency N]
-                                 [--driver fake|lean] [--api-calls N] [--idle-sessions N] [--stanzas N]
+                                 [--driver sim|fake] [--api-calls N] [--idle-sessions N] [--stanzas N]
                                  [--rayo-clients N] [--rayo-calls N] [--rayo-answers N]
                                  [--rayo-memory-clients N] [--rayo-memory-calls N]
+                                 [--no-ceilings] [--listener default|events|pool|before|bare|c]
                                  [--fixtures PATH] [--timeout SECONDS]
 
           a  inbound: events/s decoded and delivered to a no-op handler, against the raw socket read rate
@@ -90,8 +96,8 @@ struct BenchOptions: Sendable {
             case "--concurrency": options.concurrency = try number()
             case "--driver":
                 options.driver = try value()
-                guard options.driver == "fake" || options.driver == "lean" else {
-                    throw BenchUsageError("--driver is 'fake' or 'lean'")
+                guard options.driver == "sim" || options.driver == "fake" else {
+                    throw BenchUsageError("--driver is 'sim' or 'fake'")
                 }
             case "--api-calls": options.apiCalls = try number()
             case "--idle-sessions": options.idleSessions = try number()
@@ -102,6 +108,8 @@ struct BenchOptions: Sendable {
             case "--rayo-memory-clients": options.rayoMemoryClients = try number()
             case "--rayo-memory-calls": options.rayoMemoryCalls = try number()
             case "--rayo-switch-side": options.rayoSwitchSide = true
+            case "--no-ceilings": options.ceilings = false
+            case "--listener": options.outboundListener = try value()
             case "--fixtures": options.fixtures = try value()
             case "--timeout": options.timeoutSeconds = try number()
             case "--hold-calls": options.holdCallsPort = try number()

@@ -62,6 +62,27 @@ struct EventCorpus: Sendable {
         return (bytes.getSlice(at: bytes.readerIndex + start, length: end - start)!, frames)
     }
 
+    /// The same frames with every `Unique-ID` replaced by one: all the events of one channel, which the listener
+    /// must hand over in order, one after the other (the worst case for its per-channel lanes). Frame sizes do not
+    /// change (a UUID replaces a UUID).
+    func singleChannel(uuid: String = "5f1c6b1e-0d9a-4c55-9b0e-3a4f2e7c8d61") -> EventCorpus {
+        let needle = Array("\nUnique-ID: ".utf8)
+        let replacement = Array(uuid.utf8)
+        var frames: [ByteBuffer] = []
+        var start = 0
+        for end in frameEnds {
+            var frame = Array(bytes.getBytes(at: bytes.readerIndex + start, length: end - start)!)
+            if let found = frame.firstRange(of: needle), found.upperBound + replacement.count < frame.count,
+                frame[found.upperBound + replacement.count] == UInt8(ascii: "\n")
+            {
+                frame.replaceSubrange(found.upperBound..<(found.upperBound + replacement.count), with: replacement)
+            }
+            frames.append(ByteBuffer(bytes: frame))
+            start = end
+        }
+        return EventCorpus(frames: frames, source: source + ", all with one Unique-ID")
+    }
+
     // MARK: Loading
 
     /// The capture the corpus comes from, inside the fixtures folder.

@@ -49,6 +49,21 @@ struct InboundBenchmark {
         return try result.get()
     }
 
+    /// Only the delivery to the handler, without the raw and codec-only figures (zero in the result).
+    func runDeliveryOnly() async throws -> Result {
+        let serverGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let clientGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let result: Swift.Result<Result, any Error>
+        do {
+            result = .success(try await listen(serverGroup: serverGroup, clientGroup: clientGroup, raw: 0, codec: 0))
+        } catch {
+            result = .failure(error)
+        }
+        try? await serverGroup.shutdownGracefully()
+        try? await clientGroup.shutdownGracefully()
+        return try result.get()
+    }
+
     /// An `InboundListener` with the counting handler against a fresh blaster.
     private func listen(
         serverGroup: any EventLoopGroup,
@@ -189,12 +204,7 @@ final class EventProbe: Sendable {
 
 /// The no-op inbound handler of (a): it only counts.
 struct CountingHandler: InboundHandler {
-    static let name = "bench-counter"
-    static let summary = "Counts events and does nothing else"
     let probe: EventProbe
-
-    init() { self.init(probe: EventProbe(target: .max)) }
-    init(probe: EventProbe) { self.probe = probe }
 
     func handle(_ event: EventSocketEvent, on connection: EventSocketConnection) async throws {
         probe.record()

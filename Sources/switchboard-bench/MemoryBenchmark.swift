@@ -61,16 +61,8 @@ struct MemoryBenchmark {
 
 /// The handler of (d): answer, then wait for the gate, then hang up.
 struct AnswerThenWait: OutboundHandler {
-    static let name = "bench-answer-wait"
-    static let summary = "Answers, waits for the benchmark's gate, hangs up"
     let gate: Gate
     let waiting: Counter
-
-    init() { self.init(gate: Gate(), waiting: Counter()) }
-    init(gate: Gate, waiting: Counter) {
-        self.gate = gate
-        self.waiting = waiting
-    }
 
     func run(_ session: OutboundSession) async throws {
         try await session.answer()

@@ -3,11 +3,21 @@ import Foundation
 /// This process's memory, from `/proc/self/status`.
 enum ProcessMemory {
     /// VmRSS in KiB.
-    static func residentKiB() throws -> Int {
-        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
+    static func residentKiB() throws -> Int { try kibibytes("VmRSS", statusPath: "/proc/self/status") }
+
+    /// VmRSS of another process in KiB.
+    static func residentKiB(of pid: Int32) throws -> Int { try kibibytes("VmRSS", statusPath: "/proc/\(pid)/status") }
+
+    /// RssAnon of another process in KiB: its resident heap and stacks, without the mapped program and libraries.
+    static func anonymousKiB(of pid: Int32) throws -> Int {
+        try kibibytes("RssAnon", statusPath: "/proc/\(pid)/status")
+    }
+
+    private static func kibibytes(_ field: String, statusPath: String) throws -> Int {
+        guard let status = try? String(contentsOfFile: statusPath, encoding: .utf8),
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("\(field):") }),
             let value = Int(line.split(whereSeparator: { $0 == " " || $0 == "\t" }).dropFirst().first ?? "")
-        else { throw BenchFailure("cannot read VmRSS from /proc/self/status") }
+        else { throw BenchFailure("cannot read \(field) from \(statusPath)") }
         return value
     }
 }
@@ -17,8 +27,16 @@ enum ProcessCPU {
     /// Clock ticks per second (`sysconf(_SC_CLK_TCK)`).
     static let ticksPerSecond = Double(sysconf(Int32(_SC_CLK_TCK)))
 
-    /// CPU seconds of the whole process so far.
-    static func processSeconds() -> Double { seconds(statPath: "/proc/self/stat") ?? 0 }
+    /// CPU seconds of the whole process so far, user and system (`getrusage`, microseconds).
+    static func processSeconds() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        let user = Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6
+        return user + Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6
+    }
+
+    /// CPU seconds of another process (all its threads) so far; `nil` when it cannot be read.
+    static func processSeconds(of pid: Int32) -> Double? { seconds(statPath: "/proc/\(pid)/stat") }
 
     /// CPU seconds of one thread of this process so far.
     static func threadSeconds(_ tid: Int) -> Double { seconds(statPath: "/proc/self/task/\(tid)/stat") ?? 0 }

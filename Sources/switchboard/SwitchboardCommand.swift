@@ -1,4 +1,5 @@
 import ArgumentParser
+import CoreMetrics
 import Logging
 import Switchboard
 import SwitchboardDaemon
@@ -69,7 +70,7 @@ struct Run: AsyncParsableCommand {
         do {
             logFile = try configuration.log.file.map { try LogFile(path: $0) } ?? LogFile.standardError()
         } catch {
-            printError("switchboard: cannot open the log file: \(error)")
+            printError("switchboard: \(OperatorText.reason(error))")
             throw ExitCode(1)
         }
         let level = configuration.log.level
@@ -79,8 +80,8 @@ struct Run: AsyncParsableCommand {
         do {
             inherited = try SocketActivation.listeners(logger: logger)
         } catch {
-            logger.error("socket activation: \(error)")
-            printError("switchboard: socket activation: \(error)")
+            logger.error("socket activation: \(OperatorText.reason(error))")
+            printError("switchboard: socket activation: \(OperatorText.reason(error))")
             throw ExitCode(1)
         }
         let daemon = Daemon(
@@ -90,11 +91,13 @@ struct Run: AsyncParsableCommand {
             logger: logger,
             inheritedSockets: inherited
         )
+        // Once per process: whatever records through swift-metrics reports to the same endpoint.
+        if let metrics = daemon.metrics { MetricsSystem.bootstrap(metrics.factory) }
         do {
             try await daemon.run()
         } catch {
-            logger.critical("switchboard failed: \(error)")
-            printError("switchboard: \(error)")
+            logger.critical("\(OperatorText.reason(error))")
+            printError("switchboard: \(OperatorText.reason(error))")
             throw ExitCode(1)
         }
     }
@@ -126,8 +129,13 @@ struct ListHandlers: AsyncParsableCommand {
             registeredHandlers.entries.map { ($0.name, $0.kind.rawValue, $0.summary) }
             + [(BuiltInHandler.rayo, HandlerKind.outbound.rawValue, BuiltInHandler.rayoSummary)]
         let width = entries.map(\.0.count).max() ?? 0
+        let loader = ConfigurationLoader(registry: registeredHandlers)
         for (name, kind, summary) in entries.sorted(by: { $0.0 < $1.0 }) {
             print("\(name.padded(to: width))  \(kind.padded(to: 8))  \(summary)")
+            let keys = loader.settingsKeys(ofHandler: name)
+            if !keys.isEmpty {
+                print("\("".padded(to: width))  \("".padded(to: 8))  settings: \(keys.joined(separator: ", "))")
+            }
         }
     }
 }

@@ -1,3 +1,4 @@
+import Handlers
 import Logging
 import Switchboard
 import SwitchboardDaemon
@@ -214,7 +215,12 @@ struct ConfigurationTests {
         let configuration = try loader.load(contentsOf: Repository.path("etc/switchboard.json"))
         #expect(configuration.log == LogSettings(file: "/var/log/switchboard/switchboard.log", level: .info))
         #expect(configuration.listeners.count == 2)
-        let events = try #require(configuration.inboundListeners.first)
+        var events = try #require(configuration.inboundListeners.first)
+        #expect(
+            events.handlerSettings?.decoded.value(as: EventLogger.Settings.self)
+                == EventLogger.Settings(events: ["CHANNEL_ANSWER", "CHANNEL_HANGUP_COMPLETE"])
+        )
+        events.handlerSettings = nil
         #expect(
             events
                 == InboundListenerSettings(
@@ -228,10 +234,14 @@ struct ConfigurationTests {
                     format: .plain
                 )
         )
-        let ivr = try #require(configuration.outboundListeners.first)
+        var ivr = try #require(configuration.outboundListeners.first)
+        // The example spells out demo-ivr's defaults.
+        #expect(ivr.handlerSettings?.decoded.value(as: DemoIVR.Settings.self) == DemoIVR.Settings())
+        ivr.handlerSettings = nil
         #expect(ivr == OutboundListenerSettings(name: "ivr", handler: "demo-ivr", bind: "127.0.0.1", port: 8084))
         #expect(configuration.listeners.map(\.name) == ["events", "ivr"])
         #expect(configuration.listeners.map(\.kind) == [.inbound, .outbound])
+        #expect(configuration.metrics == MetricsSettings(bind: "127.0.0.1", port: 9184))
     }
 
     @Test("keys left out take the documented defaults")
@@ -432,7 +442,7 @@ struct ConfigurationTests {
         let error = try #require(throws: ConfigurationError.self) { try loader.load(contentsOf: path) }
         #expect(error.code == .unreadable)
         #expect(error.problems.isEmpty)
-        #expect(error.description == "\(path): cannot read the file: No such file or directory (errno 2)")
+        #expect(error.description == "\(path): cannot read the file: no such file or directory")
     }
 
     @Test("a directory is not a configuration file")

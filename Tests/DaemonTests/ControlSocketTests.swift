@@ -29,6 +29,13 @@ private final class ScriptedResponder: ConsoleResponder {
     }
 }
 
+/// A system call that failed in a test's raw client.
+private struct SystemCallFailure: Error, CustomStringConvertible {
+    let call: String
+    let path: String
+    var description: String { "\(call) to \(path) failed" }
+}
+
 @Suite("Rayo control socket")
 struct ControlSocketTests {
     /// Runs a control socket at a fresh path until `body` returns.
@@ -125,6 +132,30 @@ struct ControlSocketTests {
         }
     }
 
+    @Test("connections accepted but not yet served when the socket stops are closed, not a crash")
+    func unservedConnectionsAtStop() async throws {
+        // NIO drops accepted connections still buffered when the accept loop ends; unfinished, their writers
+        // trapped the process (swift-nio#2813). A burst of connections right before the stop leaves some buffered.
+        for _ in 0..<5 {
+            let descriptors = Mutex<[Int32]>([])
+            try await withControlSocket { path, _ in
+                for _ in 0..<64 {
+                    let descriptor = try connectRaw(path)
+                    descriptors.withLock { $0.append(descriptor) }
+                }
+            }
+            // Every connection is closed by the stopped socket: a read sees the end (or a reset, for one the
+            // listener never took from the kernel's queue) within 10 s.
+            for descriptor in descriptors.withLock({ $0 }) {
+                var waiting = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
+                #expect(poll(&waiting, 1, 10_000) == 1, "a connection left open after the stop")
+                var byte: UInt8 = 0
+                #expect(read(descriptor, &byte, 1) <= 0)
+                close(descriptor)
+            }
+        }
+    }
+
     @Test("the client names the socket when no daemon listens")
     func noDaemon() throws {
         #expect {
@@ -139,10 +170,9 @@ struct ControlSocketTests {
         try await offCooperativePool { try RayoConsoleClient.send(request, to: path) }
     }
 
-    /// Writes `text` to the socket and reads lines until `finalLines` lines starting with `+OK` or `-ERR` came.
-    private func rawExchange(_ path: String, _ text: String, finalLines: Int) throws -> [String] {
+    /// A connected stream socket to `path`.
+    private func connectRaw(_ path: String) throws -> Int32 {
         let descriptor = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(descriptor) }
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
         withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: Array(path.utf8)) }
@@ -151,7 +181,17 @@ struct ControlSocketTests {
                 connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
             }
         }
-        try #require(connected == 0)
+        guard connected == 0 else {
+            close(descriptor)
+            throw SystemCallFailure(call: "connect", path: path)
+        }
+        return descriptor
+    }
+
+    /// Writes `text` to the socket and reads lines until `finalLines` lines starting with `+OK` or `-ERR` came.
+    private func rawExchange(_ path: String, _ text: String, finalLines: Int) throws -> [String] {
+        let descriptor = try connectRaw(path)
+        defer { close(descriptor) }
         let bytes = Array(text.utf8)
         var offset = 0
         while offset < bytes.count {

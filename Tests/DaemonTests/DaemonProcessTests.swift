@@ -86,7 +86,7 @@ final class DaemonProcess: @unchecked Sendable {
         process.environment = ["PATH": "/usr/bin:/bin", "LC_ALL": "C.UTF-8"].merging(environment) { $1 }
         process.standardError = errorPipe
         process.standardOutput = FileHandle.nullDevice
-        try process.run()
+        try ChildProcesses.run(process)
     }
 
     func signal(_ signal: Int32) { kill(process.processIdentifier, signal) }
@@ -294,7 +294,7 @@ struct DaemonProcessTests {
         ]
         activator.standardOutput = FileHandle.nullDevice
         activator.standardError = FileHandle.nullDevice
-        try activator.run()
+        try ChildProcesses.run(activator)
         defer { if activator.isRunning { kill(activator.processIdentifier, SIGKILL) } }
         // systemd-socket-activate starts the daemon on the first connection: this call.
         var record: CallRecord?
@@ -340,6 +340,50 @@ struct DaemonProcessTests {
         }
     }
 
+    @Test("a bad demo-ivr setting: check-config and run print each problem with its key path and line, exit 2")
+    func badHandlerSetting() async throws {
+        let directory = try TemporaryDirectory()
+        let config = directory.file("ivr.json")
+        let json = """
+            {
+              "listeners": [
+                { "name": "ivr", "kind": "outbound", "handler": "demo-ivr", "port": 8084,
+                  "settings": { "maxDigits": 0, "timeoutSeconds": "5" } }
+              ]
+            }
+            """
+        try json.write(toFile: config, atomically: true, encoding: .utf8)
+        for command in ["check-config", "run"] {
+            let daemon = try DaemonProcess(arguments: [command, "--config", config])
+            let (status, standardError) = await daemon.wait()
+            #expect(status == 2, "\(command): \(standardError)")
+            #expect(
+                standardError == """
+                    \(config): invalid configuration, 2 problems
+                      listeners[0].settings.maxDigits (line 4, column 34): must be from 1 to 128, found 0
+                      listeners[0].settings.timeoutSeconds (line 4, column 55): must be a number, found a string "5"
+
+                    """,
+                "\(command)"
+            )
+        }
+    }
+
+    @Test("`switchboard handlers` lists each handler's settings keys")
+    func handlersListSettings() async throws {
+        let (status, output) = try await Tool.run(DaemonBinary.path, ["handlers"])
+        #expect(status == 0)
+        let lines = output.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+        #expect(
+            lines.contains(
+                "settings: prompt, invalidPrompt, endPrompt, minDigits, maxDigits, tries, timeoutSeconds, terminators, "
+                    + "resultVariable"
+            ),
+            "\(output)"
+        )
+        #expect(lines.contains("settings: events"), "\(output)")
+    }
+
     @Test("an outbound port already in use is a clear error and a non-zero exit")
     func busyPort() async throws {
         let directory = try TemporaryDirectory()
@@ -363,24 +407,49 @@ struct DaemonProcessTests {
             .write(toFile: config, atomically: true, encoding: .utf8)
         let daemon = try DaemonProcess(arguments: ["run", "--config", config])
         let (status, standardError) = await daemon.wait()
-        #expect(status != 0)
-        #expect(standardError.contains("ivr"), "\(standardError)")
-        #expect(standardError.lowercased().contains("address already in use"), "\(standardError)")
+        #expect(status == 1)
+        #expect(
+            standardError
+                == "switchboard: listener 'ivr' cannot listen on 127.0.0.1:\(port): the address is already in use\n"
+        )
+        let log = try String(contentsOfFile: directory.file("switchboard.log"), encoding: .utf8)
+        #expect(
+            log.contains(
+                " critical listener 'ivr' cannot listen on 127.0.0.1:\(port): the address is already in use\n"
+            ),
+            "\(log)"
+        )
         await fake.stop()
     }
 }
 
-/// Whether a FreeSWITCH answers on 127.0.0.1:8021, checked once per process.
+/// Whether the FreeSWITCH of ``SwitchboardTesting/TestSwitch`` answers (127.0.0.1:8021 unless the environment names
+/// another), checked once per process.
 enum RealFreeSWITCH {
-    static let isUp = FreeSWITCHProbe.answers()
+    static let isUp = TestSwitch.isAvailable
+    static let skipReason = Comment(rawValue: TestSwitch.skipReason)
+
+    /// A logged-in command socket to the test switch.
+    static func commandSocket(logger: Logger) async throws -> CommandSocket {
+        let testSwitch = TestSwitch.current
+        return try await CommandSocket.connect(
+            host: testSwitch.host,
+            port: testSwitch.port,
+            authentication: testSwitch.authentication,
+            logger: logger
+        )
+    }
 }
 
 @Suite(
     "The switchboard binary against the real FreeSWITCH",
-    .enabled(if: DaemonBinary.exists && RealFreeSWITCH.isUp, "no FreeSWITCH answers on 127.0.0.1:8021")
+    .enabled(if: DaemonBinary.exists, "the switchboard binary is not built (run swift build first)"),
+    .enabled(if: RealFreeSWITCH.isUp, RealFreeSWITCH.skipReason)
 )
 struct DaemonFreeSWITCHTests {
-    @Test("a loopback call from context peertest reaches demo-ivr; DTMF 42# sets switchboard_result; events are logged")
+    @Test(
+        "a loopback call from context peertest reaches demo-ivr; DTMF 42# sets switchboard_result; events are logged; the metrics count the call"
+    )
     func demoIVRAgainstFreeSWITCH() async throws {
         let directory = try TemporaryDirectory()
         let notify = try NotifySocket(in: directory)
@@ -392,10 +461,14 @@ struct DaemonFreeSWITCHTests {
               "log": { "file": "\(log)", "level": "info" },
               "listeners": [
                 { "name": "events", "kind": "inbound", "handler": "event-logger",
+                  "host": "\(TestSwitch.current.host)", "port": \(TestSwitch.current.port),
+                  "password": "\(TestSwitch.current.password)",
                   "events": ["CHANNEL_ANSWER", "CHANNEL_HANGUP_COMPLETE"],
                   "filters": { "variable_other_loopback_leg_uuid": ["\(legA)"] } },
-                { "name": "ivr", "kind": "outbound", "handler": "demo-ivr", "port": \(port) }
-              ]
+                { "name": "ivr", "kind": "outbound", "handler": "demo-ivr",
+                  "bind": "\(TestSwitch.current.listenHost)", "port": \(port) }
+              ],
+              "metrics": { "port": 0 }
             }
             """
         try config.write(toFile: directory.file("switchboard.json"), atomically: true, encoding: .utf8)
@@ -405,17 +478,21 @@ struct DaemonFreeSWITCHTests {
         )
         let startup = await notify.collect(until: { $0.contains("READY=1") }, timeout: .seconds(20))
         try #require(startup.contains { $0.contains("READY=1") })
+        let metricsPort = try await metricsPort(inLog: log)
+        let before = try await scrape(port: metricsPort)
+        #expect(before.value(#"switchboard_sessions_total{listener="ivr"}"#) == 0)
 
         var logger = Logger(label: "daemon-freeswitch-test")
         logger.logLevel = .warning
-        let socket = try await CommandSocket.connect(logger: logger)
+        let socket = try await RealFreeSWITCH.commandSocket(logger: logger)
         // Filter first, so that no other call's events slip in before the subscription is narrowed.
         try await socket.connection.addFilter(header: "variable_other_loopback_leg_uuid", value: legA)
         try await socket.connection.subscribe(to: ["CHANNEL_EXECUTE", "CHANNEL_HANGUP_COMPLETE"])
         defer { Task { _ = try? await socket.api("uuid_kill", legA) } }
         _ = try await socket.backgroundAPI(
             "originate",
-            "{origination_uuid=\(legA),sbtest_tag=daemon-e2e}loopback/outbound_\(port)/peertest &park()",
+            "{origination_uuid=\(legA),sbtest_tag=daemon-e2e}"
+                + TestSwitch.current.outboundDestination(port: port) + " &park()",
             timeout: .seconds(20)
         )
         var hangup: EventSocketEvent?
@@ -440,6 +517,22 @@ struct DaemonFreeSWITCHTests {
             let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
             if text.contains("event CHANNEL_HANGUP_COMPLETE \(uuid)") { break }
             try await Task.sleep(for: .milliseconds(50))
+        }
+        var after = try await scrape(port: metricsPort)
+        while after.value(#"switchboard_session_duration_seconds_count{listener="ivr"}"#) != 1,
+            ContinuousClock.now < logDeadline
+        {
+            try await Task.sleep(for: .milliseconds(50))
+            after = try await scrape(port: metricsPort)
+        }
+        #expect(after.value(#"switchboard_listener_connected{listener="events"}"#) == 1)
+        #expect(after.value(#"switchboard_sessions_total{listener="ivr"}"#) == 1)
+        #expect(after.value(#"switchboard_session_duration_seconds_count{listener="ivr"}"#) == 1)
+        #expect(after.value(#"switchboard_commands_sent_total{listener="ivr",command="execute"}"#) == 5)
+        // CHANNEL_ANSWER and CHANNEL_HANGUP_COMPLETE of the socket leg passed the listener's filter.
+        #expect(after.value(#"switchboard_events_handled_total{listener="events"}"#).map { $0 >= 2 } == true)
+        if let check = try await promtoolCheck(after, in: directory) {
+            #expect(check.status == 0, "promtool check metrics: \(check.output)")
         }
         daemon.signal(SIGTERM)
         let (status, standardError) = await daemon.wait()

@@ -513,7 +513,7 @@ struct RayoConfigurationTests {
         } catch {
             let message = error.problems.first?.message ?? ""
             #expect(message.contains("/nonexistent/rayo.crt"), "\(message)")
-            #expect(message.contains("No such file"), "\(message)")
+            #expect(message.contains("no such file"), "\(message)")
         }
     }
 

@@ -16,7 +16,7 @@ private func runSwitchboard(_ arguments: [String], input: String = "") async thr
     process.standardOutput = output
     process.standardError = errors
     process.standardInput = standardInput
-    try process.run()
+    try ChildProcesses.run(process)
     standardInput.fileHandleForWriting.write(Data(input.utf8))
     try standardInput.fileHandleForWriting.close()
     return try await offCooperativePool {

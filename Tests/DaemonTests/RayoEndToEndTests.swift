@@ -2,6 +2,7 @@ import EventSocket
 import Foundation
 import Logging
 import Switchboard
+import SwitchboardTesting
 import Synchronization
 import Testing
 
@@ -56,7 +57,7 @@ final class LineReadingProcess: @unchecked Sendable {
         process.standardOutput = outputPipe
         process.standardError = errorPipe
         process.standardInput = FileHandle.nullDevice
-        try process.run()
+        try ChildProcesses.run(process)
         // read(2) with EINTR retried: FileHandle.availableData traps on an interrupted call.
         let descriptor = outputPipe.fileHandleForReading.fileDescriptor
         let lines = self.lines
@@ -140,7 +141,7 @@ func makeCertificate(
     "Rayo end to end: the switchboard binary, the real FreeSWITCH and slixmpp",
     .serialized,
     .enabled(if: DaemonBinary.exists, "the switchboard binary is not built (run swift build first)"),
-    .enabled(if: RealFreeSWITCH.isUp, "no FreeSWITCH answers on 127.0.0.1:8021"),
+    .enabled(if: RealFreeSWITCH.isUp, RealFreeSWITCH.skipReason),
     .enabled(if: SlixmppClient.isAvailable, "slixmpp is not installed (pip install slixmpp)")
 )
 struct RayoEndToEndTests {
@@ -165,14 +166,18 @@ struct RayoEndToEndTests {
             {
               "log": { "file": "\(log)", "level": "debug" },
               "listeners": [
-                { "name": "rayo-calls", "kind": "outbound", "handler": "rayo", "port": \(callsPort) }
+                { "name": "rayo-calls", "kind": "outbound", "handler": "rayo",
+                  "bind": "\(TestSwitch.current.listenHost)", "port": \(callsPort) }
               ],
               "rayo": {
                 "domain": "\(domain)",
                 "listen": [ { "bind": "127.0.0.1", "port": \(xmppPort), "acl": ["127.0.0.0/8"] } ],
                 "tls": { "certificate": "\(certificate)", "privateKey": "\(privateKey)" },
                 "users": [ { "name": "usera", "passwordHash": "\(hash)" } ],
-                "eventSocket": { "host": "127.0.0.1", "port": 8021, "password": "ClueCon" },
+                "eventSocket": {
+                  "host": "\(TestSwitch.current.host)", "port": \(TestSwitch.current.port),
+                  "password": "\(TestSwitch.current.password)"
+                },
                 "offerTimeoutMs": 15000,
                 "control": { "socket": "\(directory.file("control.sock"))" }
               }
@@ -190,7 +195,8 @@ struct RayoEndToEndTests {
             executable: try #require(SlixmppClient.python),
             arguments: [
                 SlixmppClient.script, "--port", "\(xmppPort)", "--jid", "usera@\(domain)/e2e", "--password", password,
-                "--cafile", certificate, "--mechanism", "SCRAM-SHA-256", "--dial-to", "loopback/echo/peertest",
+                "--cafile", certificate, "--mechanism", "SCRAM-SHA-256", "--dial-to",
+                TestSwitch.current.destination("echo"),
                 "--timeout", "20", "--offer-timeout", "40",
             ]
         )
@@ -204,10 +210,11 @@ struct RayoEndToEndTests {
         let legA = UUID().uuidString.lowercased()
         var logger = Logger(label: "rayo-e2e")
         logger.logLevel = .warning
-        let socket = try await CommandSocket.connect(logger: logger)
+        let socket = try await RealFreeSWITCH.commandSocket(logger: logger)
         _ = try await socket.backgroundAPI(
             "originate",
-            "{origination_uuid=\(legA),sbtest_tag=rayo-e2e}loopback/outbound_\(callsPort)/peertest &park()",
+            "{origination_uuid=\(legA),sbtest_tag=rayo-e2e}"
+                + TestSwitch.current.outboundDestination(port: callsPort) + " &park()",
             timeout: .seconds(20)
         )
         let (status, standardError) = await client.wait(timeout: .seconds(120))
@@ -236,7 +243,7 @@ struct RayoEndToEndTests {
             process.standardInput = input
             process.standardOutput = output
             process.standardError = FileHandle.nullDevice
-            try process.run()
+            try ChildProcesses.run(process)
             input.fileHandleForWriting.write(Data((password + "\n").utf8))
             try input.fileHandleForWriting.close()
             let data = output.fileHandleForReading.readDataToEndOfFile()

@@ -1,25 +1,14 @@
 import Foundation
+import Handlers
 import Switchboard
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// An inbound handler registered under the name the example configuration uses.
-struct EventLoggerStub: InboundHandler {
-    static let name = "event-logger"
-    static let summary = "Stands in for the event logger"
-}
-
-/// An outbound handler registered under the name the example configuration uses.
-struct DemoIVRStub: OutboundHandler {
-    static let name = "demo-ivr"
-    static let summary = "Stands in for the demo IVR"
-    func run(_ session: OutboundSession) async throws {}
-}
-
-/// The handlers the configuration tests know.
-let testRegistry = HandlerRegistry(inbound: [EventLoggerStub.self], outbound: [DemoIVRStub.self])
+/// The handlers the configuration tests know: those `switchboard` ships.
+let testRegistry = HandlerRegistry(inbound: BundledHandlers.inbound, outbound: BundledHandlers.outbound)
 
 /// Paths in this repository.
 enum Repository {
@@ -31,6 +20,40 @@ enum Repository {
     }()
 
     static func path(_ relative: String) -> String { "\(root)/\(relative)" }
+}
+
+/// The child processes the tests start, killed when the test process exits, whatever path a test took: a test that
+/// fails, throws or stops early must not leave a daemon running after the run.
+enum ChildProcesses {
+    private static let started = Mutex<[pid_t]>([])
+    private static let exitHook: Void = {
+        atexit { ChildProcesses.killRemaining() }
+    }()
+
+    /// Starts `process` and remembers it.
+    static func run(_ process: Process) throws {
+        _ = exitHook
+        try ChildProcesses.run(process)
+        started.withLock { $0.append(process.processIdentifier) }
+    }
+
+    /// Kills each remembered process that is still this process's child (so never a process that took a reused id).
+    private static func killRemaining() {
+        let me = getpid()
+        for child in started.withLock({ $0 }) where parent(of: child) == me {
+            kill(child, SIGKILL)
+        }
+    }
+
+    /// The parent process id of `process` from `/proc`, or `nil` once it is gone.
+    private static func parent(of process: pid_t) -> pid_t? {
+        guard let stat = try? String(contentsOfFile: "/proc/\(process)/stat", encoding: .utf8),
+            let end = stat.lastIndex(of: ")")
+        else { return nil }
+        // After "pid (command)": the state, then the parent's id.
+        let fields = stat[stat.index(after: end)...].split(separator: " ")
+        return fields.count > 1 ? pid_t(fields[1]) : nil
+    }
 }
 
 /// A directory under /tmp that is removed when the value is deinitialized.
@@ -89,7 +112,7 @@ enum Tool {
         process.standardOutput = pipe
         process.standardError = pipe
         process.standardInput = FileHandle.nullDevice
-        try process.run()
+        try ChildProcesses.run(process)
         let data = pipe.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         return (process.terminationStatus, String(decoding: data, as: UTF8.self))

@@ -187,9 +187,53 @@ struct CommandCaptureTests {
                 try .execute(ApplicationExecution("set", argument: "fixture_var=sync", eventUUID: uuid(3))),
                 try .execute(ApplicationExecution("hangup", argument: "NORMAL_CLEARING", eventUUID: uuid(4))),
             ]
+        case "outbound-bridge-far-end-hangup", "outbound-bridge-caller-hangup", "outbound-bridge-busy",
+            "outbound-bridge-no-answer", "outbound-bridge-failed", "outbound-bridge-continue-on-fail",
+            "outbound-bridge-hangup-after-bridge":
+            return try bridgeCommands(capture.name)
+        case "outbound-hangup-command":
+            return [
+                .connect, try .myEvents(), .linger(),
+                try .execute(ApplicationExecution("answer", eventUUID: "d0000000-0000-4000-8000-00000000d001")),
+                try .hangup(cause: "CALL_REJECTED"),
+                .exit,
+            ]
         default:
             throw FixtureError("no expected commands for capture '\(capture.name)'")
         }
+    }
+
+    /// The bridge captures: [`set`,] answer, `bridge` to a far end with a fixed UUID, [`hangup` when the call stayed
+    /// up,] `exit`.
+    private static func bridgeCommands(_ name: String) throws -> [EventSocketCommand] {
+        func uuid(_ suffix: String) -> String { "d0000000-0000-4000-8000-00000000d\(suffix)" }
+        let farEnd = "{origination_uuid=b0000000-0000-4000-8000-0000000000b1"
+        let (setting, dialString, callStaysUp): (String?, String, Bool) =
+            switch name {
+            case "outbound-bridge-far-end-hangup": (nil, farEnd + "}loopback/echo/peertest", true)
+            case "outbound-bridge-caller-hangup": (nil, farEnd + "}loopback/echo/peertest", false)
+            case "outbound-bridge-busy": (nil, farEnd + "}loopback/hangup:USER_BUSY/peertest/inline", false)
+            case "outbound-bridge-no-answer": (nil, farEnd + ",originate_timeout=2}loopback/park/peertest", true)
+            case "outbound-bridge-failed": (nil, farEnd + "}loopback/no_such_extension/peertest", false)
+            case "outbound-bridge-continue-on-fail":
+                (
+                    "continue_on_fail=NORMAL_TEMPORARY_FAILURE,USER_BUSY",
+                    farEnd + "}loopback/hangup:USER_BUSY/peertest/inline", true
+                )
+            default: ("hangup_after_bridge=true", farEnd + "}loopback/echo/peertest", false)
+            }
+        var commands: [EventSocketCommand] = [.connect, try .myEvents(), .linger()]
+        if let setting {
+            commands.append(try .execute(ApplicationExecution("set", argument: setting, eventUUID: uuid("000"))))
+        }
+        commands.append(try .execute(ApplicationExecution("answer", eventUUID: uuid("001"))))
+        commands.append(try .execute(ApplicationExecution("bridge", argument: dialString, eventUUID: uuid("002"))))
+        if callStaysUp {
+            commands.append(
+                try .execute(ApplicationExecution("hangup", argument: "NORMAL_CLEARING", eventUUID: uuid("0ff")))
+            )
+        }
+        return commands + [.exit]
     }
 
     /// `api originate {origination_uuid=<uuid>}loopback/tone/peertest &park()`, the uuid read from its `+OK <uuid>`.

@@ -20,6 +20,23 @@ import Testing
         frame(.eventXML, "<event>\n  <headers>\n\(headers)\n  </headers>\n\(after)</event>\n")
     }
 
+    // MARK: - The name on the first line
+
+    @Test func leadingEventNameComparesTheWholeFirstLineOnly() {
+        let complete = Self.frame(.eventPlain, "Event-Name: CHANNEL_EXECUTE_COMPLETE\nUnique-ID: u1\n\n")
+        #expect(complete.leadingEventName(is: "CHANNEL_EXECUTE_COMPLETE") == true)
+        #expect(complete.leadingEventName(is: "CHANNEL_EXECUTE") == false)
+        let execute = Self.frame(.eventPlain, "Event-Name: CHANNEL_EXECUTE\nUnique-ID: u1\n\n")
+        #expect(execute.leadingEventName(is: "CHANNEL_EXECUTE_COMPLETE") == false)
+        // Not said up front (another order, JSON, no line end, no body): only parsing tells.
+        let later = Self.frame(.eventPlain, "Unique-ID: u1\nEvent-Name: CHANNEL_EXECUTE_COMPLETE\n\n")
+        #expect(later.leadingEventName(is: "CHANNEL_EXECUTE_COMPLETE") == nil)
+        let json = Self.frame(.eventJSON, #"{"Event-Name": "CHANNEL_EXECUTE_COMPLETE"}"#)
+        #expect(json.leadingEventName(is: "CHANNEL_EXECUTE_COMPLETE") == nil)
+        #expect(Self.frame(.eventPlain, "Event-Name: BACKGROUND_JOB").leadingEventName(is: "BACKGROUND_JOB") == nil)
+        #expect(EventSocketFrame(headers: ["Content-Type": "text/event-plain"]).leadingEventName(is: "X") == nil)
+    }
+
     // MARK: - Decoding once
 
     @Test func plainValuesAreDecodedExactlyOnce() throws {

@@ -39,6 +39,25 @@ struct EventCaptureTests {
         #expect(coreUUIDs.count <= 1, "one switch, one Core-UUID")
     }
 
+    /// FreeSWITCH writes `Event-Name` first in the plain events it makes itself (those fired with `sendevent` start
+    /// with the sender's headers), so a connection can tell the events it must parse (completions) from those it may
+    /// pass on by that line alone, and parses the others.
+    @Test(arguments: Fixtures.eslCaptureNames)
+    func plainEventsNameThemselvesOnTheirFirstLine(_ name: String) throws {
+        let capture = try Fixtures.capture(name)
+        for (index, frame) in try capture.frames().enumerated() where frame.contentType == .eventPlain {
+            let event = try EventSocketEvent(frame: frame)
+            let fired = event["Command"]?.hasPrefix("sendevent") == true
+            for (known, isIt) in [
+                (frame.leadingEventName(is: "CHANNEL_EXECUTE_COMPLETE"), event.name == "CHANNEL_EXECUTE_COMPLETE"),
+                (frame.leadingEventName(is: "BACKGROUND_JOB"), event.name == "BACKGROUND_JOB"),
+                (frame.leadingEventName(is: "CHANNEL_DATA"), event.name == "CHANNEL_DATA"),
+            ] {
+                #expect(known == (fired ? nil : isIt), "frame \(index) (\(event.name))")
+            }
+        }
+    }
+
     /// The `Name: value` lines of an event-plain body's header block, counted without the library.
     private static func plainHeaderLineCount(_ frame: EventSocketFrame) -> Int {
         let bytes = frame.body?.bytes ?? []

@@ -1,5 +1,6 @@
 import EventSocket
 import Switchboard
+import SwitchboardTesting
 import Testing
 
 /// Channel variables whose values hold FreeSWITCH's separators and quotes reach the new channel unchanged, through
@@ -29,17 +30,46 @@ struct ChannelVariableTests {
     @Test func originateSetsEveryValueUnchanged() async throws {
         let tag = Integration.uniqueTag()
         let uuid = Integration.newUUID()
-        var call = Originate("loopback/echo/peertest", then: .application("park"))
+        var call = Originate(TestSwitch.current.destination("echo"), then: .application("park"))
             .variable("origination_uuid", uuid)
             .variable(Integration.tagVariable, tag)
         for (name, value) in Self.samples { call = call.variable(name, value) }
+        call.timeout = .seconds(10)
         do {
             let readBack = try await Integration.withCommandSocket { socket in
-                _ = try await socket.connection.originate(call, timeout: .seconds(20))
+                _ = try await socket.connection.originate(call)
                 return try await Self.readVariables(on: uuid, socket: socket)
             }
             await Integration.hangUpOwnCalls(tag: tag, uuids: [uuid])
             Self.expectUnchanged(readBack)
+        } catch {
+            await Integration.hangUpOwnCalls(tag: tag, uuids: [uuid])
+            throw error
+        }
+    }
+
+    @Test func originateCallerIDAndTimeoutReachTheirPositions() async throws {
+        let tag = Integration.uniqueTag()
+        let uuid = Integration.newUUID()
+        var call = Originate(TestSwitch.current.destination("echo"), then: .application("park"))
+            .variable("origination_uuid", uuid)
+            .variable(Integration.tagVariable, tag)
+        call.callerIDName = "O'Brien & Co"
+        call.callerIDNumber = "15550001234"
+        call.timeout = .seconds(10)
+        do {
+            let channel = try await Integration.withCommandSocket { socket in
+                _ = try await socket.connection.originate(call)
+                return try await socket.connection.dump(uuid)
+            }
+            await Integration.hangUpOwnCalls(tag: tag, uuids: [uuid])
+            // Before the positions were filled, the name landed in the dialplan's place and the number in the context's:
+            // FreeSWITCH kept neither. (The loopback leg's own caller ID changes when its dialplan transfers it.)
+            #expect(channel.variable("origination_caller_id_name") == "O'Brien & Co")
+            #expect(channel.variable("origination_caller_id_number") == "15550001234")
+            #expect(channel["Caller-Orig-Caller-ID-Number"] == "15550001234")
+            #expect(channel.direction == .outbound)
+            #expect(channel.answerState == .answered)
         } catch {
             await Integration.hangUpOwnCalls(tag: tag, uuids: [uuid])
             throw error
@@ -55,7 +85,9 @@ struct ChannelVariableTests {
             variables["origination_uuid"] = bridged
             variables[Integration.tagVariable] = tag
             do {
-                await steps.record(.completed(try await session.bridge("loopback/echo/peertest", variables: variables)))
+                await steps.record(
+                    .completed(try await session.bridge(TestSwitch.current.destination("echo"), variables: variables))
+                )
             } catch {
                 await steps.record(.threw(application: "bridge", error: error))
             }

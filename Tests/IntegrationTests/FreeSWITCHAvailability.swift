@@ -12,18 +12,18 @@ import Glibc
 import Darwin
 #endif
 
-/// Whether a FreeSWITCH answers on 127.0.0.1:8021; probed once per process with a blocking TCP connect (1 s).
+/// Whether the FreeSWITCH of ``SwitchboardTesting/TestSwitch`` answers (127.0.0.1:8021 unless the environment names
+/// another); probed once per process.
 ///
 /// Every suite here is `.enabled(if: FreeSWITCHAvailability.isUp, …)`, so without a FreeSWITCH they are skipped with
-/// one line each.
+/// one line each, naming the address tried and the variables that choose another.
 enum FreeSWITCHAvailability {
-    static let host = "127.0.0.1"
-    static let port = 8021
-    static let skipReason: Comment = "no FreeSWITCH answers on 127.0.0.1:8021"
+    static let host = TestSwitch.current.host
+    static let port = TestSwitch.current.port
+    static let skipReason = Comment(rawValue: TestSwitch.skipReason)
 
     /// Probed on first use, then remembered.
-    static let isUp: Bool = FreeSWITCHProbe.answers(host: host, port: UInt16(port))
-
+    static let isUp: Bool = TestSwitch.isAvailable
 }
 
 /// Shared helpers of the integration tests: logging, unique names, command sockets, cleanup, waiting.
@@ -48,7 +48,7 @@ enum Integration {
 
     /// Logs in to the event socket.
     static func connect(
-        authentication: InboundConfiguration.Authentication = .password("ClueCon")
+        authentication: InboundConfiguration.Authentication = TestSwitch.current.authentication
     ) async throws -> CommandSocket {
         try await CommandSocket.connect(
             host: FreeSWITCHAvailability.host,
@@ -61,7 +61,7 @@ enum Integration {
 
     /// Runs `body` with a logged-in command socket and closes the socket afterwards, also on error.
     static func withCommandSocket<Result: Sendable>(
-        authentication: InboundConfiguration.Authentication = .password("ClueCon"),
+        authentication: InboundConfiguration.Authentication = TestSwitch.current.authentication,
         _ body: (CommandSocket) async throws -> Result
     ) async throws -> Result {
         let socket = try await connect(authentication: authentication)

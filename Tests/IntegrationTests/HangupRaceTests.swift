@@ -2,6 +2,7 @@ import EventSocket
 import Logging
 import NIOCore
 import Switchboard
+import SwitchboardTesting
 import Synchronization
 import Testing
 
@@ -35,7 +36,11 @@ struct HangupRaceTests {
         let handler = HangupRaceHandler()
         let port = Mutex<Int?>(nil)
         let listener = OutboundListener(
-            configuration: OutboundConfiguration(port: 0, drainTimeout: .seconds(3)),
+            configuration: OutboundConfiguration(
+                host: TestSwitch.current.listenHost,
+                port: 0,
+                drainTimeout: .seconds(3)
+            ),
             handler: handler,
             logger: Integration.logger
         ) { address in
@@ -99,7 +104,7 @@ struct HangupRaceTests {
             "{origination_uuid=\(legA),\(Integration.tagVariable)=\(tag),sbtest_app=\(application.rawValue)}"
         let output = try await socket.backgroundAPI(
             "originate",
-            variables + "loopback/outbound_\(port)/peertest &park()",
+            variables + TestSwitch.current.outboundDestination(port: port) + " &park()",
             timeout: .seconds(20)
         )
         #expect(output == "+OK \(legA)\n")
@@ -122,13 +127,8 @@ struct HangupRaceTests {
 /// Answers, then runs the application named by the call's `sbtest_app` variable until the hangup ends it; records
 /// whether it returned or threw.
 struct HangupRaceHandler: OutboundHandler {
-    static let name = "integration-hangup-race"
-    static let summary = "Runs one long application until the caller hangs up"
-
     let outcomes = Recorder<HangupRaceTests.Outcome>()
     let executions = Recorder<EventSocketEvent>()
-
-    init() {}
 
     func run(_ session: OutboundSession) async throws {
         let legA = session.variable("other_loopback_leg_uuid") ?? session.uniqueID
@@ -143,7 +143,10 @@ struct HangupRaceHandler: OutboundHandler {
             switch HangupRaceTests.Application(rawValue: application) {
             case .bridge:
                 let tag = session.variable(Integration.tagVariable) ?? "?"
-                try await session.bridge("loopback/echo/peertest", variables: [Integration.tagVariable: tag])
+                try await session.bridge(
+                    TestSwitch.current.destination("echo"),
+                    variables: [Integration.tagVariable: tag]
+                )
             case .playback:
                 try await session.playback("tone_stream://%(1000,0,440);loops=-1")
             case .playAndGetDigits:
@@ -151,7 +154,7 @@ struct HangupRaceHandler: OutboundHandler {
                     minDigits: 1,
                     maxDigits: 4,
                     tries: 1,
-                    timeout: 20_000,
+                    timeout: .seconds(20),
                     prompt: "silence_stream://20000",
                     variable: "sbtest_digits"
                 )

@@ -1,5 +1,6 @@
 import EventSocket
 import Switchboard
+import SwitchboardTesting
 import Synchronization
 import Testing
 
@@ -23,8 +24,14 @@ struct InboundTests {
         #expect(error?.code == .authenticationFailed)
     }
 
-    @Test func userAuthRunsAllowedCommandsAndIsRefusedOthers() async throws {
-        let user = InboundConfiguration.Authentication.user("esl", domain: "127.0.0.1", password: "esl-secret")
+    @Test(
+        .enabled(
+            if: TestSwitch.current.userAuthentication != nil,
+            "\(TestSwitch.userVariable) is empty: no directory user to log in as"
+        )
+    )
+    func userAuthRunsAllowedCommandsAndIsRefusedOthers() async throws {
+        let user = try #require(TestSwitch.current.userAuthentication)
         try await Integration.withCommandSocket(authentication: user) { socket in
             let status = try await socket.api("status")
             #expect(status.contains("is ready"))
@@ -122,6 +129,7 @@ struct InboundTests {
         let configuration = InboundConfiguration(
             host: FreeSWITCHAvailability.host,
             port: FreeSWITCHAvailability.port,
+            authentication: TestSwitch.current.authentication,
             events: ["CHANNEL_CREATE", "CHANNEL_ANSWER", "CHANNEL_HANGUP_COMPLETE"],
             format: format,
             filters: [.init(header: "variable_\(Integration.tagVariable)", value: tag)]
@@ -143,17 +151,19 @@ struct InboundTests {
                     let output = try await Integration.withCommandSocket { socket in
                         try await socket.backgroundAPI(
                             "originate",
-                            Integration.callVariables(uuid: uuid, tag: tag) + "loopback/tone/peertest &park()",
+                            Integration.callVariables(uuid: uuid, tag: tag) + TestSwitch.current.destination("tone")
+                                + " &park()",
                             timeout: .seconds(20)
                         )
                     }
                     #expect(output == "+OK \(uuid)\n")
                 } else {
                     // The listener's own connection: its filters must still let BACKGROUND_JOB through.
-                    let call = Originate("loopback/tone/peertest", then: .application("park"))
+                    var call = Originate(TestSwitch.current.destination("tone"), then: .application("park"))
                         .variable("origination_uuid", uuid)
                         .variable(Integration.tagVariable, tag)
-                    #expect(try await connection.originate(call, timeout: .seconds(20)) == uuid)
+                    call.timeout = .seconds(10)
+                    #expect(try await connection.originate(call) == uuid)
                 }
                 try await recorder.wait(for: "CHANNEL_HANGUP_COMPLETE of \(uuid)") { received in
                     received.contains { $0.event.name == "CHANNEL_HANGUP_COMPLETE" && $0.event.uniqueID == uuid }
@@ -193,6 +203,7 @@ struct InboundTests {
         let configuration = InboundConfiguration(
             host: FreeSWITCHAvailability.host,
             port: FreeSWITCHAvailability.port,
+            authentication: TestSwitch.current.authentication,
             events: [],
             customSubclasses: [subclass],
             format: format

@@ -1,5 +1,6 @@
 import EventSocket
 import Switchboard
+import SwitchboardTesting
 import Testing
 
 /// A failed `originate` throws ``OriginateError`` carrying the call's UUID and FreeSWITCH's hangup cause.
@@ -11,23 +12,28 @@ struct OriginateFailureTests {
     @Test func anOriginateWithNoRouteThrowsItsUUIDAndHangupCause() async throws {
         let tag = Integration.uniqueTag()
         let uuid = Integration.newUUID()
-        let call = Originate("loopback/sbtest_no_such_extension/peertest", then: .application("park"))
+        var call = Originate(TestSwitch.current.destination("sbtest_no_such_extension"), then: .application("park"))
             .variable("origination_uuid", uuid)
             .variable(Integration.tagVariable, tag)
+        call.timeout = .seconds(10)
         do {
             try await Integration.withCommandSocket { socket in
                 await #expect {
-                    try await socket.connection.originate(call, timeout: .seconds(20))
+                    try await socket.connection.originate(call)
                 } throws: { error in
                     let failure = error as? OriginateError
                     return failure?.uuid == uuid && failure?.hangupCause == "NO_ROUTE_DESTINATION"
                         && failure?.message == "-ERR NO_ROUTE_DESTINATION"
                 }
                 // A UUID chosen by Switchboard is reported too.
-                let unnamed = Originate("loopback/sbtest_no_such_extension/peertest", then: .application("park"))
-                    .variable(Integration.tagVariable, tag)
+                var unnamed = Originate(
+                    TestSwitch.current.destination("sbtest_no_such_extension"),
+                    then: .application("park")
+                )
+                .variable(Integration.tagVariable, tag)
+                unnamed.timeout = .seconds(10)
                 await #expect {
-                    try await socket.connection.originate(unnamed, timeout: .seconds(20))
+                    try await socket.connection.originate(unnamed)
                 } throws: { error in
                     let failure = error as? OriginateError
                     return failure?.uuid.count == 36 && failure?.hangupCause == "NO_ROUTE_DESTINATION"

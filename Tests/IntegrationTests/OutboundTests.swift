@@ -2,6 +2,7 @@ import EventSocket
 import Logging
 import NIOCore
 import Switchboard
+import SwitchboardTesting
 import Synchronization
 import Testing
 
@@ -70,7 +71,7 @@ struct OutboundTests {
                 minDigits: 1,
                 maxDigits: 4,
                 tries: 1,
-                timeout: 8000,
+                timeout: .seconds(8),
                 terminators: "#",
                 prompt: "silence_stream://3000",
                 variable: "sbtest_digits"
@@ -212,7 +213,11 @@ struct OutboundTests {
         let legA = Integration.newUUID()
         let port = Mutex<Int?>(nil)
         let listener = OutboundListener(
-            configuration: OutboundConfiguration(port: 0, drainTimeout: .seconds(3)),
+            configuration: OutboundConfiguration(
+                host: TestSwitch.current.listenHost,
+                port: 0,
+                drainTimeout: .seconds(3)
+            ),
             handler: handler,
             logger: Integration.logger
         ) { address in
@@ -226,7 +231,10 @@ struct OutboundTests {
                     try await socket.backgroundAPI(
                         "originate",
                         Integration.callVariables(uuid: legA, tag: tag)
-                            + "loopback/\(extensionPrefix)_\(boundPort)/peertest &park()",
+                            + TestSwitch.current.outboundDestination(
+                                port: boundPort,
+                                asyncFull: extensionPrefix == "outbound"
+                            ) + " &park()",
                         timeout: .seconds(20)
                     )
                 }
@@ -318,16 +326,9 @@ extension [Step] {
 /// An outbound handler that runs a test's script, recording the session, the script's steps and every event of its
 /// call.
 struct ScriptedHandler: OutboundHandler {
-    static let name = "integration-scripted"
-    static let summary = "Runs a test's script on a real call"
-
     let script: @Sendable (OutboundSession, Recorder<Step>) async throws -> Void
     let steps = Recorder<Step>()
     let events = Recorder<EventSocketEvent>()
-
-    init() {
-        script = { _, _ in }
-    }
 
     init(_ script: @escaping @Sendable (OutboundSession, Recorder<Step>) async throws -> Void) {
         self.script = script

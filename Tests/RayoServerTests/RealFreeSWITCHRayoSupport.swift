@@ -19,16 +19,16 @@ import Glibc
 import Darwin
 #endif
 
-/// Whether a FreeSWITCH answers on 127.0.0.1:8021 (the test switch with the `peertest` dialplan context); probed once
-/// per process with ``SwitchboardTesting/FreeSWITCHProbe``, as the IntegrationTests do.
+/// The FreeSWITCH of ``SwitchboardTesting/TestSwitch`` (127.0.0.1:8021 unless the environment names another, with the
+/// `peertest` dialplan context); probed once per process, as the IntegrationTests do.
 enum RealSwitch {
-    static let host = "127.0.0.1"
-    static let port = 8021
-    static let password = "ClueCon"
-    static let skipReason: Comment = "no FreeSWITCH answers on 127.0.0.1:8021"
+    static let host = TestSwitch.current.host
+    static let port = TestSwitch.current.port
+    static let password = TestSwitch.current.password
+    static let skipReason = Comment(rawValue: TestSwitch.skipReason)
 
     /// Probed on first use, then remembered.
-    static let isUp: Bool = FreeSWITCHProbe.answers(host: host, port: UInt16(port))
+    static let isUp: Bool = TestSwitch.isAvailable
 
     /// The channel variable every call of these tests carries, with a value unique to one test.
     static let tagVariable = "sbtest_tag"
@@ -94,7 +94,7 @@ struct RealRayoTimeout: Error, CustomStringConvertible {
 
 /// An in-process Rayo server bound to the real FreeSWITCH: the XMPP c2s listener on 127.0.0.1 (free port), the Rayo
 /// service on FreeSWITCH's event socket, and an outbound listener (free port) running the `rayo` handler, which the
-/// dialplan context `peertest` reaches with `loopback/outbound_<port>/peertest`.
+/// dialplan context `peertest` reaches with ``SwitchboardTesting/TestSwitch/outboundDestination(port:asyncFull:)``.
 struct RealRayo: Sendable {
     static let domain = "rayo.test"
     static let rayo = "urn:xmpp:rayo:1"
@@ -113,7 +113,11 @@ struct RealRayo: Sendable {
             domain: domain,
             listeners: [RayoServerConfiguration.Listener(bind: "127.0.0.1", port: 0)],
             users: users.map { RayoServerConfiguration.User(name: $0.0, password: $0.1) },
-            eventSocket: RayoServerConfiguration.EventSocketEndpoint(host: RealSwitch.host, port: RealSwitch.port),
+            eventSocket: RayoServerConfiguration.EventSocketEndpoint(
+                host: RealSwitch.host,
+                port: RealSwitch.port,
+                password: RealSwitch.password
+            ),
             maxIdle: nil,
             offerTimeout: .seconds(30)
         )
@@ -128,7 +132,7 @@ struct RealRayo: Sendable {
         }
         let (callPorts, callPortSink) = AsyncStream.makeStream(of: Int.self)
         let listener = OutboundListener(
-            configuration: OutboundConfiguration(host: "127.0.0.1", port: 0),
+            configuration: OutboundConfiguration(host: TestSwitch.current.listenHost, port: 0),
             handler: server.callHandler,
             logger: RealSwitch.logger
         ) { address in
@@ -197,7 +201,7 @@ struct RealRayo: Sendable {
     /// Starts `originate {…}loopback/outbound_<callPort>/peertest &park()` with `bgapi` on its own command socket;
     /// the task's value is the job's output (`+OK <uuid>`) or the error it failed with (`-ERR USER_BUSY`).
     func originateInbound(legA: String) -> Task<String, any Error> {
-        let arguments = "\(callVariables(uuid: legA))loopback/outbound_\(callPort)/peertest &park()"
+        let arguments = "\(callVariables(uuid: legA))\(TestSwitch.current.outboundDestination(port: callPort)) &park()"
         return Task {
             let socket = try await RealSwitch.commandSocket()
             do {

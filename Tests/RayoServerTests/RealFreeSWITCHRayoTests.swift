@@ -2,11 +2,12 @@ import EventSocket
 import Foundation
 import RayoServer
 import Switchboard
+import SwitchboardTesting
 import Testing
 import XMPP
 import XMPPTesting
 
-/// The Rayo server against a real FreeSWITCH on 127.0.0.1:8021 with the test dialplan: calls reach it through the context
+/// The Rayo server against a real FreeSWITCH (``SwitchboardTesting/TestSwitch``) with the test dialplan: calls reach it through the context
 /// `peertest` (`loopback/outbound_<port>/peertest` runs `socket 127.0.0.1:<port> async full`), and an XMPP test client
 /// takes offers, answers, dials, joins and hangs up. Every stanza checked here was produced from FreeSWITCH's own
 /// events and replies. Each test hangs up its own calls (tagged `sbtest_tag`), never anyone else's.
@@ -35,7 +36,7 @@ struct RealFreeSWITCHRayoTests {
             #expect(offer[attribute: "to"] == client.jid?.description)
             #expect(uuid != legA, "the call offered is the loopback leg that ran the socket application")
             let payload = try #require(offer.child("offer", namespace: Self.rayo))
-            #expect(payload[attribute: "to"] == "outbound_\(rayo.callPort)")
+            #expect(payload[attribute: "to"] == TestSwitch.current.outboundExtension(port: rayo.callPort))
             #expect(payload[attribute: "from"] == "15550123")
             let headers = payload.children("header", namespace: Self.rayo).map {
                 ($0[attribute: "name"] ?? "", $0[attribute: "value"] ?? "")
@@ -108,7 +109,7 @@ struct RealFreeSWITCHRayoTests {
             let client = try await rayo.client()
             let (ref, callJID) = try await rayo.dial(
                 client,
-                "loopback/echo/peertest",
+                TestSwitch.current.destination("echo"),
                 extra: (
                     " from='tel:+15550100'",
                     "<header name='X-Sbtest-Dial' value='\(rayo.tag)'/>"
@@ -160,7 +161,7 @@ struct RealFreeSWITCHRayoTests {
             _ = try await rayo.event("answered", from: inboundJID, on: client)
             _ = try await originate.value
 
-            let (_, dialedJID) = try await rayo.dial(client, "loopback/echo/peertest", calls: calls)
+            let (_, dialedJID) = try await rayo.dial(client, TestSwitch.current.destination("echo"), calls: calls)
             let dialed = RealRayo.uuid(of: dialedJID)
             let uri = "xmpp:\(dialedJID)"
             _ = try await rayo.event("answered", from: dialedJID, on: client)
@@ -219,7 +220,11 @@ struct RealFreeSWITCHRayoTests {
     func dialToNowhere() async throws {
         try await RealRayo.run { rayo, calls in
             let client = try await rayo.client()
-            let (ref, callJID) = try await rayo.dial(client, "loopback/nonexistent_ext_zz/peertest", calls: calls)
+            let (ref, callJID) = try await rayo.dial(
+                client,
+                TestSwitch.current.destination("nonexistent_ext_zz"),
+                calls: calls
+            )
             #expect(ref[attribute: "type"] == "result")
             let end = try await rayo.event("end", from: callJID, on: client)
             #expect(end[attribute: "type"] == "unavailable")
@@ -271,7 +276,7 @@ struct RealFreeSWITCHRayoTests {
             // The target is this server's own outbound listener: the call comes back as an offer, which is rejected.
             let (_, dialedJID) = try await rayo.dial(
                 client,
-                "loopback/outbound_\(rayo.callPort)/peertest",
+                TestSwitch.current.outboundDestination(port: rayo.callPort),
                 calls: calls
             )
             let dialed = RealRayo.uuid(of: dialedJID)

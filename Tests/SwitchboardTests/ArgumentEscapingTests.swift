@@ -55,12 +55,45 @@ struct ArgumentEscapingTests {
         }
     }
 
-    @Test("a caller ID name keeps its quotes and backslashes inside originate's quoting")
+    @Test("a caller ID name keeps its quotes and backslashes inside originate's quoting, in its own position")
     func callerIDName() throws {
         var call = Originate("loopback/1/default", then: .application("park"))
         call.callerIDName = #"O'Brien \ Co"#
         call.callerIDNumber = "100"
-        #expect(try call.arguments == #"loopback/1/default &park() 'O\'Brien \\ Co' 100"#)
+        // originate reads dialplan and context before the caller ID, even for an application.
+        #expect(try call.arguments == #"loopback/1/default &park() undef undef 'O\'Brien \\ Co' 100"#)
+        call.callerIDNumber = "1 00"
+        #expect(throws: SwitchboardError.self) { _ = try call.arguments }
+    }
+
+    @Test("a Duration becomes FreeSWITCH's whole timer units, rounded up; negative or too long is refused")
+    func timerUnits() throws {
+        #expect(try OutboundSession.timer(.seconds(5), in: .milliseconds, of: "read", "timeout") == "5000")
+        #expect(try OutboundSession.timer(.microseconds(1500), in: .milliseconds, of: "read", "timeout") == "2")
+        #expect(try OutboundSession.timer(.zero, in: .milliseconds, of: "sleep", "duration") == "0")
+        #expect(try OutboundSession.timer(.milliseconds(2001), in: .seconds, of: "record", "limit") == "3")
+        let negative = #expect(throws: SwitchboardError.self) {
+            try OutboundSession.timer(.milliseconds(-1), in: .milliseconds, of: "sleep", "duration")
+        }
+        #expect(negative?.message == "sleep: 'duration' must not be negative, found -0.001 seconds")
+        #expect(throws: SwitchboardError.self) {
+            try OutboundSession.timer(.seconds(Int64.max), in: .milliseconds, of: "play_and_get_digits", "timeout")
+        }
+        #expect(throws: SwitchboardError.self) {
+            try OutboundSession.timer(.seconds(2_147_484), in: .milliseconds, of: "play_and_get_digits", "timeout")
+        }
+    }
+
+    @Test("originate's timeout is FreeSWITCH's, in whole seconds rounded up, after the positions before it")
+    func originateTimeout() throws {
+        var call = Originate("loopback/1/default", then: .extension("1000", context: "default"))
+        call.timeout = .milliseconds(1500)
+        #expect(try call.arguments == "loopback/1/default 1000 XML default undef undef 2")
+        var parked = Originate("loopback/1/default", then: .application("park"))
+        parked.timeout = .seconds(20)
+        #expect(try parked.arguments == "loopback/1/default &park() undef undef undef undef 20")
+        parked.timeout = .seconds(-1)
+        #expect(throws: SwitchboardError.self) { _ = try parked.arguments }
     }
 
     @Test("space-separated arguments: joined when each is one word")

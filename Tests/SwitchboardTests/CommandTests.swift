@@ -1,4 +1,5 @@
 import EventSocket
+import NIOCore
 import Switchboard
 import SwitchboardTesting
 import Testing
@@ -18,6 +19,32 @@ struct CommandTests {
             let failure = error as? EventSocketError
             return failure?.code == .commandFailed && failure?.message.contains("Command not found") == true
         }
+        await socket.close()
+        await fake.stop()
+    }
+
+    @Test("tasks on the socket's executor run on its event loop; each of their concurrent commands gets its reply")
+    func commandsFromTheEventLoop() async throws {
+        let fake = try await FakeFreeSWITCH.start()
+        let socket = try await CommandSocket.connect(port: fake.port, logger: testLogger)
+        let loop = socket.connection.channel.eventLoop
+        let outputs = try await withTaskExecutorPreference(socket.executor) {
+            #expect(loop.inEventLoop)
+            #expect(try await socket.api("status").contains("is ready"))
+            #expect(loop.inEventLoop)
+            // Child tasks inherit the preference; their commands interleave on the one connection.
+            return try await withThrowingTaskGroup(of: (Int, String).self) { group in
+                for index in 0..<50 {
+                    group.addTask {
+                        #expect(loop.inEventLoop)
+                        return (index, try await socket.api("echo", "call \(index)"))
+                    }
+                }
+                return try await group.reduce(into: [Int: String]()) { $0[$1.0] = $1.1 }
+            }
+        }
+        #expect(outputs == Dictionary(uniqueKeysWithValues: (0..<50).map { ($0, "call \($0)") }))
+        #expect(!loop.inEventLoop)
         await socket.close()
         await fake.stop()
     }

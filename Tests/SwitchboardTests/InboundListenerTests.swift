@@ -6,13 +6,9 @@ import Testing
 
 /// An inbound handler that records what happens to it.
 struct RecordingInboundHandler: InboundHandler {
-    static let name = "test-recording"
-    static let summary = "records"
     let connects = Collector<Int>()
     let disconnects = Collector<String>()
     let events = Collector<EventSocketEvent>()
-
-    init() {}
 
     func connected(to connection: EventSocketConnection) async throws { connects.append(1) }
 
@@ -25,13 +21,9 @@ struct RecordingInboundHandler: InboundHandler {
 
 /// An inbound handler that waits on its first event until released, as a handler stuck on a slow database would.
 struct StuckInboundHandler: InboundHandler {
-    static let name = "test-stuck"
-    static let summary = "waits on the first event until released"
     let gate = Collector<Int>()
     let handled = Collector<Int>()
     let disconnects = Collector<String>()
-
-    init() {}
 
     func handle(_ event: EventSocketEvent, on connection: EventSocketConnection) async throws {
         handled.append(1)
@@ -300,7 +292,8 @@ struct InboundListenerTests {
                 events: ["CHANNEL_ANSWER"],
                 // No reconnect within the test: the events still being written must not reach a second connection.
                 reconnect: ReconnectPolicy(initialDelay: .seconds(60), maxDelay: .seconds(60)),
-                heartbeatTimeout: .seconds(2),
+                // Long enough that a loaded machine does not close the connection for silence first.
+                heartbeatTimeout: .seconds(30),
                 connection: .init(backlogWarningThreshold: 100, backlogLimit: 500)
             ),
             handler: stuck,

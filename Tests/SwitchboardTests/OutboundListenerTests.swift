@@ -1,5 +1,6 @@
 import EventSocket
 import Handlers
+import NIOCore
 import Switchboard
 import SwitchboardTesting
 import Testing
@@ -29,8 +30,8 @@ struct OutboundListenerTests {
             let record = try await fake.placeCall(to: port, script: CallScript(variables: ["test_tag": "t1"]))
             #expect(record.ending == .hangupApplication(cause: "NORMAL_CLEARING"))
             #expect(record.saidExit)
-            #expect(Array(record.commands.prefix(3).map(\.line)) == ["connect", "myevents", "linger"])
-            #expect(record.applications.map(\.name) == ["answer", "set", "playback", "hangup"])
+            #expect(Array(record.commands.prefix(3).map(\.line)) == ["connect", "myevents", "linger 10"])
+            try #require(record.applications.map(\.name) == ["answer", "set", "playback", "hangup"])
             #expect(record.applications[1].argument == "greeting=hello world")
             #expect(
                 observed.all == [
@@ -49,6 +50,67 @@ struct OutboundListenerTests {
         await fake.stop()
     }
 
+    @Test(
+        "a handler that takes no events runs the same call: apps in order, variables refresh, no event reaches it",
+        arguments: [true, false]
+    )
+    func handlerWithoutEvents(onEventLoop: Bool) async throws {
+        let fake = try await FakeFreeSWITCH.start()
+        let observed = Collector<String>()
+        let events = Collector<String>()
+        let body: @Sendable (OutboundSession) async throws -> Void = { session in
+            observed.append("tag \(session.variable("test_tag") ?? "-")")
+            try await session.answer()
+            try await session.set("greeting", "hello world")
+            observed.append("greeting \(session.variable("greeting") ?? "-")")
+            observed.append("playback \(try await session.playback("tone_stream://%(200,0,440)") ?? "-")")
+            try await session.hangup()
+        }
+        var handler = ClosureOutboundHandler(onEvent: { events.append($0.name) }, body: body)
+        handler.handlesEvents = false
+        var configuration = OutboundConfiguration(port: 0)
+        configuration.runsCallsOnEventLoop = onEventLoop
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            let (listener, port) = try await startOutboundListener(handler, configuration: configuration, in: &group)
+            let record = try await fake.placeCall(to: port, script: CallScript(variables: ["test_tag": "t2"]))
+            #expect(record.ending == .hangupApplication(cause: "NORMAL_CLEARING"))
+            #expect(record.saidExit)
+            #expect(Array(record.commands.prefix(3).map(\.line)) == ["connect", "myevents", "linger 10"])
+            #expect(record.applications.map(\.name) == ["answer", "set", "playback", "hangup"])
+            #expect(observed.all == ["tag t2", "greeting hello world", "playback FILE PLAYED"])
+            try await eventually("the session to end") { listener.activeSessions == 0 }
+            #expect(events.all.isEmpty)
+            group.cancelAll()
+        }
+        await fake.stop()
+    }
+
+    @Test(
+        "a call's handler runs on its connection's event loop, or on the cooperative pool when configured so",
+        arguments: [true, false]
+    )
+    func handlerThread(onEventLoop: Bool) async throws {
+        let fake = try await FakeFreeSWITCH.start()
+        let onLoop = Collector<Bool>()
+        let handler = ClosureOutboundHandler { session in
+            let loop = session.connection.channel.eventLoop
+            onLoop.append(loop.inEventLoop)
+            try await session.answer()
+            onLoop.append(loop.inEventLoop)
+            try await session.hangup()
+        }
+        var configuration = OutboundConfiguration(port: 0)
+        configuration.runsCallsOnEventLoop = onEventLoop
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            let (_, port) = try await startOutboundListener(handler, configuration: configuration, in: &group)
+            let record = try await fake.placeCall(to: port)
+            #expect(record.saidExit)
+            #expect(onLoop.all == [onEventLoop, onEventLoop])
+            group.cancelAll()
+        }
+        await fake.stop()
+    }
+
     @Test("demo-ivr stores the caller's digits in switchboard_result, or none")
     func demoIVR() async throws {
         let fake = try await FakeFreeSWITCH.start()
@@ -56,7 +118,7 @@ struct OutboundListenerTests {
             let (_, port) = try await startOutboundListener(DemoIVR(), in: &group)
             let withDigits = try await fake.placeCall(to: port, script: CallScript(digits: "42#"))
             #expect(withDigits.variables["switchboard_result"] == "42")
-            #expect(
+            try #require(
                 withDigits.applications.map(\.name) == ["answer", "play_and_get_digits", "set", "playback", "hangup"]
             )
             #expect(
@@ -70,11 +132,14 @@ struct OutboundListenerTests {
         await fake.stop()
     }
 
-    @Test("the caller hangs up during playback: it completes, the next app throws callHungUp, the socket closes")
-    func callerHangsUp() async throws {
+    @Test(
+        "the caller hangs up during playback: it completes, the next app throws callHungUp, the socket closes",
+        arguments: [true, false]
+    )
+    func callerHangsUp(handlesEvents: Bool) async throws {
         let fake = try await FakeFreeSWITCH.start()
         let outcome = Collector<String>()
-        let handler = ClosureOutboundHandler { session in
+        var handler = ClosureOutboundHandler { session in
             try await session.answer()
             let response = try await session.playback("tone_stream://%(1000,0,440);loops=-1")
             outcome.append("playback \(response ?? "-")")
@@ -86,6 +151,7 @@ struct OutboundListenerTests {
             }
             outcome.append("hungUp \(session.hasHungUp)")
         }
+        handler.handlesEvents = handlesEvents
         try await withThrowingTaskGroup(of: Void.self) { group in
             let (listener, port) = try await startOutboundListener(handler, in: &group)
             let record = try await fake.placeCall(
@@ -102,6 +168,45 @@ struct OutboundListenerTests {
         await fake.stop()
     }
 
+    @Test(
+        "a handler that never returns after the caller hung up: the linger timeout closes the call, the handler is cancelled",
+        arguments: [true, false]
+    )
+    func handlerOutlivesItsCall(handlesEvents: Bool) async throws {
+        let fake = try await FakeFreeSWITCH.start()
+        let outcome = Collector<String>()
+        var handler = ClosureOutboundHandler { session in
+            try await session.answer()
+            _ = try? await session.playback("tone_stream://%(1000,0,440);loops=-1")
+            do {
+                // Waits for something that never comes, ignoring the hangup.
+                try await Task.sleep(for: .seconds(3600))
+            } catch {
+                outcome.append("cancelled")
+                throw error
+            }
+        }
+        // Without a read task (no events for the handler) the session task waits for the close instead.
+        handler.handlesEvents = handlesEvents
+        var configuration = OutboundConfiguration(port: 0)
+        configuration.lingerTimeout = .milliseconds(200)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            let (listener, port) = try await startOutboundListener(handler, configuration: configuration, in: &group)
+            let record = try await fake.placeCall(
+                to: port,
+                script: CallScript(callerHangsUpDuring: "playback", applicationDuration: .milliseconds(20)),
+                timeout: .seconds(10)
+            )
+            #expect(record.ending == .caller)
+            #expect(record.commands.map(\.line).contains("linger 1"))
+            #expect(!record.saidExit)
+            try await eventually(timeout: .seconds(10), "the session to end") { listener.activeSessions == 0 }
+            #expect(outcome.all == ["cancelled"])
+            group.cancelAll()
+        }
+        await fake.stop()
+    }
+
     @Test("a socket that is not 'async full' still runs what it allows: no linger, apps complete")
     func staticSocket() async throws {
         let fake = try await FakeFreeSWITCH.start()
@@ -111,15 +216,23 @@ struct OutboundListenerTests {
             try await session.answer()
             try await session.hangup()
         }
+        let logs = RecordedLogs()
         try await withThrowingTaskGroup(of: Void.self) { group in
-            let (_, port) = try await startOutboundListener(handler, in: &group)
+            let (listener, port) = try await startOutboundListener(handler, logger: logs.logger(), in: &group)
             let record = try await fake.placeCall(to: port, script: CallScript(asyncFull: false))
             #expect(mode.all.first?.isAsyncFull == false)
             #expect(!record.commands.contains { $0.verb == "linger" })
             #expect(record.applications.map(\.name) == ["answer", "hangup"])
+            _ = try await fake.placeCall(to: port, script: CallScript(asyncFull: false))
+            // Without linger the switch closes the socket as the call ends, before the handler returns.
+            try await eventually("the handlers to return") { listener.activeSessions == 0 }
             group.cancelAll()
         }
         await fake.stop()
+        // One warning for the listener, naming the dialplan fix; not one per call.
+        let warnings = logs.all.filter { $0.hasPrefix("warning") }
+        #expect(warnings.count == 1, "\(warnings)")
+        #expect(warnings.first?.contains("async full") == true)
     }
 
     @Test("an application FreeSWITCH refuses throws commandFailed; the handler's error ends only its call")
@@ -134,8 +247,9 @@ struct OutboundListenerTests {
                 throw error
             }
         }
+        let logs = RecordedLogs()
         try await withThrowingTaskGroup(of: Void.self) { group in
-            let (listener, port) = try await startOutboundListener(handler, in: &group)
+            let (listener, port) = try await startOutboundListener(handler, logger: logs.logger(), in: &group)
             let refused = try await fake.placeCall(to: port, script: CallScript(refuseApplications: true))
             #expect(refused.ending == .stillUp)
             #expect(refused.saidExit)
@@ -147,6 +261,10 @@ struct OutboundListenerTests {
             group.cancelAll()
         }
         await fake.stop()
+        let failure = try Regex(
+            #"error handler ClosureOutboundHandler failed on call [0-9a-f-]+: '.+' failed: -ERR no such channel"#
+        )
+        #expect(logs.all.filter { $0.wholeMatch(of: failure) != nil }.count == 2, "\(logs.all)")
     }
 
     @Test("calls beyond maxSessions are refused while the others run")
@@ -158,10 +276,12 @@ struct OutboundListenerTests {
             try await gate.wait(for: 1)
             try await session.hangup()
         }
+        let logs = RecordedLogs()
         try await withThrowingTaskGroup(of: Void.self) { group in
             let (listener, port) = try await startOutboundListener(
                 handler,
                 configuration: OutboundConfiguration(port: 0, maxSessions: 1),
+                logger: logs.logger(),
                 in: &group
             )
             async let first = fake.placeCall(to: port)
@@ -173,6 +293,13 @@ struct OutboundListenerTests {
             group.cancelAll()
         }
         await fake.stop()
+        let refusal = try Regex(
+            #"warning refused a call from 127\.0\.0\.1:\d+: 1 call already running \(maxSessions\)"#
+        )
+        #expect(
+            logs.all.filter { $0.hasPrefix("warning") }.map { $0.wholeMatch(of: refusal) != nil } == [true],
+            "\(logs.all)"
+        )
     }
 
     @Test("many concurrent calls each complete their own applications")
@@ -211,9 +338,15 @@ struct OutboundListenerTests {
             _ = try await session.playback("long.wav")
         }
         let configuration = OutboundConfiguration(port: 0, drainTimeout: .seconds(60))
+        let logs = RecordedLogs()
         let started = ContinuousClock.now
         let record = try await withThrowingTaskGroup(of: Void.self) { group in
-            let (listener, port) = try await startOutboundListener(handler, configuration: configuration, in: &group)
+            let (listener, port) = try await startOutboundListener(
+                handler,
+                configuration: configuration,
+                logger: logs.logger(),
+                in: &group
+            )
             async let call = fake.placeCall(to: port, script: CallScript(applicationDuration: .seconds(50)))
             try await eventually("the call to be in its first application") { fake.applicationsStarted >= 1 }
             #expect(listener.activeSessions == 1)
@@ -226,6 +359,9 @@ struct OutboundListenerTests {
         #expect(record.ending == .stillUp)
         #expect(record.applications.map(\.name) == ["answer"])
         #expect(ContinuousClock.now - started < .seconds(40), "the listener waited out its drain timeout")
+        // The one call really left running is named; nothing claims a drain that does not happen.
+        #expect(logs.all.filter { $0.hasPrefix("warning") } == ["warning cancelled: closed 1 calls still running"])
+        #expect(!logs.all.contains { $0.hasPrefix("error") || $0.contains("draining") })
         await fake.stop()
     }
 }

@@ -320,23 +320,30 @@ struct ReplyCorrelationTests {
 
     @Test("an awaited result is delivered once, to a waiter that came before or after it")
     func awaitedResultDeliversOnce() async throws {
-        let early = AwaitedResult<Int>()
-        #expect(early.succeed(1))
+        func reply(_ text: String) -> CommandReply {
+            CommandReply(EventSocketFrame(headers: ["Content-Type": "command/reply", "Reply-Text": text]))
+        }
+        let early = AwaitedResult<CommandReply>()
+        #expect(early.succeed(reply("+OK 1")))
         #expect(!early.fail(CancellationError()))
-        #expect(try await early.value() == 1)
+        #expect(try await early.value().text == "+OK 1")
 
-        let late = AwaitedResult<Int>()
+        let late = AwaitedResult<CommandReply>()
         async let waited = late.value()
         try await Task.sleep(for: .milliseconds(10))
-        #expect(late.succeed(2))
-        #expect(!late.succeed(3))
-        #expect(try await waited == 2)
+        #expect(late.succeed(reply("+OK 2")))
+        #expect(!late.succeed(reply("+OK 3")))
+        #expect(try await waited.text == "+OK 2")
 
-        let cancelled = AwaitedResult<Int>()
+        let cancelled = AwaitedResult<CommandReply>()
         let task = Task { try await cancelled.value() }
         task.cancel()
         await #expect(throws: CancellationError.self) { try await task.value }
-        #expect(!cancelled.succeed(4))
+        #expect(!cancelled.succeed(reply("+OK 4")))
+
+        let closed = AwaitedResult<SocketClosed>()
+        #expect(closed.succeed(SocketClosed()))
+        _ = try await closed.value()
     }
 
     @Test("reconnect backoff grows exponentially to the maximum, with jitter below the nominal delay")

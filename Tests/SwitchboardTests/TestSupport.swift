@@ -75,15 +75,9 @@ func withRunning<Result: Sendable>(
 
 /// An outbound handler built from a closure, for tests.
 struct ClosureOutboundHandler: OutboundHandler {
-    static let name = "test-closure"
-    static let summary = "runs a closure"
     let body: @Sendable (OutboundSession) async throws -> Void
     let onEvent: @Sendable (EventSocketEvent) -> Void
-
-    init() {
-        body = { _ in }
-        onEvent = { _ in }
-    }
+    var handlesEvents = true
 
     init(_ body: @escaping @Sendable (OutboundSession) async throws -> Void) {
         self.body = body
@@ -107,13 +101,43 @@ struct ClosureOutboundHandler: OutboundHandler {
 func startOutboundListener(
     _ handler: any OutboundHandler,
     configuration: OutboundConfiguration = OutboundConfiguration(port: 0),
+    logger: Logger = testLogger,
     in group: inout ThrowingTaskGroup<Void, any Error>
 ) async throws -> (OutboundListener, Int) {
     let bound = Collector<Int>()
-    let listener = OutboundListener(configuration: configuration, handler: handler, logger: testLogger) { address in
+    let listener = OutboundListener(configuration: configuration, handler: handler, logger: logger) { address in
         bound.append(address.port ?? 0)
     }
     group.addTask { try await listener.run() }
     let port = try await bound.wait(for: 1)[0]
     return (listener, port)
+}
+
+/// Log lines kept in memory (`<level> <message>`), to assert on what a listener logged.
+final class RecordedLogs: Sendable {
+    private let lines = Mutex<[String]>([])
+
+    var all: [String] { lines.withLock { $0 } }
+
+    func append(_ line: String) { lines.withLock { $0.append(line) } }
+
+    /// A logger that records every level into these logs and prints nothing.
+    func logger() -> Logger {
+        Logger(label: "switchboard.tests") { _ in RecordingLogHandler(logs: self) }
+    }
+}
+
+struct RecordingLogHandler: LogHandler {
+    let logs: RecordedLogs
+    var metadata: Logger.Metadata = [:]
+    var logLevel: Logger.Level = .trace
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        logs.append("\(event.level) \(event.message)")
+    }
 }
