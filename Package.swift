@@ -29,6 +29,8 @@ let package = Package(
         .library(name: "XMPPServer", targets: ["XMPPServer"]),
         .library(name: "Rayo", targets: ["Rayo"]),
         .library(name: "RayoServer", targets: ["RayoServer"]),
+        // The daemon as a library: what `switchboard` runs, for tests and for the fuzz targets in Fuzz/.
+        .library(name: "SwitchboardDaemon", targets: ["SwitchboardDaemon"]),
         .executable(name: "switchboard", targets: ["switchboard"]),
         .executable(name: "switchboard-bench", targets: ["switchboard-bench"]),
     ],

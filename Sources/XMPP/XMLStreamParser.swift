@@ -49,6 +49,8 @@ public final class XMLStreamParser {
     /// The end of the last event outside any stanza: input after it belongs to the next stanza or header.
     @exclusivity(unchecked) private var boundary = 0
     @exclusivity(unchecked) private var names = NameTable()
+    /// Checks the input's UTF-8 before expat sees it.
+    private var utf8 = UTF8StreamValidator()
 
     /// Creates a parser for a stream.
     public convenience init(limits: XMLStreamLimits = .init()) {
@@ -116,6 +118,7 @@ public final class XMLStreamParser {
         openElements = 0
         streamEnded = false
         fedBytes = 0
+        utf8 = UTF8StreamValidator()
         stanzaStart = 0
         boundary = 0
         streamContentNamespace = nil
@@ -139,8 +142,20 @@ public final class XMLStreamParser {
 
     // MARK: - Feeding expat
 
+    /// Checks that the bytes continue valid UTF-8, then gives expat the valid ones: invalid UTF-8 fails at the byte
+    /// where it starts, unless expat found an error earlier in the stream, whatever the reads.
     private func feed(_ bytes: UnsafeRawBufferPointer, isFinal: Bool) throws(XMLStreamError) {
         if let failure { throw failure }
+        guard let invalid = utf8.firstInvalidByte(in: bytes) else {
+            try feedExpat(bytes, isFinal: isFinal)
+            return
+        }
+        try feedExpat(UnsafeRawBufferPointer(rebasing: bytes[..<invalid]), isFinal: false)
+        let byte = String(bytes[invalid], radix: 16, uppercase: true)
+        throw fail(.invalidUTF8, "invalid UTF-8 (byte 0x\(byte))")
+    }
+
+    private func feedExpat(_ bytes: UnsafeRawBufferPointer, isFinal: Bool) throws(XMLStreamError) {
         var offset = 0
         repeat {
             let open = stack.isEmpty ? boundary : stanzaStart
@@ -359,18 +374,9 @@ public final class XMLStreamParser {
         case XML_ERROR_NO_ELEMENTS where isFinal, XML_ERROR_UNCLOSED_TOKEN where isFinal:
             code = .incomplete
             message = "the input ended inside an element (\(reason))"
-        case XML_ERROR_INVALID_TOKEN:
-            switch offendingByte {
-            case 0?:
-                code = .notWellFormed
-                message = "a NUL byte is not allowed in XML"
-            case let byte? where byte >= 0x80:
-                code = .invalidUTF8
-                message = "invalid UTF-8 (byte 0x\(String(byte, radix: 16, uppercase: true)))"
-            default:
-                code = .notWellFormed
-                message = "not well-formed (\(reason))"
-            }
+        case XML_ERROR_INVALID_TOKEN where holdsNUL:
+            code = .notWellFormed
+            message = "a NUL byte is not allowed in XML"
         default:
             code = .notWellFormed
             message = "not well-formed (\(reason))"
@@ -382,37 +388,15 @@ public final class XMLStreamParser {
         return located
     }
 
-    /// The byte at expat's error position: the first byte there that is not plain ASCII markup, when expat still
-    /// holds it.
-    private var offendingByte: UInt8? {
+    /// Whether the token at expat's error position holds a NUL byte (expat reports only an invalid token). Invalid
+    /// UTF-8 never reaches expat (``feed(_:isFinal:)``).
+    private var holdsNUL: Bool {
         var offset: Int32 = 0
         var size: Int32 = 0
-        guard let context = XML_GetInputContext(parser, &offset, &size), offset < size else { return nil }
-        let bytes = UnsafeRawBufferPointer(start: context, count: Int(size))
-        var index = Int(offset)
-        // The error position may be the start of the token (e.g. character data) holding the bad byte.
-        while index < bytes.count {
-            let byte = bytes[index]
-            if byte == 0 || byte >= 0x80 && !Self.startsValidUTF8(bytes, at: index) { return byte }
-            if byte == UInt8(ascii: "<") && index > Int(offset) { break }
-            index += byte >= 0x80 ? Self.sequenceLength(byte) : 1
-        }
-        return bytes[Int(offset)]
-    }
-
-    private static func sequenceLength(_ lead: UInt8) -> Int {
-        switch lead {
-        case 0xC2...0xDF: 2
-        case 0xE0...0xEF: 3
-        case 0xF0...0xF4: 4
-        default: 1
-        }
-    }
-
-    private static func startsValidUTF8(_ bytes: UnsafeRawBufferPointer, at index: Int) -> Bool {
-        let length = sequenceLength(bytes[index])
-        guard length > 1, index + length <= bytes.count else { return false }
-        return String(validating: bytes[index..<(index + length)], as: UTF8.self) != nil
+        guard let context = XML_GetInputContext(parser, &offset, &size), offset < size else { return false }
+        let bytes = UnsafeRawBufferPointer(start: context, count: Int(size))[Int(offset)...]
+        let end = bytes.dropFirst().firstIndex(of: UInt8(ascii: "<")) ?? bytes.endIndex
+        return bytes[..<end].contains(0)
     }
 
     // MARK: - Reparse deferral
