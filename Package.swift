@@ -183,7 +183,8 @@ let package = Package(
         .testTarget(
             name: "XMPPServerTests",
             dependencies: [
-                "XMPPServer", "XMPPTesting", "XMPP", nioCore, nioPosix, nioSSL, logging, crypto, serviceLifecycle,
+                "XMPPServer", "XMPPTesting", "XMPP", "SwitchboardTesting", nioCore, nioPosix, nioSSL, logging, crypto,
+                serviceLifecycle,
             ],
             swiftSettings: swiftSettings
         ),

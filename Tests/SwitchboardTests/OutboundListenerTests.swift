@@ -216,7 +216,7 @@ struct OutboundListenerTests {
             try await session.answer()
             try await session.hangup()
         }
-        let logs = RecordedLogs()
+        let logs = LogRecorder()
         try await withThrowingTaskGroup(of: Void.self) { group in
             let (listener, port) = try await startOutboundListener(handler, logger: logs.logger(), in: &group)
             let record = try await fake.placeCall(to: port, script: CallScript(asyncFull: false))
@@ -247,7 +247,7 @@ struct OutboundListenerTests {
                 throw error
             }
         }
-        let logs = RecordedLogs()
+        let logs = LogRecorder()
         try await withThrowingTaskGroup(of: Void.self) { group in
             let (listener, port) = try await startOutboundListener(handler, logger: logs.logger(), in: &group)
             let refused = try await fake.placeCall(to: port, script: CallScript(refuseApplications: true))
@@ -276,7 +276,7 @@ struct OutboundListenerTests {
             try await gate.wait(for: 1)
             try await session.hangup()
         }
-        let logs = RecordedLogs()
+        let logs = LogRecorder()
         try await withThrowingTaskGroup(of: Void.self) { group in
             let (listener, port) = try await startOutboundListener(
                 handler,
@@ -338,7 +338,7 @@ struct OutboundListenerTests {
             _ = try await session.playback("long.wav")
         }
         let configuration = OutboundConfiguration(port: 0, drainTimeout: .seconds(60))
-        let logs = RecordedLogs()
+        let logs = LogRecorder()
         let started = ContinuousClock.now
         let record = try await withThrowingTaskGroup(of: Void.self) { group in
             let (listener, port) = try await startOutboundListener(

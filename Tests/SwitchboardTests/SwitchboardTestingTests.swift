@@ -35,7 +35,7 @@ struct SwitchboardTestingTests {
             try await session.answer()
             throw LookupFailed(account: "4711")
         }
-        let logs = RecordedLogs()
+        let logs = LogRecorder()
         let call = try await FakeFreeSWITCH.runCall(handler, logger: logs.logger())
         #expect(call.handlerError as? LookupFailed == LookupFailed(account: "4711"))
         let failure = try Regex(
@@ -64,7 +64,7 @@ struct SwitchboardTestingTests {
     @Test("a listener stopped just after its calls ended logs no warning; runCall logs nothing at all")
     func stoppingAfterTheCallsIsQuiet() async throws {
         let fake = try await FakeFreeSWITCH.start()
-        let logs = RecordedLogs()
+        let logs = LogRecorder()
         // Cancelled as soon as the switch saw the socket close, while the listener may still be closing its side.
         for _ in 0..<10 {
             try await withThrowingTaskGroup(of: Void.self) { group in
@@ -77,7 +77,7 @@ struct SwitchboardTestingTests {
         #expect(logs.all.filter { $0.hasPrefix("warning") || $0.hasPrefix("error") } == [])
         #expect(!logs.all.contains { $0.contains("draining") })
 
-        let quiet = RecordedLogs()
+        let quiet = LogRecorder()
         var logger = quiet.logger()
         logger.logLevel = .info
         _ = try await FakeFreeSWITCH.runCall(DemoIVR(), script: CallScript(digits: "1#"), logger: logger)

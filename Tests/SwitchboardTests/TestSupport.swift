@@ -113,31 +113,3 @@ func startOutboundListener(
     return (listener, port)
 }
 
-/// Log lines kept in memory (`<level> <message>`), to assert on what a listener logged.
-final class RecordedLogs: Sendable {
-    private let lines = Mutex<[String]>([])
-
-    var all: [String] { lines.withLock { $0 } }
-
-    func append(_ line: String) { lines.withLock { $0.append(line) } }
-
-    /// A logger that records every level into these logs and prints nothing.
-    func logger() -> Logger {
-        Logger(label: "switchboard.tests") { _ in RecordingLogHandler(logs: self) }
-    }
-}
-
-struct RecordingLogHandler: LogHandler {
-    let logs: RecordedLogs
-    var metadata: Logger.Metadata = [:]
-    var logLevel: Logger.Level = .trace
-
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
-    }
-
-    func log(event: LogEvent) {
-        logs.append("\(event.level) \(event.message)")
-    }
-}

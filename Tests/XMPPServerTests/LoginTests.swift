@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import NIOSSL
+import SwitchboardTesting
 import Testing
 import XMPP
 import XMPPServer
@@ -238,7 +239,7 @@ struct STARTTLSTests {
             ),
             credentials: testCredentials,
             service: RecordingService(),
-            logger: RecordedLogs().logger()
+            logger: LogRecorder(includesMetadata: true).logger()
         )
         let error = await #expect(throws: XMPPServerError.self) { try await server.run() }
         #expect(error?.code == .tlsSetupFailed)

@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import NIOPosix
+import SwitchboardTesting
 import Testing
 import XMPP
 import XMPPServer
@@ -169,7 +170,7 @@ struct StreamTests {
             ),
             credentials: testCredentials,
             service: service,
-            logger: RecordedLogs().logger(),
+            logger: LogRecorder(includesMetadata: true).logger(),
             onListening: { continuation.yield($0) }
         )
         let running = Task { try await server.run() }

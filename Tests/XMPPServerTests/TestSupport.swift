@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import NIOCore
 import ServiceLifecycle
+import SwitchboardTesting
 import Synchronization
 import Testing
 import XMPP
@@ -100,35 +101,6 @@ struct TestFailure: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-/// Log lines kept in memory, to assert on what the server logged.
-final class RecordedLogs: Sendable {
-    private let lines = Mutex<[String]>([])
-
-    var all: [String] { lines.withLock { $0 } }
-
-    func append(_ line: String) { lines.withLock { $0.append(line) } }
-
-    func logger() -> Logger {
-        Logger(label: "xmpp-test") { _ in RecordingLogHandler(logs: self) }
-    }
-}
-
-struct RecordingLogHandler: LogHandler {
-    let logs: RecordedLogs
-    var metadata: Logger.Metadata = [:]
-    var logLevel: Logger.Level = .trace
-
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
-    }
-
-    func log(event: LogEvent) {
-        let merged = metadata.merging(event.metadata ?? [:]) { $1 }
-        let rendered = merged.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
-        logs.append("\(event.level) \(event.message) \(rendered)")
-    }
-}
 
 /// The users of the tests: usera/1 with a clear password (as in the fixtures), userb with SCRAM stored keys only.
 let testCredentials = StaticCredentialStore([
@@ -145,7 +117,7 @@ let testDomain = "rayo.localhost"
 struct ServerHarness: Sendable {
     let server: XMPPServer
     let service: RecordingService
-    let logs: RecordedLogs
+    let logs: LogRecorder
     let port: Int
     let serviceGroup: ServiceGroup
 
@@ -174,7 +146,7 @@ func withServer(
     service: RecordingService = RecordingService(),
     _ body: (ServerHarness) async throws -> Void
 ) async throws {
-    let logs = RecordedLogs()
+    let logs = LogRecorder(includesMetadata: true)
     let configuration = XMPPServerConfiguration(
         domain: testDomain,
         listeners: [.init(host: "127.0.0.1", port: 0, allow: allow)],
