@@ -112,4 +112,3 @@ func startOutboundListener(
     let port = try await bound.wait(for: 1)[0]
     return (listener, port)
 }
-

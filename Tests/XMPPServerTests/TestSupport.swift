@@ -101,7 +101,6 @@ struct TestFailure: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-
 /// The users of the tests: usera/1 with a clear password (as in the fixtures), userb with SCRAM stored keys only.
 let testCredentials = StaticCredentialStore([
     "usera": UserCredentials(password: "1"),
