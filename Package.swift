@@ -8,6 +8,8 @@ let swiftSettings: [SwiftSetting] = [
 
 let nioCore = Target.Dependency.product(name: "NIOCore", package: "swift-nio")
 let nioPosix = Target.Dependency.product(name: "NIOPosix", package: "swift-nio")
+// Locks the thread sanitizer sees (pthread mutexes); Synchronization.Mutex is invisible to it on Linux.
+let nioLocks = Target.Dependency.product(name: "NIOConcurrencyHelpers", package: "swift-nio")
 let logging = Target.Dependency.product(name: "Logging", package: "swift-log")
 let serviceLifecycle = Target.Dependency.product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
 let crypto = Target.Dependency.product(name: "Crypto", package: "swift-crypto")
@@ -56,6 +58,7 @@ let package = Package(
         .target(
             name: "Switchboard",
             dependencies: [
+                nioLocks,
                 "EventSocket", "SwitchboardDiagnostics", nioCore, nioPosix, logging, serviceLifecycle, coreMetrics,
             ],
             swiftSettings: swiftSettings
@@ -64,7 +67,7 @@ let package = Package(
         // A simulated FreeSWITCH on real loopback sockets, for users' handler tests.
         .target(
             name: "SwitchboardTesting",
-            dependencies: ["Switchboard", "EventSocket", nioCore, nioPosix, logging],
+            dependencies: [nioLocks, "Switchboard", "EventSocket", nioCore, nioPosix, logging],
             swiftSettings: swiftSettings
         ),
 
@@ -79,18 +82,24 @@ let package = Package(
         .systemLibrary(name: "CExpat", pkgConfig: "expat", providers: [.apt(["libexpat1-dev"])]),
 
         // Layer 2x: XMPP without I/O: streaming XML parser (expat), elements, JIDs, stanzas, SASL state machines.
-        .target(name: "XMPP", dependencies: ["CExpat", crypto], swiftSettings: swiftSettings),
+        .target(name: "XMPP", dependencies: [nioLocks, "CExpat", crypto], swiftSettings: swiftSettings),
 
         // Layer 3x: an XMPP c2s server on SwiftNIO (STARTTLS, SASL, bind, presence, ping) that routes stanzas to a
         // local service.
         .target(
             name: "XMPPServer",
-            dependencies: ["XMPP", "SwitchboardDiagnostics", nioCore, nioPosix, nioSSL, logging, serviceLifecycle],
+            dependencies: [
+                nioLocks, "XMPP", "SwitchboardDiagnostics", nioCore, nioPosix, nioSSL, logging, serviceLifecycle,
+            ],
             swiftSettings: swiftSettings
         ),
 
         // An XMPP client over real sockets, for tests and benchmarks.
-        .target(name: "XMPPTesting", dependencies: ["XMPP", nioCore, nioPosix, nioSSL], swiftSettings: swiftSettings),
+        .target(
+            name: "XMPPTesting",
+            dependencies: [nioLocks, "XMPP", nioCore, nioPosix, nioSSL],
+            swiftSettings: swiftSettings
+        ),
 
         // Layer 3r: Rayo (XEP-0327) without I/O: the protocol model and the call, mixer and component state machines.
         .target(name: "Rayo", dependencies: ["XMPP", "EventSocket"], swiftSettings: swiftSettings),
@@ -99,6 +108,7 @@ let package = Package(
         .target(
             name: "RayoServer",
             dependencies: [
+                nioLocks,
                 "Rayo", "XMPP", "XMPPServer", "Switchboard", "SwitchboardDiagnostics", "EventSocket", nioCore, logging,
                 serviceLifecycle,
             ],
@@ -116,6 +126,7 @@ let package = Package(
         .target(
             name: "SwitchboardDaemon",
             dependencies: [
+                nioLocks,
                 "Switchboard", "EventSocket", "SwitchboardTesting", "SwitchboardDiagnostics", "CSystemd", "RayoServer",
                 "Rayo", "XMPP", "XMPPServer",
                 logging, serviceLifecycle, nioCore,
@@ -136,6 +147,7 @@ let package = Package(
         .executableTarget(
             name: "switchboard-bench",
             dependencies: [
+                nioLocks,
                 "Switchboard", "SwitchboardTesting", "EventSocket", "XMPP", "XMPPTesting", "Rayo", "RayoServer",
                 nioCore, nioPosix, logging, serviceLifecycle,
             ],
@@ -155,6 +167,7 @@ let package = Package(
         .testTarget(
             name: "SwitchboardTests",
             dependencies: [
+                nioLocks,
                 "Switchboard", "SwitchboardTesting", "SwitchboardDiagnostics", "EventSocket", "Handlers", nioCore,
                 nioPosix, logging, .product(name: "InMemoryLogging", package: "swift-log"),
                 coreMetrics, metricsTestKit,
@@ -163,12 +176,13 @@ let package = Package(
         ),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["Switchboard", "SwitchboardTesting", "EventSocket", nioCore, nioPosix, logging],
+            dependencies: [nioLocks, "Switchboard", "SwitchboardTesting", "EventSocket", nioCore, nioPosix, logging],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "DaemonTests",
             dependencies: [
+                nioLocks,
                 "SwitchboardDaemon", "Switchboard", "SwitchboardTesting", "SwitchboardDiagnostics", "Handlers",
                 "EventSocket", "RayoServer", "Rayo", nioCore, nioPosix, logging, coreMetrics,
                 serviceLifecycle,
@@ -183,6 +197,7 @@ let package = Package(
         .testTarget(
             name: "XMPPServerTests",
             dependencies: [
+                nioLocks,
                 "XMPPServer", "XMPPTesting", "XMPP", "SwitchboardTesting", nioCore, nioPosix, nioSSL, logging, crypto,
                 serviceLifecycle,
             ],
@@ -192,6 +207,7 @@ let package = Package(
         .testTarget(
             name: "RayoServerTests",
             dependencies: [
+                nioLocks,
                 "RayoServer", "Rayo", "XMPP", "XMPPServer", "XMPPTesting", "Switchboard", "SwitchboardTesting",
                 "EventSocket", nioCore, nioPosix, logging, serviceLifecycle,
             ],

@@ -1,11 +1,11 @@
 import EventSocket
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import Rayo
 import ServiceLifecycle
 import Switchboard
 import SwitchboardDiagnostics
-import Synchronization
 import XMPP
 
 /// The Rayo service: owns a ``Rayo/RayoMachine`` and carries out what it asks for.
@@ -39,8 +39,8 @@ public final class RayoService: Service, XMPPLocalService, Sendable {
     private let drainTime: Duration
     private let logger: Logger
     private let eventLoopGroup: any EventLoopGroup
-    private let machine: Mutex<RayoMachine>
-    private let shared = Mutex(Shared())
+    private let machine: NIOLockedValueBox<RayoMachine>
+    private let shared = NIOLockedValueBox(Shared())
     private let inputs: AsyncStream<Input>
     private let continuation: AsyncStream<Input>.Continuation
 
@@ -87,7 +87,7 @@ public final class RayoService: Service, XMPPLocalService, Sendable {
         self.drainTime = drainTime
         self.logger = logger
         self.eventLoopGroup = eventLoopGroup
-        self.machine = Mutex(RayoMachine(settings: settings))
+        self.machine = NIOLockedValueBox(RayoMachine(settings: settings))
         (inputs, continuation) = AsyncStream.makeStream(of: Input.self)
     }
 
@@ -98,7 +98,7 @@ public final class RayoService: Service, XMPPLocalService, Sendable {
 
     /// Keeps the transport's router for outgoing stanzas.
     public func attach(router: any StanzaRouter) {
-        shared.withLock { $0.router = router }
+        shared.withLockedValue { $0.router = router }
     }
 
     /// Queues a client's event for the machine.
@@ -109,7 +109,7 @@ public final class RayoService: Service, XMPPLocalService, Sendable {
     // MARK: - Status
 
     /// A snapshot of clients, calls, mixers and components.
-    public var status: RayoStatus { machine.withLock { $0.status } }
+    public var status: RayoStatus { machine.withLockedValue { $0.status } }
 
     /// `rayo: 2 clients, 5 calls` (plus `event socket down`, `draining`), for systemd's STATUS line.
     public var statusLine: String {
@@ -130,7 +130,7 @@ public final class RayoService: Service, XMPPLocalService, Sendable {
     }
 
     /// Whether the inbound event socket connection is up.
-    public var isEventSocketConnected: Bool { shared.withLock { $0.connection != nil } }
+    public var isEventSocketConnected: Bool { shared.withLockedValue { $0.connection != nil } }
 
     // MARK: - Running
 
@@ -147,7 +147,7 @@ public final class RayoService: Service, XMPPLocalService, Sendable {
         )
         // Until the first connection is up, the machine must know FreeSWITCH is unreachable (it then offers no call
         // and fails commands with service-unavailable); the first connect reports it restored with the live calls.
-        shared.withLock { $0.lostConnection = true }
+        shared.withLockedValue { $0.lostConnection = true }
         continuation.yield(.machine(.eventSocketLost))
         continuation.yield(.machine(.client(.online(consoleJID))))
         let listenerTask = Task.detached { try? await listener.run() }
@@ -160,14 +160,14 @@ public final class RayoService: Service, XMPPLocalService, Sendable {
         } onCancel: {
             self.continuation.finish()
         }
-        shared.withLock { $0.stopped = true }
+        shared.withLockedValue { $0.stopped = true }
         listenerTask.cancel()
         _ = await listenerTask.value
         finishEverything()
     }
 
     private func startDrain() {
-        let first = shared.withLock { state in
+        let first = shared.withLockedValue { state in
             defer { state.draining = true }
             return !state.draining
         }
@@ -194,19 +194,19 @@ public final class RayoService: Service, XMPPLocalService, Sendable {
                 guard timers.fire(id, generation: generation) else { continue }
                 machineInput = .timerFired(id)
             case .drainDeadline:
-                let left = machine.withLock { $0.status.calls.count }
+                let left = machine.withLockedValue { $0.status.calls.count }
                 logger.warning("Rayo drain time is over with \(left) calls still controlled; stopping")
                 return
             }
             var pending = [machineInput]
             while !pending.isEmpty {
                 let next = pending.removeFirst()
-                let actions = machine.withLock { $0.handle(next, now: .now) }
+                let actions = machine.withLockedValue { $0.handle(next, now: .now) }
                 for action in actions {
                     if let followUp = perform(action, timers: &timers) { pending.append(followUp) }
                 }
             }
-            if shared.withLock({ $0.draining }), machine.withLock({ $0.status.calls.isEmpty }) {
+            if shared.withLockedValue({ $0.draining }), machine.withLockedValue({ $0.status.calls.isEmpty }) {
                 logger.info("Rayo drained: no call is controlled any more")
                 return
             }
@@ -231,7 +231,7 @@ public final class RayoService: Service, XMPPLocalService, Sendable {
         case .cancelTimer(let id):
             timers.cancel(id)
         case .releaseCall(let uuid):
-            shared.withLock { $0.heldCalls[uuid] }?.release()
+            shared.withLockedValue { $0.heldCalls[uuid] }?.release()
         }
         return nil
     }
@@ -239,11 +239,11 @@ public final class RayoService: Service, XMPPLocalService, Sendable {
     private func deliver(_ stanza: XMLElement) {
         if let to = stanza[attribute: "to"], JID(to) == consoleJID {
             let id = stanza[attribute: "id"] ?? ""
-            let waiter = shared.withLock { $0.consoleWaiters.removeValue(forKey: id) }
+            let waiter = shared.withLockedValue { $0.consoleWaiters.removeValue(forKey: id) }
             waiter?.resume(returning: stanza)
             return
         }
-        guard let router = shared.withLock({ $0.router }) else {
+        guard let router = shared.withLockedValue({ $0.router }) else {
             logger.debug("no XMPP transport attached; stanza dropped")
             return
         }
@@ -255,7 +255,7 @@ public final class RayoService: Service, XMPPLocalService, Sendable {
     // MARK: - Commands to FreeSWITCH
 
     private func execute(_ id: RequestID, _ request: SwitchRequest) -> RayoInput? {
-        let connection: EventSocketConnection? = shared.withLock { state in
+        let connection: EventSocketConnection? = shared.withLockedValue { state in
             guard let connection = state.connection, state.commands.begin() else { return nil }
             return connection
         }
@@ -271,7 +271,7 @@ public final class RayoService: Service, XMPPLocalService, Sendable {
     }
 
     private func commandEnded() {
-        let waiters = shared.withLock { $0.commands.end() }
+        let waiters = shared.withLockedValue { $0.commands.end() }
         for waiter in waiters { waiter.resume() }
     }
 
@@ -323,7 +323,7 @@ public final class RayoService: Service, XMPPLocalService, Sendable {
     // MARK: - The inbound connection's life
 
     fileprivate func eventSocketConnected(_ connection: EventSocketConnection) async {
-        let wasLost = shared.withLock { state in
+        let wasLost = shared.withLockedValue { state in
             state.connection = connection
             state.commands = CommandTracker()
             return state.lostConnection
@@ -331,12 +331,12 @@ public final class RayoService: Service, XMPPLocalService, Sendable {
         logger.info("Rayo connected to FreeSWITCH's event socket")
         guard wasLost else { return }
         let live = await Self.liveCalls(on: connection, timeout: commandTimeout, logger: logger)
-        shared.withLock { $0.lostConnection = false }
+        shared.withLockedValue { $0.lostConnection = false }
         continuation.yield(.machine(.eventSocketRestored(liveCalls: live)))
     }
 
     fileprivate func eventSocketDisconnected(_ connection: EventSocketConnection) async {
-        let wait: Bool = shared.withLock { state in
+        let wait: Bool = shared.withLockedValue { state in
             guard state.connection === connection, !state.stopped else { return false }
             state.connection = nil
             state.lostConnection = true
@@ -345,7 +345,7 @@ public final class RayoService: Service, XMPPLocalService, Sendable {
         guard wait else { return }
         // Every command in flight on that connection has its reply queued before the loss is.
         await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
-            let idle = shared.withLock { state in
+            let idle = shared.withLockedValue { state in
                 state.commands.close(waiter: done)
             }
             if idle { done.resume() }
@@ -386,13 +386,13 @@ public final class RayoService: Service, XMPPLocalService, Sendable {
     func hold(_ session: OutboundSession) async {
         let hold = CallHold()
         let uuid = session.uniqueID
-        let accepted = shared.withLock { state -> Bool in
+        let accepted = shared.withLockedValue { state -> Bool in
             guard !state.stopped else { return false }
             state.heldCalls[uuid] = hold
             return true
         }
         guard accepted else { return }
-        defer { _ = shared.withLock { $0.heldCalls.removeValue(forKey: uuid) } }
+        defer { _ = shared.withLockedValue { $0.heldCalls.removeValue(forKey: uuid) } }
         session.connection.channel.closeFuture.whenComplete { _ in hold.release() }
         let offerTo = session.variable(Self.offerToVariable).map(Self.offerTargets)
         continuation.yield(.machine(.callArrived(uuid: uuid, channelData: session.channelData, offerTo: offerTo)))
@@ -405,7 +405,7 @@ public final class RayoService: Service, XMPPLocalService, Sendable {
 
     /// Ends the hold of a call whose channel hung up.
     func callHungUp(_ uuid: String) {
-        shared.withLock { $0.heldCalls[uuid] }?.release()
+        shared.withLockedValue { $0.heldCalls[uuid] }?.release()
     }
 
     /// `user1, user2@domain` → `["user1", "user2@domain"]`; empty means anyone.
@@ -420,7 +420,7 @@ public final class RayoService: Service, XMPPLocalService, Sendable {
 
     /// Sends `payload` in an IQ set to `to` as the console and returns the reply stanza (`nil` after `timeout`).
     public func consoleCommand(to: JID, payload: XMLElement, timeout: Duration = .seconds(10)) async -> XMLElement? {
-        let id = shared.withLock { state -> String in
+        let id = shared.withLockedValue { state -> String in
             state.nextConsoleID += 1
             return "console-\(state.nextConsoleID)"
         }
@@ -431,11 +431,11 @@ public final class RayoService: Service, XMPPLocalService, Sendable {
         let timeoutTask = Task {
             try? await Task.sleep(for: timeout)
             guard !Task.isCancelled else { return }
-            self.shared.withLock { $0.consoleWaiters.removeValue(forKey: id) }?.resume(returning: nil)
+            self.shared.withLockedValue { $0.consoleWaiters.removeValue(forKey: id) }?.resume(returning: nil)
         }
         defer { timeoutTask.cancel() }
         return await withCheckedContinuation { waiter in
-            let stopped = shared.withLock { state -> Bool in
+            let stopped = shared.withLockedValue { state -> Bool in
                 if state.stopped { return true }
                 state.consoleWaiters[id] = waiter
                 return false
@@ -456,7 +456,7 @@ public final class RayoService: Service, XMPPLocalService, Sendable {
         var body = XMLElement("body")
         body.append(text: text)
         message.append(body)
-        return shared.withLock { $0.router }?.route(message) ?? false
+        return shared.withLockedValue { $0.router }?.route(message) ?? false
     }
 
     /// Marks a client available for offers (`<show>chat</show>`) or unavailable, as if it had sent that presence.
@@ -467,7 +467,7 @@ public final class RayoService: Service, XMPPLocalService, Sendable {
     // MARK: - Stopping
 
     private func finishEverything() {
-        let (holds, waiters) = shared.withLock { state in
+        let (holds, waiters) = shared.withLockedValue { state in
             state.stopped = true
             let holds = Array(state.heldCalls.values)
             let waiters = Array(state.consoleWaiters.values)
@@ -559,11 +559,11 @@ struct TimerTable {
 
 /// Keeps an outbound session open until released; releasing twice is harmless.
 final class CallHold: Sendable {
-    private let state = Mutex<(released: Bool, waiter: CheckedContinuation<Void, Never>?)>((false, nil))
+    private let state = NIOLockedValueBox<(released: Bool, waiter: CheckedContinuation<Void, Never>?)>((false, nil))
 
     func wait() async {
         await withCheckedContinuation { waiter in
-            let released = state.withLock { state -> Bool in
+            let released = state.withLockedValue { state -> Bool in
                 if state.released { return true }
                 state.waiter = waiter
                 return false
@@ -573,7 +573,7 @@ final class CallHold: Sendable {
     }
 
     func release() {
-        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+        let waiter = state.withLockedValue { state -> CheckedContinuation<Void, Never>? in
             state.released = true
             defer { state.waiter = nil }
             return state.waiter

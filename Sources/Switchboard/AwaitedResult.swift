@@ -1,5 +1,5 @@
 import EventSocket
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// A result that one task awaits and that is delivered exactly once: by the event loop (a reply or a completion
 /// event), by a timeout, by the connection closing, or by the waiting task's cancellation. Whoever comes first wins;
@@ -59,7 +59,7 @@ struct SocketClosed: AwaitedValue {
 }
 
 /// The state of an ``AwaitedResult``.
-class AwaitedCell: @unchecked Sendable {  // Sendable: its one stored property is a Mutex.
+class AwaitedCell: @unchecked Sendable {  // Sendable: its one stored property is a lock-protected box.
     private enum State {
         /// Nothing delivered, nobody waiting yet.
         case empty
@@ -71,7 +71,7 @@ class AwaitedCell: @unchecked Sendable {  // Sendable: its one stored property i
         case consumed
     }
 
-    private let state = Mutex(State.empty)
+    private let state = NIOLockedValueBox(State.empty)
 
     init() {}
 
@@ -80,7 +80,8 @@ class AwaitedCell: @unchecked Sendable {  // Sendable: its one stored property i
     final func fail(_ error: any Error) -> Bool { deliver(.failure(error)) }
 
     final func deliver(_ result: Result<AwaitedPayload, any Error>) -> Bool {
-        let (delivered, waiter) = state.withLock { state -> (Bool, UnsafeContinuation<AwaitedPayload, any Error>?) in
+        let (delivered, waiter) = state.withLockedValue {
+            state -> (Bool, UnsafeContinuation<AwaitedPayload, any Error>?) in
             switch state {
             case .empty:
                 state = .delivered(result)
@@ -99,7 +100,7 @@ class AwaitedCell: @unchecked Sendable {  // Sendable: its one stored property i
     final func payload() async throws -> AwaitedPayload {
         try await withTaskCancellationHandler {
             try await withUnsafeThrowingContinuation { continuation in
-                let ready = state.withLock { state -> Result<AwaitedPayload, any Error>? in
+                let ready = state.withLockedValue { state -> Result<AwaitedPayload, any Error>? in
                     switch state {
                     case .empty:
                         state = .waiting(continuation)

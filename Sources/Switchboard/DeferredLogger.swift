@@ -1,5 +1,5 @@
 import Logging
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// A logger whose metadata for one connection or call (peer, call UUID) is attached on first use.
 ///
@@ -10,27 +10,27 @@ final class DeferredLogger: Sendable {
     /// The level of the logger, known without building it.
     let logLevel: Logger.Level
     private let make: @Sendable () -> Logger
-    private let made: Mutex<Logger?>
+    private let made: NIOLockedValueBox<Logger?>
 
     /// A logger built by `make` on first use; `logLevel` is the level it will have.
     init(logLevel: Logger.Level, _ make: @escaping @Sendable () -> Logger) {
         self.logLevel = logLevel
         self.make = make
-        self.made = Mutex(nil)
+        self.made = NIOLockedValueBox(nil)
     }
 
     /// A logger ready as it is.
     init(_ logger: Logger) {
         self.logLevel = logger.logLevel
         self.make = { logger }
-        self.made = Mutex(logger)
+        self.made = NIOLockedValueBox(logger)
     }
 
     /// The logger, with its metadata.
     var logger: Logger {
-        if let logger = made.withLock({ $0 }) { return logger }
+        if let logger = made.withLockedValue({ $0 }) { return logger }
         let logger = make()
-        return made.withLock { made in
+        return made.withLockedValue { made in
             if let earlier = made { return earlier }
             made = logger
             return logger

@@ -1,6 +1,6 @@
 import EventSocket
+import NIOConcurrencyHelpers
 import NIOCore
-import Synchronization
 
 /// Delivers events to handlers in order per channel while different channels run concurrently.
 ///
@@ -13,11 +13,11 @@ final class EventLanes: Sendable {
         var idleWaiters: [CheckedContinuation<Void, Never>] = []
     }
 
-    private let state = Mutex(State())
+    private let state = NIOLockedValueBox(State())
 
     /// Queues an event; returns `true` when the caller must start a worker for its lane.
     func enqueue(_ event: EventSocketEvent, lane: String) -> Bool {
-        state.withLock { state in
+        state.withLockedValue { state in
             if state.lanes[lane] != nil {
                 state.lanes[lane]!.append(event)
                 return false
@@ -38,7 +38,7 @@ final class EventLanes: Sendable {
     /// Returns once no lane holds an event and no worker runs.
     func waitUntilIdle() async {
         await withCheckedContinuation { continuation in
-            let idle = state.withLock { state in
+            let idle = state.withLockedValue { state in
                 if state.lanes.isEmpty { return true }
                 state.idleWaiters.append(continuation)
                 return false
@@ -48,7 +48,8 @@ final class EventLanes: Sendable {
     }
 
     private func next(in lane: String) -> EventSocketEvent? {
-        let (event, waiters) = state.withLock { state -> (EventSocketEvent?, [CheckedContinuation<Void, Never>]) in
+        let (event, waiters) = state.withLockedValue {
+            state -> (EventSocketEvent?, [CheckedContinuation<Void, Never>]) in
             if let event = state.lanes[lane]?.popFirst() { return (event, []) }
             // Empty: retire the lane. The worker is ending, so the next event starts a new one.
             state.lanes[lane] = nil

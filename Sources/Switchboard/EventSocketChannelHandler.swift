@@ -1,5 +1,6 @@
 import EventSocket
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import SwitchboardDiagnostics
 import Synchronization
@@ -42,7 +43,7 @@ final class ConnectionShared: Sendable {
     let backlog: EventBacklog
     /// The listener's metrics (shared by all its connections).
     let metrics: ListenerMetrics
-    private let closeReason = Mutex<(any Error)?>(nil)
+    private let closeReason = NIOLockedValueBox<(any Error)?>(nil)
     private let ended = Atomic<Bool>(false)
 
     /// Whether a disconnect notice said the call is over. Set on the event loop before any waiting application is
@@ -58,8 +59,8 @@ final class ConnectionShared: Sendable {
 
     /// Why the connection closed, when it was not a clean close. The first reason recorded wins.
     var reason: (any Error)? {
-        get { closeReason.withLock { $0 } }
-        set { closeReason.withLock { if $0 == nil { $0 = newValue } } }
+        get { closeReason.withLockedValue { $0 } }
+        set { closeReason.withLockedValue { if $0 == nil { $0 = newValue } } }
     }
 }
 

@@ -1,9 +1,9 @@
 import EventSocket
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import SwitchboardDiagnostics
-import Synchronization
 
 /// One event socket connection to FreeSWITCH, inbound or outbound: send commands, run `api` and `bgapi`, fire events.
 ///
@@ -59,7 +59,7 @@ public final class EventSocketConnection: Sendable {
     private let handler: NIOLoopBound<EventSocketChannelHandler>
     /// What the channel handler passed on, one batch per read from the socket.
     let inputs: AsyncStream<[HandlerDelivery]>
-    private let subscriptions = Mutex(Subscriptions())
+    private let subscriptions = NIOLockedValueBox(Subscriptions())
 
     private struct Subscriptions {
         var format: EventSocketEvent.Format = .plain
@@ -244,7 +244,7 @@ public final class EventSocketConnection: Sendable {
         format: EventSocketEvent.Format = .plain
     ) async throws {
         try await command(.event(format, names: names, customSubclasses: customSubclasses))
-        subscriptions.withLock { state in
+        subscriptions.withLockedValue { state in
             state.format = format
             if names.contains("ALL") || names.contains("BACKGROUND_JOB") { state.backgroundJobs = true }
         }
@@ -256,7 +256,7 @@ public final class EventSocketConnection: Sendable {
     /// ``backgroundAPI(_:_:timeout:)`` keeps working on a filtered connection.
     public func addFilter(header: String, value: String) async throws {
         try await command(.filter(header: header, value: value))
-        subscriptions.withLock { $0.filtered = true }
+        subscriptions.withLockedValue { $0.filtered = true }
         try await letBackgroundJobsThroughFilters()
     }
 
@@ -400,7 +400,7 @@ public final class EventSocketConnection: Sendable {
     }
 
     func setSubscriptionFormat(_ format: EventSocketEvent.Format, backgroundJobs: Bool) {
-        subscriptions.withLock {
+        subscriptions.withLockedValue {
             $0.format = format
             $0.backgroundJobs = $0.backgroundJobs || backgroundJobs
         }
@@ -408,14 +408,14 @@ public final class EventSocketConnection: Sendable {
 
     /// Records that the listener's own filters already let BACKGROUND_JOB through.
     func setFiltered(backgroundJobsPass: Bool) {
-        subscriptions.withLock {
+        subscriptions.withLockedValue {
             $0.filtered = true
             $0.backgroundJobsPassFilters = $0.backgroundJobsPassFilters || backgroundJobsPass
         }
     }
 
     private func letBackgroundJobsThroughFilters() async throws {
-        let needed = subscriptions.withLock { state -> Bool in
+        let needed = subscriptions.withLockedValue { state -> Bool in
             guard state.filtered, !state.backgroundJobsPassFilters else { return false }
             state.backgroundJobsPassFilters = true
             return true
@@ -424,9 +424,9 @@ public final class EventSocketConnection: Sendable {
     }
 
     private func ensureBackgroundJobSubscription() async throws {
-        let (subscribed, format) = subscriptions.withLock { ($0.backgroundJobs, $0.format) }
+        let (subscribed, format) = subscriptions.withLockedValue { ($0.backgroundJobs, $0.format) }
         guard !subscribed else { return }
         try await command(.event(format, names: ["BACKGROUND_JOB"]))
-        subscriptions.withLock { $0.backgroundJobs = true }
+        subscriptions.withLockedValue { $0.backgroundJobs = true }
     }
 }

@@ -1,5 +1,6 @@
 import EventSocket
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import ServiceLifecycle
@@ -37,7 +38,7 @@ public final class InboundListener: Service, Sendable {
     private let logger: Logger
     private let group: any EventLoopGroup
     private let onStatusChange: @Sendable (Status) -> Void
-    private let current = Mutex<EventSocketConnection?>(nil)
+    private let current = NIOLockedValueBox<EventSocketConnection?>(nil)
     private let metrics: ListenerMetrics
     /// Whether any connection got logged in yet: the next one is a reconnect.
     private let hasConnected = Atomic<Bool>(false)
@@ -66,7 +67,7 @@ public final class InboundListener: Service, Sendable {
     }
 
     /// The live connection, when logged in: use it for commands from outside the handler.
-    public var connection: EventSocketConnection? { current.withLock { $0 } }
+    public var connection: EventSocketConnection? { current.withLockedValue { $0 } }
 
     /// Connects, runs the handler, and reconnects until cancelled or gracefully shut down.
     public func run() async throws {
@@ -204,7 +205,7 @@ public final class InboundListener: Service, Sendable {
                     try? await connection.channel.close()
                     throw error
                 }
-                current.withLock { $0 = connection }
+                current.withLockedValue { $0 = connection }
                 attempt.established.store(true, ordering: .relaxed)
                 metrics.setConnected(true)
                 if hasConnected.exchange(true, ordering: .relaxed) { metrics.reconnected() }
@@ -228,7 +229,7 @@ public final class InboundListener: Service, Sendable {
                 try await self.watchHeartbeat(connection, attempt: attempt)
             }
             defer {
-                current.withLock { $0 = nil }
+                current.withLockedValue { $0 = nil }
                 metrics.setConnected(false)
             }
             // Whichever task ends first ends the connection: the read task on close, the session task on a failed

@@ -1,6 +1,6 @@
 import CoreMetrics
 import EventSocket
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// The metrics of one listener (``SwitchboardMetric``), made once when the listener is created and shared by all its
 /// connections, so that a call costs no metric look-ups.
@@ -78,7 +78,7 @@ final class ListenerMetrics: Sendable {
     private let sessionsRefused: Counter?
     private let sessionDuration: Timer?
     private let handlerErrors: Counter?
-    private let commands = Mutex<[String: CommandCounters]>([:])
+    private let commands = NIOLockedValueBox<[String: CommandCounters]>([:])
 
     /// A listener's metrics; `options.factory` or else `MetricsSystem.factory`.
     convenience init(_ options: MetricsOptions, role: Role) {
@@ -162,7 +162,7 @@ final class ListenerMetrics: Sendable {
     /// The counters of a command's kind, made on first use.
     func commands(for command: EventSocketCommand) -> CommandCounters {
         let kind = Self.kind(of: command)
-        return commands.withLock { counters in
+        return commands.withLockedValue { counters in
             if let existing = counters[kind] { return existing }
             let made = CommandCounters(kind: kind, listener: listener, factory: factory)
             counters[kind] = made

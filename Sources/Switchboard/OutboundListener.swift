@@ -1,10 +1,10 @@
 import EventSocket
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import ServiceLifecycle
 import SwitchboardDiagnostics
-import Synchronization
 
 /// Accepts the calls that FreeSWITCH's `socket` dialplan application hands over and runs an ``OutboundHandler`` for
 /// each: `connect` → `myevents` → `linger` → ``OutboundHandler/run(_:)``.
@@ -21,7 +21,7 @@ public final class OutboundListener: Service, Sendable {
     private let logger: Logger
     private let group: any EventLoopGroup
     private let onBound: @Sendable (SocketAddress) -> Void
-    private let state = Mutex(State())
+    private let state = NIOLockedValueBox(State())
     private let metrics: ListenerMetrics
 
     private struct State {
@@ -57,13 +57,13 @@ public final class OutboundListener: Service, Sendable {
     }
 
     /// The number of calls being handled now.
-    public var activeSessions: Int { state.withLock { $0.sessions.count } }
+    public var activeSessions: Int { state.withLockedValue { $0.sessions.count } }
 
     /// The number of calls accepted since start.
-    public var sessionsStarted: Int { state.withLock { $0.sessionsStarted } }
+    public var sessionsStarted: Int { state.withLockedValue { $0.sessionsStarted } }
 
     /// The bound address, once listening.
-    public var localAddress: SocketAddress? { state.withLock { $0.localAddress } }
+    public var localAddress: SocketAddress? { state.withLockedValue { $0.localAddress } }
 
     /// Binds, accepts calls until shut down, then drains.
     public func run() async throws {
@@ -136,7 +136,7 @@ public final class OutboundListener: Service, Sendable {
             anyLoopContinuation.finish()
         }
         let address = server.localAddress
-        state.withLock { $0.localAddress = address }
+        state.withLockedValue { $0.localAddress = address }
         if let address {
             logger.info("\(prefix)accepting calls on \(address.loggable)")
             onBound(address)
@@ -157,7 +157,7 @@ public final class OutboundListener: Service, Sendable {
                                 let start = NIODeadline.now()
                                 sessions.addTask {
                                     await self.runSession(call)
-                                    self.state.withLock {
+                                    self.state.withLockedValue {
                                         _ = $0.sessions.removeValue(forKey: ObjectIdentifier(connection))
                                         _ = $0.closing.remove(ObjectIdentifier(connection))
                                     }
@@ -185,7 +185,7 @@ public final class OutboundListener: Service, Sendable {
                     acceptors.addTask { await self.closeSessionsAfterDrainTimeout() }
                 }
             }
-            let cutShort = state.withLock { $0.cutShort }
+            let cutShort = state.withLockedValue { $0.cutShort }
             if cutShort > 0 { logger.warning("cancelled: closed \(cutShort) calls still running") }
         } onGracefulShutdown: {
             server.close(promise: nil)
@@ -243,7 +243,7 @@ public final class OutboundListener: Service, Sendable {
     }
 
     private func admit(_ connection: EventSocketConnection) -> Bool {
-        let admitted = state.withLock { state -> Bool in
+        let admitted = state.withLockedValue { state -> Bool in
             guard state.sessions.count < configuration.maxSessions else { return false }
             state.sessions[ObjectIdentifier(connection)] = connection.channel
             state.sessionsStarted += 1
@@ -276,7 +276,7 @@ public final class OutboundListener: Service, Sendable {
             }
         }
         // Calls only closing (their handler returned) are not worth a warning.
-        let (remaining, running) = state.withLock { state in
+        let (remaining, running) = state.withLockedValue { state in
             (Array(state.sessions.values), state.sessions.keys.filter { !state.closing.contains($0) }.count)
         }
         if !cancelled, running > 0 {
@@ -414,10 +414,10 @@ public final class OutboundListener: Service, Sendable {
             )
         }
         sessionBox.handlerReturned()
-        if Task.isCancelled && !sessionBox.outlivedCall { state.withLock { $0.cutShort += 1 } }
+        if Task.isCancelled && !sessionBox.outlivedCall { state.withLockedValue { $0.cutShort += 1 } }
         // The call is over for the handler: let its event handling finish, then say goodbye.
         await lanes?.waitUntilIdle()
-        _ = state.withLock { $0.closing.insert(ObjectIdentifier(connection)) }
+        _ = state.withLockedValue { $0.closing.insert(ObjectIdentifier(connection)) }
         await connection.close()
     }
 
@@ -426,7 +426,7 @@ public final class OutboundListener: Service, Sendable {
         let channelData = try ChannelData(connectReply: reply.frame)
         let session = OutboundSession(connection: connection, channelData: channelData)
         if !channelData.socketMode.isAsyncFull {
-            let first = state.withLock { state in
+            let first = state.withLockedValue { state in
                 defer { state.warnedAboutMode = true }
                 return !state.warnedAboutMode
             }
@@ -465,32 +465,32 @@ private final class SessionSlot: Sendable {
         var outlivedCall = false
     }
 
-    private let slot = Mutex(State())
+    private let slot = NIOLockedValueBox(State())
 
     var session: OutboundSession? {
-        get { slot.withLock { $0.session } }
-        set { slot.withLock { $0.session = newValue } }
+        get { slot.withLockedValue { $0.session } }
+        set { slot.withLockedValue { $0.session = newValue } }
     }
 
     /// Whether the handler was cancelled because its call's socket closed while it ran.
-    var outlivedCall: Bool { slot.withLock { $0.outlivedCall } }
+    var outlivedCall: Bool { slot.withLockedValue { $0.outlivedCall } }
 
-    func handlerStarted() { slot.withLock { $0.handlerRunning = true } }
+    func handlerStarted() { slot.withLockedValue { $0.handlerRunning = true } }
 
     func handlerReturned() {
-        slot.withLock {
+        slot.withLockedValue {
             $0.handlerRunning = false
             $0.handlerReturned = true
         }
     }
 
     /// Whether the handler's `run` has returned (or thrown): the listener is only closing the call.
-    var handlerHasReturned: Bool { slot.withLock { $0.handlerReturned } }
+    var handlerHasReturned: Bool { slot.withLockedValue { $0.handlerReturned } }
 
     /// Called once the socket closed: whether the handler's `run` is still going (it is then marked as having
     /// outlived its call).
     func handlerOutlivedCall() -> Bool {
-        slot.withLock { state in
+        slot.withLockedValue { state in
             if state.handlerRunning { state.outlivedCall = true }
             return state.handlerRunning
         }

@@ -1,8 +1,8 @@
 import EventSocket
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import SwitchboardDiagnostics
-import Synchronization
 
 /// One call handed over by FreeSWITCH's `socket` application: its channel data and the dialplan applications to run
 /// on it, each awaited until FreeSWITCH reports that very application complete.
@@ -21,7 +21,7 @@ public final class OutboundSession: Sendable {
     /// The same, its metadata attached on first use.
     let deferredLogger: DeferredLogger
 
-    private let state: Mutex<State>
+    private let state: NIOLockedValueBox<State>
 
     private struct State {
         var channelData: EventSocketEvent
@@ -38,11 +38,11 @@ public final class OutboundSession: Sendable {
             logger[metadataKey: "call.uuid"] = "\(uniqueID.loggable)"
             return logger
         }
-        self.state = Mutex(State(channelData: channelData.event))
+        self.state = NIOLockedValueBox(State(channelData: channelData.event))
     }
 
     /// The latest channel data: from `connect`, then from each CHANNEL_EXECUTE_COMPLETE.
-    public var channelData: EventSocketEvent { state.withLock { $0.channelData } }
+    public var channelData: EventSocketEvent { state.withLockedValue { $0.channelData } }
 
     /// A channel variable from the latest channel data (`variable_<name>`).
     public func variable(_ name: String) -> String? { channelData.variable(name) }
@@ -52,7 +52,7 @@ public final class OutboundSession: Sendable {
     public subscript(_ header: String) -> String? { channelData[header] }
 
     /// Whether FreeSWITCH reported the end of the call.
-    public var hasHungUp: Bool { connection.shared.callHasEnded || state.withLock { $0.hungUp } }
+    public var hasHungUp: Bool { connection.shared.callHasEnded || state.withLockedValue { $0.hungUp } }
 
     /// Reads a channel variable from FreeSWITCH now (`getvar`); `nil` when it is unset.
     ///
@@ -137,11 +137,11 @@ public final class OutboundSession: Sendable {
     func refresh(from event: EventSocketEvent) {
         let name = event.name
         guard name == "CHANNEL_EXECUTE_COMPLETE" || name == "CHANNEL_DATA" else { return }
-        state.withLock { $0.channelData = event }
+        state.withLockedValue { $0.channelData = event }
     }
 
     func markHungUp() {
-        state.withLock { $0.hungUp = true }
+        state.withLockedValue { $0.hungUp = true }
     }
 }
 

@@ -1,13 +1,13 @@
 import CoreMetrics
 import EventSocket
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import RayoServer
 import ServiceLifecycle
 import Switchboard
 import SwitchboardDiagnostics
-import Synchronization
 import UnixSignals
 
 /// The `switchboard` daemon: every listener of a configuration, supervised, with systemd notifications, log reopen on
@@ -270,9 +270,9 @@ public struct Daemon: Sendable {
 
 /// The current instance of a supervised outbound listener, for live session counts.
 private final class ListenerSlot: Sendable {
-    private let slot = Mutex<OutboundListener?>(nil)
+    private let slot = NIOLockedValueBox<OutboundListener?>(nil)
     var listener: OutboundListener? {
-        get { slot.withLock { $0 } }
-        set { slot.withLock { $0 = newValue } }
+        get { slot.withLockedValue { $0 } }
+        set { slot.withLockedValue { $0 = newValue } }
     }
 }

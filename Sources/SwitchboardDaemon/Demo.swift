@@ -1,8 +1,8 @@
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import Switchboard
 import SwitchboardTesting
-import Synchronization
 
 /// `switchboard demo`: the whole daemon on a configuration, against a simulated FreeSWITCH in the same process.
 ///
@@ -45,18 +45,18 @@ public enum Demo {
             logFile: LogFile.standardError(),
             logger: logger
         )
-        let bound = BoundPorts()
+        let bound = NIOLockedValueBox<[String: Int]>([:])
         let results = try await withThrowingTaskGroup(of: [String?].self) { group in
             group.addTask {
                 try await daemon.run { name, address in
-                    bound.withLock { $0[name] = address.port ?? 0 }
+                    bound.withLockedValue { $0[name] = address.port ?? 0 }
                 }
                 return []
             }
             defer { group.cancelAll() }
             let outboundNames = demoConfiguration.outboundListeners.map(\.name)
             let deadline = ContinuousClock.now + .seconds(10)
-            while bound.withLock({ $0.count }) < outboundNames.count {
+            while bound.withLockedValue({ $0.count }) < outboundNames.count {
                 guard ContinuousClock.now < deadline else { throw FakeSwitchError("outbound listeners did not bind") }
                 try await Task.sleep(for: .milliseconds(10))
             }
@@ -67,7 +67,7 @@ public enum Demo {
 
             var results: [String?] = []
             for name in outboundNames {
-                let port = bound.withLock { $0[name] ?? 0 }
+                let port = bound.withLockedValue { $0[name] ?? 0 }
                 for digits in callerDigits {
                     say("placing a call to '\(name)' on port \(port); the caller will press \(digits ?? "nothing")")
                     let record = try await fake.placeCall(to: port, script: CallScript(digits: digits))
@@ -97,11 +97,4 @@ public enum Demo {
         say("demo finished")
         return results
     }
-}
-
-/// Outbound listener ports as they bind, by listener name.
-private final class BoundPorts: Sendable {
-    private let ports = Mutex<[String: Int]>([:])
-
-    func withLock<Result>(_ body: (inout [String: Int]) -> Result) -> Result { ports.withLock { body(&$0) } }
 }

@@ -1,4 +1,4 @@
-import Synchronization
+import NIOConcurrencyHelpers
 
 #if canImport(Glibc)
 import Glibc
@@ -20,15 +20,15 @@ public final class LogFile: Sendable {
     /// The file's path, or `nil` for standard error.
     public let path: String?
 
-    private let descriptor: Mutex<Int32>
+    private let descriptor: NIOLockedValueBox<Int32>
 
     /// Opens (creating it if needed) the file at `path` for appending; `nil` writes to standard error.
     public init(path: String?) throws(LogFileError) {
         self.path = path
         if let path {
-            descriptor = Mutex(try Self.openForAppending(path))
+            descriptor = NIOLockedValueBox(try Self.openForAppending(path))
         } else {
-            descriptor = Mutex(STDERR_FILENO)
+            descriptor = NIOLockedValueBox(STDERR_FILENO)
         }
     }
 
@@ -39,7 +39,7 @@ public final class LogFile: Sendable {
     }
 
     deinit {
-        let descriptor = descriptor.withLock { $0 }
+        let descriptor = descriptor.withLockedValue { $0 }
         if descriptor != STDERR_FILENO { close(descriptor) }
     }
 
@@ -51,7 +51,7 @@ public final class LogFile: Sendable {
     public func reopen() throws(LogFileError) {
         guard let path else { return }
         let new = try Self.openForAppending(path)
-        let old = descriptor.withLock { current in
+        let old = descriptor.withLockedValue { current in
             let old = current
             current = new
             return old
@@ -68,7 +68,7 @@ public final class LogFile: Sendable {
         var line = line
         if line.utf8.last != UInt8(ascii: "\n") { line.append("\n") }
         line.withUTF8 { bytes in
-            let failed = descriptor.withLock { descriptor -> Bool in
+            let failed = descriptor.withLockedValue { descriptor -> Bool in
                 !Self.writeAll(bytes, to: descriptor) && descriptor != STDERR_FILENO
             }
             if failed { _ = Self.writeAll(bytes, to: STDERR_FILENO) }

@@ -1,9 +1,9 @@
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 import NIOPosix
 import ServiceLifecycle
-import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -27,7 +27,7 @@ public final class MetricsServer: Service, Sendable {
     private let logger: Logger
     private let group: any EventLoopGroup
     private let onBound: @Sendable (SocketAddress) -> Void
-    private let bound = Mutex<SocketAddress?>(nil)
+    private let bound = NIOLockedValueBox<SocketAddress?>(nil)
 
     /// How many bytes of headers a request may carry.
     static let maximumHeaderBytes = 8 * 1024
@@ -58,7 +58,7 @@ public final class MetricsServer: Service, Sendable {
     }
 
     /// The bound address, once listening.
-    public var localAddress: SocketAddress? { bound.withLock { $0 } }
+    public var localAddress: SocketAddress? { bound.withLockedValue { $0 } }
 
     /// Binds, serves until cancelled or shut down gracefully.
     ///
@@ -99,7 +99,7 @@ public final class MetricsServer: Service, Sendable {
             )
         }
         let address = channel.localAddress
-        bound.withLock { $0 = address }
+        bound.withLockedValue { $0 = address }
         if let address {
             let port = address.port.map(String.init) ?? "\(settings.port)"
             logger.info("serving metrics on http://\(Self.hostText(settings.bind)):\(port)/metrics")

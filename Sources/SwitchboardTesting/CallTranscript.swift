@@ -1,8 +1,8 @@
 import EventSocket
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import Switchboard
-import Synchronization
 
 /// What happened when a handler ran one simulated call: what the switch saw (``record``: applications, variables,
 /// events, how the call ended) and the error the handler threw, if any.
@@ -129,11 +129,11 @@ extension FakeFreeSWITCH {
 
 /// The error a handler threw, kept for the transcript.
 private final class HandlerOutcome: Sendable {
-    private let slot = Mutex<(any Error)?>(nil)
+    private let slot = NIOLockedValueBox<(any Error)?>(nil)
 
-    var error: (any Error)? { slot.withLock { $0 } }
+    var error: (any Error)? { slot.withLockedValue { $0 } }
 
-    func record(_ error: any Error) { slot.withLock { $0 = error } }
+    func record(_ error: any Error) { slot.withLockedValue { $0 = error } }
 }
 
 /// Runs the user's handler and keeps the error its `run` throws, then throws it on to the listener.

@@ -1,8 +1,8 @@
 import EventSocket
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
-import Synchronization
 
 /// A simulated FreeSWITCH on a real loopback socket, for testing handlers without a switch.
 ///
@@ -61,7 +61,7 @@ public final class FakeFreeSWITCH: Sendable {
     let options: Options
     let group: any EventLoopGroup
     private let serverChannel: any Channel
-    let state = Mutex(SwitchState())
+    let state = NIOLockedValueBox(SwitchState())
 
     struct SwitchState {
         var sessions: [ObjectIdentifier: NIOLoopBound<FakeInboundSession>] = [:]
@@ -113,14 +113,14 @@ public final class FakeFreeSWITCH: Sendable {
                 initialDelay: TimeAmount(interval),
                 delay: TimeAmount(interval)
             ) { _ in fake.emit(.heartbeat()) }
-            fake.state.withLock { $0.heartbeatTask = task }
+            fake.state.withLockedValue { $0.heartbeatTask = task }
         }
         return fake
     }
 
     /// Stops listening and closes every connection.
     public func stop() async {
-        state.withLock { $0.heartbeatTask?.cancel() }
+        state.withLockedValue { $0.heartbeatTask?.cancel() }
         try? await serverChannel.close()
         dropAllConnections()
     }
@@ -129,42 +129,42 @@ public final class FakeFreeSWITCH: Sendable {
 
     /// Sets what `api <command>` (and `bgapi <command>`) answers, whatever its arguments.
     public func answer(api command: String, with answer: APIAnswer) {
-        state.withLock { $0.apiAnswers[command] = answer }
+        state.withLockedValue { $0.apiAnswers[command] = answer }
     }
 
     /// Sends an event to every logged-in connection whose subscription and filters let it through.
     public func emit(_ event: FakeEvent) {
-        for session in state.withLock({ Array($0.sessions.values) }) {
+        for session in state.withLockedValue({ Array($0.sessions.values) }) {
             session.eventLoop.execute { session.value.emit(event) }
         }
     }
 
     /// Closes every client connection now, as a crashing or restarting switch would.
     public func dropAllConnections() {
-        for session in state.withLock({ Array($0.sessions.values) }) {
+        for session in state.withLockedValue({ Array($0.sessions.values) }) {
             session.eventLoop.execute { session.value.close() }
         }
     }
 
     /// Closes the next `count` connections as soon as they send `auth`: a drop in the middle of the handshake.
     public func dropNextHandshakes(_ count: Int) {
-        state.withLock { $0.handshakesToDrop += count }
+        state.withLockedValue { $0.handshakesToDrop += count }
     }
 
     /// Every command received so far, over all connections, in arrival order.
-    public var commands: [ClientCommand] { state.withLock { $0.commands } }
+    public var commands: [ClientCommand] { state.withLockedValue { $0.commands } }
 
     /// The number of dialplan applications simulated calls have started, over all calls.
-    public var applicationsStarted: Int { state.withLock { $0.applicationsStarted } }
+    public var applicationsStarted: Int { state.withLockedValue { $0.applicationsStarted } }
 
     /// The number of connections accepted since start.
-    public var connectionsAccepted: Int { state.withLock { $0.connectionsAccepted } }
+    public var connectionsAccepted: Int { state.withLockedValue { $0.connectionsAccepted } }
 
     /// The number of connections that are logged in and subscribed to at least one event.
     public var subscribedConnections: Int {
         get async {
             var count = 0
-            for session in state.withLock({ Array($0.sessions.values) }) {
+            for session in state.withLockedValue({ Array($0.sessions.values) }) {
                 let subscribed = try? await session.eventLoop.submit { session.value.isSubscribed }.get()
                 if subscribed == true { count += 1 }
             }
@@ -198,17 +198,17 @@ public final class FakeFreeSWITCH: Sendable {
 
     func register(_ session: FakeInboundSession, channel: any Channel) {
         let id = ObjectIdentifier(channel)
-        state.withLock {
+        state.withLockedValue {
             $0.sessions[id] = NIOLoopBound(session, eventLoop: channel.eventLoop)
             $0.connectionsAccepted += 1
         }
         channel.closeFuture.whenComplete { [self] _ in
-            _ = state.withLock { $0.sessions.removeValue(forKey: id) }
+            _ = state.withLockedValue { $0.sessions.removeValue(forKey: id) }
         }
     }
 
     func record(_ command: ClientCommand) -> (dropHandshake: Bool, Void) {
-        state.withLock { state in
+        state.withLockedValue { state in
             state.commands.append(command)
             if command.verb == "auth" || command.verb == "userauth", state.handshakesToDrop > 0 {
                 state.handshakesToDrop -= 1
@@ -220,7 +220,7 @@ public final class FakeFreeSWITCH: Sendable {
 
     /// What `api <command> <arguments>` answers.
     func answer(command: String, arguments: String) -> APIAnswer {
-        if let scripted = state.withLock({ $0.apiAnswers[command] }) { return scripted }
+        if let scripted = state.withLockedValue({ $0.apiAnswers[command] }) { return scripted }
         switch command {
         case "status":
             return .output(
@@ -257,9 +257,9 @@ public struct FakeSwitchError: Error, CustomStringConvertible {
 
 /// Lets the child channel initializer reach the switch object, which exists only after binding.
 private final class FakeRegistry: Sendable {
-    private let slot = Mutex<FakeFreeSWITCH?>(nil)
+    private let slot = NIOLockedValueBox<FakeFreeSWITCH?>(nil)
     var fake: FakeFreeSWITCH? {
-        get { slot.withLock { $0 } }
-        set { slot.withLock { $0 = newValue } }
+        get { slot.withLockedValue { $0 } }
+        set { slot.withLockedValue { $0 = newValue } }
     }
 }

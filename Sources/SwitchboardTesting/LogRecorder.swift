@@ -1,5 +1,5 @@
 import Logging
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// Log entries kept in memory, to assert on what the code under test logged.
 ///
@@ -10,7 +10,7 @@ import Synchronization
 /// #expect(logs.all.filter { $0.hasPrefix("warning") }.isEmpty)
 /// ```
 public final class LogRecorder: Sendable {
-    private let lines = Mutex<[String]>([])
+    private let lines = NIOLockedValueBox<[String]>([])
     private let includesMetadata: Bool
 
     /// Creates an empty recorder.
@@ -22,7 +22,7 @@ public final class LogRecorder: Sendable {
     }
 
     /// Every entry so far, oldest first: `"<level> <message>"`, then the metadata when asked for.
-    public var all: [String] { lines.withLock { $0 } }
+    public var all: [String] { lines.withLockedValue { $0 } }
 
     /// A logger that records every level, from trace up, into this recorder and prints nothing.
     public func logger(label: String = "switchboard.tests") -> Logger {
@@ -35,7 +35,7 @@ public final class LogRecorder: Sendable {
             let merged = metadata.merging(event.metadata ?? [:]) { $1 }
             line += " " + merged.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
         }
-        lines.withLock { $0.append(line) }
+        lines.withLockedValue { $0.append(line) }
     }
 
     private struct Handler: LogHandler {

@@ -1,7 +1,7 @@
 import Foundation
 import Logging
+import NIOConcurrencyHelpers
 import Switchboard
-import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -82,7 +82,7 @@ public final class PrivateFreeSWITCH: Sendable {
     /// The temporary directory holding its configuration, database, log and run files; removed by ``stop()``.
     public let directory: String
     private let logger: Logger
-    private let process = Mutex<pid_t?>(nil)
+    private let process = NIOLockedValueBox<pid_t?>(nil)
 
     private init(port: Int, options: Options, directory: String, logger: Logger) {
         self.port = port
@@ -95,7 +95,7 @@ public final class PrivateFreeSWITCH: Sendable {
     public var password: String { options.password }
 
     /// The process id of the running FreeSWITCH, `nil` between a stop and a start.
-    public var processID: pid_t? { process.withLock { $0 } }
+    public var processID: pid_t? { process.withLockedValue { $0 } }
 
     /// FreeSWITCH's log file so far, for a failing test's message.
     public var logText: String {
@@ -170,7 +170,7 @@ public final class PrivateFreeSWITCH: Sendable {
     }
 
     deinit {
-        if let pid = process.withLock({ $0 }) {
+        if let pid = process.withLockedValue({ $0 }) {
             _ = kill(pid, SIGKILL)
             var status: Int32 = 0
             _ = waitpid(pid, &status, 0)
@@ -182,12 +182,12 @@ public final class PrivateFreeSWITCH: Sendable {
 
     private func launch() async throws {
         let pid = try spawn()
-        process.withLock { $0 = pid }
+        process.withLockedValue { $0 = pid }
         let deadline = ContinuousClock.now + options.startTimeout
         var lastProblem = "nothing answered"
         while ContinuousClock.now < deadline {
             if hasExited(pid) {
-                process.withLock { $0 = nil }
+                process.withLockedValue { $0 = nil }
                 throw PrivateFreeSWITCHError(
                     .startFailed,
                     "FreeSWITCH exited during start; its log ends with:\n\(logText.suffix(2000))"
@@ -319,7 +319,7 @@ public final class PrivateFreeSWITCH: Sendable {
             }
             try? await Task.sleep(for: .milliseconds(20))
         }
-        process.withLock { if $0 == pid { $0 = nil } }
+        process.withLockedValue { if $0 == pid { $0 = nil } }
     }
 
     /// Whether the child exited (reaping it), or is no child of ours any more.

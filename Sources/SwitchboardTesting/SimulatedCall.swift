@@ -1,4 +1,5 @@
 import EventSocket
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import Synchronization
@@ -220,7 +221,7 @@ final class SimulatedCall: ChannelInboundHandler {
         let argument = command.headers["execute-app-arg"] ?? command.body ?? ""
         let applicationUUID = command.headers["Event-UUID"] ?? UUIDString.random()
         applications.append((name, command.headers["execute-app-arg"] ?? command.body))
-        fake.state.withLock { $0.applicationsStarted += 1 }
+        fake.state.withLockedValue { $0.applicationsStarted += 1 }
         if script.asyncFull { send(WireFormat.commandReply("+OK")) }
         let application = RunningApplication(name: name, argument: argument, uuid: applicationUUID)
         emitChannelEvent("CHANNEL_EXECUTE", extra: application.identity)

@@ -1,5 +1,5 @@
 import Crypto
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// Where SASL mechanisms look up a user's credentials (the daemon's configured Rayo users).
 public protocol SASLCredentialStore: Sendable {
@@ -186,15 +186,15 @@ enum DerivedKeyCache {
         var hash: SCRAMHash
     }
 
-    private static let entries = Mutex<[Key: (password: String, keys: SCRAMStoredKeys)]>([:])
+    private static let entries = NIOLockedValueBox<[Key: (password: String, keys: SCRAMStoredKeys)]>([:])
     /// A process-wide secret for the fake salts of unknown users.
     static let secret = randomBytes(32)
 
     static func keys(username: String, password: String, hash: SCRAMHash) -> SCRAMStoredKeys {
         let key = Key(username: username, hash: hash)
-        if let cached = entries.withLock({ $0[key] }), cached.password == password { return cached.keys }
+        if let cached = entries.withLockedValue({ $0[key] }), cached.password == password { return cached.keys }
         let keys = SCRAMStoredKeys.derive(password: password, hash: hash)
-        entries.withLock { $0[key] = (password, keys) }
+        entries.withLockedValue { $0[key] = (password, keys) }
         return keys
     }
 }

@@ -1,5 +1,5 @@
+import NIOConcurrencyHelpers
 import NIOCore
-import Synchronization
 
 /// Counts failed logins per client address over a sliding window, so that password guessing from one address is
 /// slowed to ``maxFailures`` attempts per window whatever the number of connections it opens.
@@ -10,7 +10,7 @@ final class FailedLoginLimiter: Sendable {
     let maxFailures: Int
     let window: TimeAmount
     let maxTrackedAddresses: Int
-    private let failures = Mutex<[[UInt8]: [NIODeadline]]>([:])
+    private let failures = NIOLockedValueBox<[[UInt8]: [NIODeadline]]>([:])
 
     init(maxFailures: Int, window: Duration, maxTrackedAddresses: Int = 100_000) {
         self.maxFailures = maxFailures
@@ -20,7 +20,7 @@ final class FailedLoginLimiter: Sendable {
 
     /// Whether `address` has used up its failed attempts for now.
     func isBlocked(_ address: [UInt8], now: NIODeadline) -> Bool {
-        failures.withLock { failures in
+        failures.withLockedValue { failures in
             guard let times = failures[address] else { return false }
             return times.count(where: { $0 > now - window }) >= maxFailures
         }
@@ -28,7 +28,7 @@ final class FailedLoginLimiter: Sendable {
 
     /// Records one failed login from `address`.
     func recordFailure(_ address: [UInt8], now: NIODeadline) {
-        failures.withLock { failures in
+        failures.withLockedValue { failures in
             let horizon = now - window
             var times = failures[address, default: []].filter { $0 > horizon }
             times.append(now)

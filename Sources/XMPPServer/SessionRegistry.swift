@@ -1,5 +1,5 @@
+import NIOConcurrencyHelpers
 import NIOCore
-import Synchronization
 import XMPP
 
 /// One bound resource: the full JID a connection bound, and the way to reach it.
@@ -11,7 +11,7 @@ final class BoundSession: Sendable {
     let jid: JID
     let connection: XMPPConnection
     private let service: any XMPPLocalService
-    private let online = Mutex(true)
+    private let online = NIOLockedValueBox(true)
 
     init(jid: JID, connection: XMPPConnection, service: any XMPPLocalService) {
         self.jid = jid
@@ -21,14 +21,14 @@ final class BoundSession: Sendable {
 
     /// Hands an event to the service unless the session has been reported offline.
     func report(_ event: ClientEvent) {
-        online.withLock { online in
+        online.withLockedValue { online in
             if online { service.receive(event) }
         }
     }
 
     /// Reports `.offline(jid)` to the service, once.
     func reportOffline() {
-        online.withLock { online in
+        online.withLockedValue { online in
             guard online else { return }
             online = false
             service.receive(.offline(jid))
@@ -44,14 +44,14 @@ final class SessionRegistry: StanzaRouter {
         var byBareJID: [JID: [BoundSession]] = [:]
     }
 
-    private let state = Mutex(State())
+    private let state = NIOLockedValueBox(State())
 
     /// The number of bound sessions.
-    var count: Int { state.withLock { $0.byFullJID.count } }
+    var count: Int { state.withLockedValue { $0.byFullJID.count } }
 
     /// Registers a session; returns the session it replaces (same full JID), if any.
     func bind(_ session: BoundSession) -> BoundSession? {
-        state.withLock { state in
+        state.withLockedValue { state in
             let previous = state.byFullJID.updateValue(session, forKey: session.jid)
             var resources = state.byBareJID[session.jid.bare, default: []]
             if let previous { resources.removeAll { $0 === previous } }
@@ -63,7 +63,7 @@ final class SessionRegistry: StanzaRouter {
 
     /// Removes a session, unless another one has replaced it meanwhile.
     func unbind(_ session: BoundSession) {
-        state.withLock { state in
+        state.withLockedValue { state in
             guard state.byFullJID[session.jid] === session else { return }
             state.byFullJID.removeValue(forKey: session.jid)
             let bare = session.jid.bare
@@ -75,7 +75,7 @@ final class SessionRegistry: StanzaRouter {
 
     /// The sessions a stanza to `jid` reaches: the session of a full JID, every session of a bare JID.
     func sessions(for jid: JID) -> [BoundSession] {
-        state.withLock { state in
+        state.withLockedValue { state in
             if jid.isBare { return state.byBareJID[jid] ?? [] }
             return state.byFullJID[jid].map { [$0] } ?? []
         }

@@ -1,10 +1,10 @@
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import NIOSSL
 import ServiceLifecycle
 import SwitchboardDiagnostics
-import Synchronization
 import XMPP
 
 /// An XMPP client-to-server (c2s) server for one domain: STARTTLS, SASL (SCRAM-SHA-256, SCRAM-SHA-1, PLAIN),
@@ -24,7 +24,7 @@ public final class XMPPServer: Service, Sendable {
     private let group: any EventLoopGroup
     private let onListening: @Sendable ([SocketAddress]) -> Void
     private let registry = SessionRegistry()
-    private let state = Mutex(State())
+    private let state = NIOLockedValueBox(State())
 
     private struct State {
         var connections: [ObjectIdentifier: XMPPConnection] = [:]
@@ -58,13 +58,13 @@ public final class XMPPServer: Service, Sendable {
     public var router: any StanzaRouter { registry }
 
     /// The number of open client connections.
-    public var connectionCount: Int { state.withLock { $0.connections.count } }
+    public var connectionCount: Int { state.withLockedValue { $0.connections.count } }
 
     /// The number of bound resources.
     public var sessionCount: Int { registry.count }
 
     /// The bound listener addresses, once listening.
-    public var listeningAddresses: [SocketAddress] { state.withLock { $0.listening } }
+    public var listeningAddresses: [SocketAddress] { state.withLockedValue { $0.listening } }
 
     private enum Accepted: Sendable {
         case connection(XMPPConnection)
@@ -111,7 +111,7 @@ public final class XMPPServer: Service, Sendable {
         }
         let listening = servers
         let addresses = listening.compactMap { $0.1.channel.localAddress }
-        state.withLock { $0.listening = addresses }
+        state.withLockedValue { $0.listening = addresses }
         logger.info(
             "XMPP server accepting clients",
             metadata: ["xmpp.domain": "\(domain)", "xmpp.listeners": "\(addresses.map(\.loggable))"]
@@ -228,21 +228,21 @@ public final class XMPPServer: Service, Sendable {
     /// Counts a new connection in, unless the server is full or stopping; it is counted out when it closes.
     private func register(_ connection: XMPPConnection) -> Bool {
         let key = ObjectIdentifier(connection)
-        let admitted = state.withLock { state -> Bool in
+        let admitted = state.withLockedValue { state -> Bool in
             guard !state.stopping, state.connections.count < configuration.limits.maxConnections else { return false }
             state.connections[key] = connection
             return true
         }
         if admitted {
             connection.channel.closeFuture.whenComplete { _ in
-                self.state.withLock { _ = $0.connections.removeValue(forKey: key) }
+                self.state.withLockedValue { _ = $0.connections.removeValue(forKey: key) }
             }
         }
         return admitted
     }
 
     private func closeAllStreams() {
-        let open = state.withLock { state in
+        let open = state.withLockedValue { state in
             state.stopping = true
             return Array(state.connections.values)
         }

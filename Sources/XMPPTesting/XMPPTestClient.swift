@@ -1,8 +1,8 @@
 import Foundation
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import NIOSSL
-import Synchronization
 import XMPP
 
 /// A real XMPP client over a TCP socket, for tests and benchmarks: connect, STARTTLS, SASL (PLAIN, SCRAM-SHA-1,
@@ -42,8 +42,8 @@ public final class XMPPTestClient: Sendable {
     /// The client's socket.
     public let channel: any Channel
     private let inbox: XMPPTestClientInbox
-    private let ids = Mutex(0)
-    private let boundJID = Mutex<JID?>(nil)
+    private let ids = NIOLockedValueBox(0)
+    private let boundJID = NIOLockedValueBox<JID?>(nil)
 
     private init(domain: String, channel: any Channel, inbox: XMPPTestClientInbox) {
         self.domain = domain
@@ -178,12 +178,12 @@ public final class XMPPTestClient: Sendable {
         else {
             throw XMPPTestClientError(.unexpectedReply, "resource binding failed", element: reply)
         }
-        boundJID.withLock { $0 = jid }
+        boundJID.withLockedValue { $0 = jid }
         return jid
     }
 
     /// The full JID bound by ``bind(resource:timeout:)``.
-    public var jid: JID? { boundJID.withLock { $0 } }
+    public var jid: JID? { boundJID.withLockedValue { $0 } }
 
     /// Connects the whole way: stream, [STARTTLS], SASL, restart, bind, session. Returns the bound full JID.
     @discardableResult
@@ -279,7 +279,7 @@ public final class XMPPTestClient: Sendable {
 
     /// A fresh stanza id (`c1`, `c2`, …).
     public func nextID() -> String {
-        let id = ids.withLock { value in
+        let id = ids.withLockedValue { value in
             value += 1
             return value
         }
@@ -365,15 +365,15 @@ final class XMPPTestClientInbox: Sendable {
         var nextID = 0
     }
 
-    private let state = Mutex(State())
+    private let state = NIOLockedValueBox(State())
 
-    var headers: [XMLElement] { state.withLock { $0.headers } }
-    var streamError: XMLElement? { state.withLock { $0.streamError } }
-    var isClosed: Bool { state.withLock { $0.closeReason != nil } }
-    var unclaimed: [XMLElement] { state.withLock { $0.stanzas } }
+    var headers: [XMLElement] { state.withLockedValue { $0.headers } }
+    var streamError: XMLElement? { state.withLockedValue { $0.streamError } }
+    var isClosed: Bool { state.withLockedValue { $0.closeReason != nil } }
+    var unclaimed: [XMLElement] { state.withLockedValue { $0.stanzas } }
 
     func takeUnclaimed() -> [XMLElement] {
-        state.withLock { state in
+        state.withLockedValue { state in
             defer { state.stanzas.removeAll() }
             return state.stanzas
         }
@@ -382,11 +382,11 @@ final class XMPPTestClientInbox: Sendable {
     // MARK: From the channel handler
 
     func received(header: XMLElement) {
-        state.withLock { $0.headers.append(header) }
+        state.withLockedValue { $0.headers.append(header) }
     }
 
     func received(_ stanza: XMLElement) {
-        let matched: Waiter? = state.withLock { state in
+        let matched: Waiter? = state.withLockedValue { state in
             if stanza.name == "error", stanza.namespace == XMPPNamespace.stream { state.streamError = stanza }
             if let index = state.waiters.firstIndex(where: { $0.predicate(stanza) }) {
                 return state.waiters.remove(at: index)
@@ -401,7 +401,7 @@ final class XMPPTestClientInbox: Sendable {
     }
 
     func closed(_ reason: String) {
-        let (waiters, closeWaiters, streamError) = state.withLock { state in
+        let (waiters, closeWaiters, streamError) = state.withLockedValue { state in
             if state.closeReason == nil { state.closeReason = reason }
             defer {
                 state.waiters.removeAll()
@@ -427,7 +427,7 @@ final class XMPPTestClientInbox: Sendable {
         on eventLoop: any EventLoop
     ) -> (id: Int, stanza: EventLoopFuture<XMLElement>) {
         let promise = eventLoop.makePromise(of: XMLElement.self)
-        let id = state.withLock { state -> Int in
+        let id = state.withLockedValue { state -> Int in
             state.nextID += 1
             let id = state.nextID
             if let index = state.stanzas.firstIndex(where: predicate) {
@@ -462,7 +462,7 @@ final class XMPPTestClientInbox: Sendable {
 
     func waitUntilClosed(timeout: Duration, on eventLoop: any EventLoop) async throws {
         let promise = eventLoop.makePromise(of: Void.self)
-        let closed = state.withLock { state -> Bool in
+        let closed = state.withLockedValue { state -> Bool in
             if state.closeReason != nil { return true }
             state.closeWaiters.append(promise)
             return false
@@ -476,7 +476,7 @@ final class XMPPTestClientInbox: Sendable {
     }
 
     private func expire(_ id: Int, after timeout: Duration) {
-        let (waiter, unclaimed) = state.withLock { state in
+        let (waiter, unclaimed) = state.withLockedValue { state in
             (
                 state.waiters.firstIndex { $0.id == id }.map { state.waiters.remove(at: $0) },
                 state.stanzas.map { $0.serialized(inScopeNamespace: XMPPNamespace.client) }
@@ -489,7 +489,7 @@ final class XMPPTestClientInbox: Sendable {
     }
 
     private func fail(_ id: Int, with error: any Error) {
-        let waiter = state.withLock { state in
+        let waiter = state.withLockedValue { state in
             state.waiters.firstIndex { $0.id == id }.map { state.waiters.remove(at: $0) }
         }
         waiter?.timer.cancel()

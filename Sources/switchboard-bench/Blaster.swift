@@ -1,3 +1,4 @@
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import Synchronization
@@ -66,10 +67,10 @@ final class Blaster: Sendable {
 
 /// Lets the child channel initializer reach the blaster, which exists only after binding.
 private final class StatsSlot: Sendable {
-    private let slot = Mutex<Blaster?>(nil)
+    private let slot = NIOLockedValueBox<Blaster?>(nil)
     var blaster: Blaster? {
-        get { slot.withLock { $0 } }
-        set { slot.withLock { $0 = newValue } }
+        get { slot.withLockedValue { $0 } }
+        set { slot.withLockedValue { $0 = newValue } }
     }
 }
 

@@ -1,5 +1,5 @@
 import Foundation
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// The `switchboard` daemon as a child process of the load command, with a `NOTIFY_SOCKET` of its own so that its
 /// readiness and `STATUS=` lines (live outbound session count) can be read as systemd would.
@@ -101,14 +101,14 @@ final class DaemonChild: Sendable {
 
 /// A `Process` behind a lock, so that the child can be watched from any task.
 private final class ProcessBox: Sendable {
-    private let process: Mutex<Process>
+    private let process: NIOLockedValueBox<Process>
 
-    init(_ process: sending Process) { self.process = Mutex(process) }
+    init(_ process: sending Process) { self.process = NIOLockedValueBox(process) }
 
-    var isRunning: Bool { process.withLock { $0.isRunning } }
+    var isRunning: Bool { process.withLockedValue { $0.isRunning } }
 
     var terminationStatus: Int32 {
-        process.withLock { process in
+        process.withLockedValue { process in
             process.waitUntilExit()
             return process.terminationStatus
         }
@@ -119,7 +119,7 @@ private final class ProcessBox: Sendable {
 final class NotificationReader: Sendable {
     let path: String
     private let descriptor: Int32
-    private let state = Mutex(State())
+    private let state = NIOLockedValueBox(State())
 
     private struct State {
         var ready = false
@@ -145,14 +145,14 @@ final class NotificationReader: Sendable {
         Thread { reader.readUntilStopped() }.start()
     }
 
-    var isReady: Bool { state.withLock { $0.ready } }
-    var outboundSessions: Int? { state.withLock { $0.outboundSessions } }
+    var isReady: Bool { state.withLockedValue { $0.ready } }
+    var outboundSessions: Int? { state.withLockedValue { $0.outboundSessions } }
 
-    func stop() { state.withLock { $0.stopped = true } }
+    func stop() { state.withLockedValue { $0.stopped = true } }
 
     private func readUntilStopped() {
         var buffer = [UInt8](repeating: 0, count: 4096)
-        while !state.withLock({ $0.stopped }) {
+        while !state.withLockedValue({ $0.stopped }) {
             var poller = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
             guard poll(&poller, 1, 200) > 0 else { continue }
             let count = recv(descriptor, &buffer, buffer.count, 0)
@@ -167,10 +167,10 @@ final class NotificationReader: Sendable {
     /// Notes `READY=1`, and the count of a `STATUS=` line such as `1/1 inbound connected, 3 outbound sessions` or
     /// `1 outbound session`.
     private func record(_ line: Substring) {
-        if line == "READY=1" { state.withLock { $0.ready = true } }
+        if line == "READY=1" { state.withLockedValue { $0.ready = true } }
         guard line.hasPrefix("STATUS="), let range = line.range(of: " outbound session") else { return }
         let before = line[line.index(line.startIndex, offsetBy: "STATUS=".count)..<range.lowerBound]
         let count = Int(before.split(whereSeparator: { $0 == " " || $0 == "," }).last ?? "")
-        if let count { state.withLock { $0.outboundSessions = count } }
+        if let count { state.withLockedValue { $0.outboundSessions = count } }
     }
 }

@@ -1,5 +1,6 @@
 import EventSocket
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import Switchboard
@@ -185,7 +186,7 @@ final class EventProbe: Sendable {
     let count = Atomic<Int>(0)
     let firstNanos = Atomic<UInt64>(0)
     let lastNanos = Atomic<UInt64>(0)
-    private let disconnect = Mutex<String?>(nil)
+    private let disconnect = NIOLockedValueBox<String?>(nil)
 
     init(target: Int) { self.target = target }
 
@@ -196,10 +197,10 @@ final class EventProbe: Sendable {
     }
 
     func disconnected(_ error: (any Error)?) {
-        disconnect.withLock { $0 = $0 ?? error.map { "\($0)" } ?? "closed without error" }
+        disconnect.withLockedValue { $0 = $0 ?? error.map { "\($0)" } ?? "closed without error" }
     }
 
-    func describeDisconnect() -> String { disconnect.withLock { $0 } ?? "no reason given" }
+    func describeDisconnect() -> String { disconnect.withLockedValue { $0 } ?? "no reason given" }
 }
 
 /// The no-op inbound handler of (a): it only counts.

@@ -1,9 +1,9 @@
 import EventSocket
 import Foundation
 import Logging
+import NIOConcurrencyHelpers
 import Switchboard
 import SwitchboardTesting
-import Synchronization
 
 /// `switchboard-bench load`: the daemon binary under real calls. FreeSWITCH originates loopback calls into the
 /// daemon's outbound listener running demo-ivr; the caller sends DTMF when the prompt plays; a call counts as
@@ -355,44 +355,44 @@ final class CallRouter: Sendable {
         let at: ContinuousClock.Instant
     }
 
-    private let calls = Mutex<[String: AsyncStream<Stamped>.Continuation]>([:])
+    private let calls = NIOLockedValueBox<[String: AsyncStream<Stamped>.Continuation]>([:])
 
     /// Starts following a call; its events arrive on the returned stream until ``finish(_:)``.
     func register(_ legA: String) -> AsyncStream<Stamped> {
         let (stream, continuation) = AsyncStream<Stamped>.makeStream()
-        calls.withLock { $0[legA] = continuation }
+        calls.withLockedValue { $0[legA] = continuation }
         return stream
     }
 
     /// Stops following a call and ends its stream.
     func finish(_ legA: String) {
-        calls.withLock { $0.removeValue(forKey: legA) }?.finish()
+        calls.withLockedValue { $0.removeValue(forKey: legA) }?.finish()
     }
 
     func route(_ event: EventSocketEvent) {
         let now = ContinuousClock.now
         let legA = event.variable("loopback_leg") == "B" ? event.variable("other_loopback_leg_uuid") : event.uniqueID
-        guard let legA, let continuation = calls.withLock({ $0[legA] }) else { return }
+        guard let legA, let continuation = calls.withLockedValue({ $0[legA] }) else { return }
         continuation.yield(Stamped(event: event, at: now))
     }
 }
 
 /// Samples a process's resident memory every 250 ms and keeps the highest value.
 final class PeakSampler: Sendable {
-    private let state = Mutex<(peak: Int, stopped: Bool)>((0, false))
+    private let state = NIOLockedValueBox<(peak: Int, stopped: Bool)>((0, false))
 
     init(pid: Int32) {
         Thread { [self] in
-            while !state.withLock({ $0.stopped }) {
+            while !state.withLockedValue({ $0.stopped }) {
                 if let resident = try? ProcessMemory.residentKiB(of: pid) {
-                    state.withLock { $0.peak = max($0.peak, resident) }
+                    state.withLockedValue { $0.peak = max($0.peak, resident) }
                 }
                 usleep(250_000)
             }
         }.start()
     }
 
-    var peakKiB: Int { state.withLock { $0.peak } }
+    var peakKiB: Int { state.withLockedValue { $0.peak } }
 
-    func stop() { state.withLock { $0.stopped = true } }
+    func stop() { state.withLockedValue { $0.stopped = true } }
 }

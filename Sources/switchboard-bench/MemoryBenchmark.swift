@@ -1,8 +1,8 @@
 import Foundation
 import Logging
+import NIOConcurrencyHelpers
 import Switchboard
 import SwitchboardTesting
-import Synchronization
 
 /// (d) Resident memory per idle outbound session. The switch side runs in a child process (this program with
 /// `--hold-calls PORT`), so this process's VmRSS holds only the listener and its sessions.
@@ -79,11 +79,11 @@ final class Gate: Sendable {
         var waiters: [CheckedContinuation<Void, Never>] = []
     }
 
-    private let state = Mutex(State())
+    private let state = NIOLockedValueBox(State())
 
     func wait() async {
         await withCheckedContinuation { continuation in
-            let open = state.withLock { state in
+            let open = state.withLockedValue { state in
                 if state.isOpen { return true }
                 state.waiters.append(continuation)
                 return false
@@ -93,7 +93,7 @@ final class Gate: Sendable {
     }
 
     func open() {
-        let waiters = state.withLock { state in
+        let waiters = state.withLockedValue { state in
             state.isOpen = true
             defer { state.waiters = [] }
             return state.waiters
@@ -102,7 +102,7 @@ final class Gate: Sendable {
     }
 
     func close() {
-        state.withLock { $0.isOpen = false }
+        state.withLockedValue { $0.isOpen = false }
     }
 }
 

@@ -1,4 +1,5 @@
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import Switchboard
@@ -239,11 +240,11 @@ final class Counter: Sendable {
 
 /// The first of many failures, kept for the report.
 final class FirstFailure: Sendable {
-    private let first = Mutex<String?>(nil)
+    private let first = NIOLockedValueBox<String?>(nil)
 
     func note(_ error: any Error) {
-        first.withLock { $0 = $0 ?? "\(error)" }
+        first.withLockedValue { $0 = $0 ?? "\(error)" }
     }
 
-    var description: String? { first.withLock { $0 } }
+    var description: String? { first.withLockedValue { $0 } }
 }

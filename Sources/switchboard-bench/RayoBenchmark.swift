@@ -1,6 +1,7 @@
 import EventSocket
 import Foundation
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import Rayo
@@ -192,7 +193,7 @@ struct RayoOfferBenchmark {
 
     func run(fake: FakeFreeSWITCH, server: RayoBenchServer, clients: [XMPPTestClient]) async throws -> Result {
         let (completed, completedSink) = AsyncStream.makeStream(of: String.self)
-        let counts = Mutex<[String: Int]>([:])
+        let counts = NIOLockedValueBox<[String: Int]>([:])
         let offers = Counter()
         let ends = Counter()
         let stop = Atomic<Bool>(false)
@@ -207,7 +208,7 @@ struct RayoOfferBenchmark {
                         seen += 1
                         if let uuid = RayoBenchClients.offeredUUID(stanza) {
                             offers.increment()
-                            let done = counts.withLock { counts -> Bool in
+                            let done = counts.withLockedValue { counts -> Bool in
                                 let count = counts[uuid, default: 0] + 1
                                 if count == clientCount {
                                     counts[uuid] = nil

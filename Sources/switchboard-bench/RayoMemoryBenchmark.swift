@@ -2,11 +2,11 @@ import Dispatch
 import EventSocket
 import Foundation
 import Logging
+import NIOConcurrencyHelpers
 import Rayo
 import RayoServer
 import Switchboard
 import SwitchboardTesting
-import Synchronization
 import XMPP
 import XMPPTesting
 
@@ -170,7 +170,7 @@ struct RayoSwitchProcess: Sendable {
 /// Lines from a file handle, read on a dispatch thread so that the blocking read never holds a task thread.
 final class LineReader: Sendable {
     private let handle: FileHandle
-    private let pending = Mutex<[UInt8]>([])
+    private let pending = NIOLockedValueBox<[UInt8]>([])
 
     init(_ handle: FileHandle) { self.handle = handle }
 
@@ -185,7 +185,7 @@ final class LineReader: Sendable {
 
     private func blockingReadLine() -> String? {
         while true {
-            let line: String? = pending.withLock { bytes in
+            let line: String? = pending.withLockedValue { bytes in
                 guard let newline = bytes.firstIndex(of: UInt8(ascii: "\n")) else { return nil }
                 defer { bytes.removeSubrange(...newline) }
                 return String(decoding: bytes[..<newline], as: UTF8.self)
@@ -193,7 +193,7 @@ final class LineReader: Sendable {
             if let line { return line }
             let data = handle.availableData
             if data.isEmpty { return nil }
-            pending.withLock { $0 += Array(data) }
+            pending.withLockedValue { $0 += Array(data) }
         }
     }
 }

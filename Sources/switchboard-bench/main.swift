@@ -8,7 +8,7 @@
 
 import Foundation
 import Logging
-import Synchronization
+import NIOConcurrencyHelpers
 
 if CommandLine.arguments.dropFirst().first == "load" {
     LoggingSystem.bootstrap(StreamLogHandler.standardError)
@@ -31,14 +31,14 @@ LoggingSystem.bootstrap(StreamLogHandler.standardError)
 // The main thread waits on a semaphore rather than in the concurrency runtime's main loop (`dispatch_main`, which
 // parks the thread in `rt_sigsuspend`): valgrind, under which the bench is profiled, cannot follow that call.
 let finished = DispatchSemaphore(value: 0)
-let status = Mutex<Int32>(0)
+let status = NIOLockedValueBox<Int32>(0)
 Task.detached {
     let result = await runBenchmarks(options)
-    status.withLock { $0 = result }
+    status.withLockedValue { $0 = result }
     finished.signal()
 }
 finished.wait()
-exit(status.withLock { $0 })
+exit(status.withLockedValue { $0 })
 
 /// Runs what the options ask for; returns the exit status.
 func runBenchmarks(_ options: BenchOptions) async -> Int32 {

@@ -1,8 +1,8 @@
 import Logging
+import NIOConcurrencyHelpers
 import RayoServer
 import Switchboard
 import SwitchboardDaemon
-import Synchronization
 import Testing
 
 #if canImport(Glibc)
@@ -11,10 +11,10 @@ import Glibc
 
 /// Answers console requests from a script and remembers them.
 private final class ScriptedResponder: ConsoleResponder {
-    let received = Mutex<[ConsoleRequest]>([])
+    let received = NIOLockedValueBox<[ConsoleRequest]>([])
 
     func respond(to request: ConsoleRequest) async -> ConsoleResponse {
-        received.withLock { $0.append(request) }
+        received.withLockedValue { $0.append(request) }
         switch request {
         case .status:
             return ConsoleResponse(lines: ["clients: 1", "  usera@rayo.example.com/app available", ""])
@@ -79,7 +79,7 @@ struct ControlSocketTests {
             )
             #expect(try await consoleSend(.presence(of: "a@b/c", online: false), to: path) == ConsoleResponse())
             #expect(
-                responder.received.withLock { $0 } == [
+                responder.received.withLockedValue { $0 } == [
                     .status, .command(to: "a@b", xml: "<answer xmlns='urn:xmpp:rayo:1'/>"),
                     .command(to: "a@b", xml: "<bad/>"), .message(to: "a@b/c", text: "hello there"),
                     .presence(of: "a@b/c", online: false),
@@ -114,7 +114,7 @@ struct ControlSocketTests {
             let answer = try await offCooperativePool { try rawExchange(path, line, finalLines: 2) }
             #expect(answer.first?.hasPrefix("-ERR the request is longer") == true, "\(answer.first ?? "")")
             #expect(answer.last == "+OK")
-            #expect(responder.received.withLock { $0 } == [.status])
+            #expect(responder.received.withLockedValue { $0 } == [.status])
         }
     }
 
@@ -137,16 +137,16 @@ struct ControlSocketTests {
         // NIO drops accepted connections still buffered when the accept loop ends; unfinished, their writers
         // trapped the process (swift-nio#2813). A burst of connections right before the stop leaves some buffered.
         for _ in 0..<5 {
-            let descriptors = Mutex<[Int32]>([])
+            let descriptors = NIOLockedValueBox<[Int32]>([])
             try await withControlSocket { path, _ in
                 for _ in 0..<64 {
                     let descriptor = try connectRaw(path)
-                    descriptors.withLock { $0.append(descriptor) }
+                    descriptors.withLockedValue { $0.append(descriptor) }
                 }
             }
             // Every connection is closed by the stopped socket: a read sees the end (or a reset, for one the
             // listener never took from the kernel's queue) within 10 s.
-            for descriptor in descriptors.withLock({ $0 }) {
+            for descriptor in descriptors.withLockedValue({ $0 }) {
                 var waiting = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
                 #expect(poll(&waiting, 1, 10_000) == 1, "a connection left open after the stop")
                 var byte: UInt8 = 0

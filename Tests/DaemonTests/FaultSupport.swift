@@ -1,9 +1,9 @@
 import EventSocket
 import Foundation
 import Logging
+import NIOConcurrencyHelpers
 import Switchboard
 import SwitchboardTesting
-import Synchronization
 
 /// Warnings and errors of the fault tests' own connections, to standard error.
 let faultLogger: Logger = {
@@ -182,22 +182,22 @@ func eventually(_ what: String, timeout: Duration = .seconds(20), _ condition: (
 
 /// Values recorded from other tasks (listener status changes, handler outcomes) with the time each arrived.
 final class Timeline<Value: Sendable>: Sendable {
-    private let entries = Mutex<[(at: ContinuousClock.Instant, value: Value)]>([])
+    private let entries = NIOLockedValueBox<[(at: ContinuousClock.Instant, value: Value)]>([])
 
     func record(_ value: Value) {
         let now = ContinuousClock.now
-        entries.withLock { $0.append((now, value)) }
+        entries.withLockedValue { $0.append((now, value)) }
     }
 
-    var values: [Value] { entries.withLock { $0.map(\.value) } }
+    var values: [Value] { entries.withLockedValue { $0.map(\.value) } }
 
     /// The values recorded since `start`.
     func values(after start: ContinuousClock.Instant) -> [Value] {
-        entries.withLock { $0.filter { $0.at >= start }.map(\.value) }
+        entries.withLockedValue { $0.filter { $0.at >= start }.map(\.value) }
     }
 
     /// When the first value after `start` satisfying `condition` was recorded.
     func first(after start: ContinuousClock.Instant, where condition: (Value) -> Bool) -> ContinuousClock.Instant? {
-        entries.withLock { $0.first { $0.at >= start && condition($0.value) }?.at }
+        entries.withLockedValue { $0.first { $0.at >= start && condition($0.value) }?.at }
     }
 }

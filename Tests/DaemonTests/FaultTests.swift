@@ -1,11 +1,11 @@
 import EventSocket
 import Foundation
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import ServiceLifecycle
 import Switchboard
 import SwitchboardTesting
-import Synchronization
 import Testing
 
 #if canImport(Glibc)
@@ -485,18 +485,18 @@ struct FaultyHandler: OutboundHandler {
 final class ConnectionRecorder: InboundHandler, Sendable {
     static let name = "connection-recorder"
     static let summary = "Records connections and disconnections"
-    private let state = Mutex<(connections: Int, codes: [SwitchboardError.Code?])>((0, []))
+    private let state = NIOLockedValueBox<(connections: Int, codes: [SwitchboardError.Code?])>((0, []))
 
-    var connections: Int { state.withLock { $0.connections } }
-    var disconnections: [SwitchboardError.Code?] { state.withLock { $0.codes } }
+    var connections: Int { state.withLockedValue { $0.connections } }
+    var disconnections: [SwitchboardError.Code?] { state.withLockedValue { $0.codes } }
 
     func connected(to connection: EventSocketConnection) async throws {
-        state.withLock { $0.connections += 1 }
+        state.withLockedValue { $0.connections += 1 }
     }
 
     func disconnected(from connection: EventSocketConnection, error: (any Error)?) async {
         let code = (error as? SwitchboardError)?.code
-        state.withLock { $0.codes.append(code) }
+        state.withLockedValue { $0.codes.append(code) }
     }
 }
 
@@ -510,9 +510,9 @@ func withOutboundListener(
     var configuration = configuration
     configuration.host = "127.0.0.1"
     configuration.port = 0
-    let port = Mutex<Int?>(nil)
+    let port = NIOLockedValueBox<Int?>(nil)
     let listener = OutboundListener(configuration: configuration, handler: handler, logger: faultLogger) { address in
-        port.withLock { $0 = address.port }
+        port.withLockedValue { $0 = address.port }
     }
     let group = ServiceGroup(
         configuration: ServiceGroupConfiguration(services: [.init(service: listener)], logger: faultLogger)
@@ -520,8 +520,8 @@ func withOutboundListener(
     try await withThrowingTaskGroup(of: Void.self) { tasks in
         tasks.addTask { try await group.run() }
         do {
-            try await eventually("the outbound listener to bind") { port.withLock { $0 } != nil }
-            try await body(listener, port.withLock { $0 }!)
+            try await eventually("the outbound listener to bind") { port.withLockedValue { $0 } != nil }
+            try await body(listener, port.withLockedValue { $0 }!)
         } catch {
             await group.triggerGracefulShutdown()
             try? await tasks.waitForAll()

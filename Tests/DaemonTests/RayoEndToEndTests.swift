@@ -1,9 +1,9 @@
 import EventSocket
 import Foundation
 import Logging
+import NIOConcurrencyHelpers
 import Switchboard
 import SwitchboardTesting
-import Synchronization
 import Testing
 
 #if canImport(Glibc)
@@ -46,9 +46,9 @@ final class LineReadingProcess: @unchecked Sendable {
 
     /// The lines read so far, shared with the reading thread.
     private final class LineStore: Sendable {
-        let lines = Mutex<[String]>([])
-        func append(_ line: String) { lines.withLock { $0.append(line) } }
-        var all: [String] { lines.withLock { $0 } }
+        let lines = NIOLockedValueBox<[String]>([])
+        func append(_ line: String) { lines.withLockedValue { $0.append(line) } }
+        var all: [String] { lines.withLockedValue { $0 } }
     }
 
     init(executable: String, arguments: [String]) throws {

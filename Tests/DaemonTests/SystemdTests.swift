@@ -1,6 +1,6 @@
 import Logging
+import NIOConcurrencyHelpers
 import SwitchboardDaemon
-import Synchronization
 import Testing
 
 #if canImport(Glibc)
@@ -74,7 +74,7 @@ private func withEnvironment<Result>(
 
 /// Collects log messages, one line each: level, message, sorted metadata.
 private final class LogCapture: Sendable {
-    let messages = Mutex<[String]>([])
+    let messages = NIOLockedValueBox<[String]>([])
 
     var logger: Logger { Logger(label: "test") { _ in CapturingLogHandler(capture: self) } }
 }
@@ -91,7 +91,9 @@ private struct CapturingLogHandler: LogHandler {
 
     func log(event: LogEvent) {
         let metadata = (event.metadata ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
-        capture.messages.withLock { $0.append("\(event.level) \(event.message) \(metadata.joined(separator: " "))") }
+        capture.messages.withLockedValue {
+            $0.append("\(event.level) \(event.message) \(metadata.joined(separator: " "))")
+        }
     }
 }
 
@@ -257,7 +259,7 @@ struct SystemdTests {
             return sockets
         }
         #expect(sockets == ["ivr": 3, "events": 4])
-        let warnings = capture.messages.withLock { $0 }
+        let warnings = capture.messages.withLockedValue { $0 }
         #expect(warnings.count == 1)
         #expect(warnings.first?.hasPrefix("warning systemd passed two sockets with one name") == true)
         #expect(warnings.first?.contains("socket.fd=5 socket.name=ivr socket.used_fd=3") == true)

@@ -1,6 +1,6 @@
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
-import Synchronization
 
 /// A TCP proxy on 127.0.0.1 (port 0) in front of another port, whose path a test can break: ``cut()`` stops every
 /// byte in both directions as a dead network path does (the sockets stay open, nothing arrives); ``restore()`` brings
@@ -11,7 +11,7 @@ final class TCPProxy: Sendable {
     let port: Int
     private let upstreamPort: Int
     private let server: any Channel
-    private let state: Mutex<State>
+    private let state: NIOLockedValueBox<State>
 
     private struct State {
         var forwarding = true
@@ -24,14 +24,14 @@ final class TCPProxy: Sendable {
         self.port = port
         self.upstreamPort = upstreamPort
         self.server = server
-        self.state = Mutex(State())
+        self.state = NIOLockedValueBox(State())
     }
 
     /// Connections accepted so far.
-    var connectionsAccepted: Int { state.withLock { $0.accepted } }
+    var connectionsAccepted: Int { state.withLockedValue { $0.accepted } }
 
     /// Whether bytes flow.
-    var isForwarding: Bool { state.withLock { $0.forwarding } }
+    var isForwarding: Bool { state.withLockedValue { $0.forwarding } }
 
     /// Starts a proxy to `127.0.0.1:upstreamPort`.
     static func start(upstreamPort: Int) async throws -> TCPProxy {
@@ -57,12 +57,12 @@ final class TCPProxy: Sendable {
 
     /// Stops moving bytes; connections made meanwhile are accepted but never reach upstream.
     func cut() {
-        state.withLock { $0.forwarding = false }
+        state.withLockedValue { $0.forwarding = false }
     }
 
     /// Closes every connection that lived through the cut and lets new ones through.
     func restore() {
-        let stale = state.withLock { state -> [any Channel] in
+        let stale = state.withLockedValue { state -> [any Channel] in
             state.forwarding = true
             defer { state.connections = [:] }
             return state.connections.values.flatMap { $0 }
@@ -83,7 +83,7 @@ final class TCPProxy: Sendable {
 
     private func accept(_ downstream: any Channel) -> EventLoopFuture<Void> {
         let key = ObjectIdentifier(downstream)
-        let forwarding = state.withLock { state -> Bool in
+        let forwarding = state.withLockedValue { state -> Bool in
             state.accepted += 1
             state.connections[key] = [downstream]
             return state.forwarding
@@ -99,7 +99,7 @@ final class TCPProxy: Sendable {
             }
             .connect(host: "127.0.0.1", port: upstreamPort)
             .flatMap { upstream in
-                proxy.state.withLock { $0.connections[key]?.append(upstream) }
+                proxy.state.withLockedValue { $0.connections[key]?.append(upstream) }
                 return downstream.eventLoop.makeCompletedFuture {
                     try downstream.pipeline.syncOperations.addHandler(Relay(partner: upstream, proxy: proxy))
                     downstream.setOption(.autoRead, value: true).whenComplete { _ in }
@@ -140,9 +140,9 @@ final class TCPProxy: Sendable {
 
 /// Lets the child channel initializer reach the proxy, which exists only after binding.
 private final class ProxySlot: Sendable {
-    private let slot = Mutex<TCPProxy?>(nil)
+    private let slot = NIOLockedValueBox<TCPProxy?>(nil)
     var proxy: TCPProxy? {
-        get { slot.withLock { $0 } }
-        set { slot.withLock { $0 = newValue } }
+        get { slot.withLockedValue { $0 } }
+        set { slot.withLockedValue { $0 = newValue } }
     }
 }

@@ -1,7 +1,7 @@
 import Foundation
 import Handlers
+import NIOConcurrencyHelpers
 import Switchboard
-import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -25,7 +25,7 @@ enum Repository {
 /// The child processes the tests start, killed when the test process exits, whatever path a test took: a test that
 /// fails, throws or stops early must not leave a daemon running after the run.
 enum ChildProcesses {
-    private static let started = Mutex<[pid_t]>([])
+    private static let started = NIOLockedValueBox<[pid_t]>([])
     private static let exitHook: Void = {
         atexit { ChildProcesses.killRemaining() }
     }()
@@ -34,13 +34,13 @@ enum ChildProcesses {
     static func run(_ process: Process) throws {
         _ = exitHook
         try process.run()
-        started.withLock { $0.append(process.processIdentifier) }
+        started.withLockedValue { $0.append(process.processIdentifier) }
     }
 
     /// Kills each remembered process that is still this process's child (so never a process that took a reused id).
     private static func killRemaining() {
         let me = getpid()
-        for child in started.withLock({ $0 }) where parent(of: child) == me {
+        for child in started.withLockedValue({ $0 }) where parent(of: child) == me {
             kill(child, SIGKILL)
         }
     }

@@ -1,9 +1,9 @@
 import EventSocket
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import Switchboard
 import SwitchboardTesting
-import Synchronization
 import Testing
 
 /// Applications that the caller's hangup ends must return their result, not throw: with `linger`, FreeSWITCH may send
@@ -34,7 +34,7 @@ struct HangupRaceTests {
     @Test func everyApplicationRunningAtTheHangupReturnsItsResult() async throws {
         let tag = Integration.uniqueTag()
         let handler = HangupRaceHandler()
-        let port = Mutex<Int?>(nil)
+        let port = NIOLockedValueBox<Int?>(nil)
         let listener = OutboundListener(
             configuration: OutboundConfiguration(
                 host: TestSwitch.current.listenHost,
@@ -44,13 +44,13 @@ struct HangupRaceTests {
             handler: handler,
             logger: Integration.logger
         ) { address in
-            port.withLock { $0 = address.port }
+            port.withLockedValue { $0 = address.port }
         }
         let applications = (0..<Self.calls).map { Application.allCases[$0 % Application.allCases.count] }.shuffled()
         do {
             try await Integration.withRunning(listener) {
-                try await Integration.eventually("the outbound listener to bind") { port.withLock { $0 } != nil }
-                let boundPort = try #require(port.withLock { $0 })
+                try await Integration.eventually("the outbound listener to bind") { port.withLockedValue { $0 } != nil }
+                let boundPort = try #require(port.withLockedValue { $0 })
                 try await Integration.withCommandSocket { socket in
                     for start in stride(from: 0, to: applications.count, by: Self.callsAtOnce) {
                         let batch = applications[start..<min(start + Self.callsAtOnce, applications.count)]

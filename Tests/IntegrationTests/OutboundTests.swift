@@ -1,9 +1,9 @@
 import EventSocket
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import Switchboard
 import SwitchboardTesting
-import Synchronization
 import Testing
 
 /// Calls that FreeSWITCH's `socket` application hands to an ``OutboundListener`` on a free port.
@@ -211,7 +211,7 @@ struct OutboundTests {
     ) async throws -> Call {
         let tag = Integration.uniqueTag()
         let legA = Integration.newUUID()
-        let port = Mutex<Int?>(nil)
+        let port = NIOLockedValueBox<Int?>(nil)
         let listener = OutboundListener(
             configuration: OutboundConfiguration(
                 host: TestSwitch.current.listenHost,
@@ -221,12 +221,12 @@ struct OutboundTests {
             handler: handler,
             logger: Integration.logger
         ) { address in
-            port.withLock { $0 = address.port }
+            port.withLockedValue { $0 = address.port }
         }
         do {
             let call = try await Integration.withRunning(listener) {
-                try await Integration.eventually("the outbound listener to bind") { port.withLock { $0 } != nil }
-                let boundPort = try #require(port.withLock { $0 })
+                try await Integration.eventually("the outbound listener to bind") { port.withLockedValue { $0 } != nil }
+                let boundPort = try #require(port.withLockedValue { $0 })
                 let output = try await Integration.withCommandSocket { socket in
                     try await socket.backgroundAPI(
                         "originate",

@@ -1,30 +1,32 @@
 import EventSocket
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import Rayo
 import RayoServer
 import Switchboard
 import SwitchboardTesting
-import Synchronization
 import Testing
 import XMPP
 
 /// Stanzas the service sends, kept per recipient so each test client reads its own in order.
 final class RecordingRouter: StanzaRouter {
-    private let state = Mutex<(online: Set<String>, queues: [String: [XMLElement]], waiters: [Waiter])>(([], [:], []))
+    private let state = NIOLockedValueBox<(online: Set<String>, queues: [String: [XMLElement]], waiters: [Waiter])>(
+        ([], [:], [])
+    )
 
     private struct Waiter {
         var jid: String
         var continuation: CheckedContinuation<Void, Never>
     }
 
-    func connect(_ jid: String) { state.withLock { _ = $0.online.insert(jid) } }
-    func disconnect(_ jid: String) { state.withLock { _ = $0.online.remove(jid) } }
+    func connect(_ jid: String) { state.withLockedValue { _ = $0.online.insert(jid) } }
+    func disconnect(_ jid: String) { state.withLockedValue { _ = $0.online.remove(jid) } }
 
     func route(_ stanza: XMLElement) -> Bool {
         let to = stanza[attribute: "to"] ?? ""
-        let waiters = state.withLock { state -> [Waiter] in
+        let waiters = state.withLockedValue { state -> [Waiter] in
             guard state.online.contains(to) else { return [] }
             state.queues[to, default: []].append(stanza)
             let ready = state.waiters.filter { $0.jid == to }
@@ -32,14 +34,14 @@ final class RecordingRouter: StanzaRouter {
             return ready
         }
         for waiter in waiters { waiter.continuation.resume() }
-        return state.withLock { $0.online.contains(to) }
+        return state.withLockedValue { $0.online.contains(to) }
     }
 
     /// Takes the next stanza for `jid`, waiting up to `timeout`.
     func next(for jid: String, timeout: Duration = .seconds(10)) async throws -> XMLElement {
         let deadline = ContinuousClock.now + timeout
         while true {
-            if let stanza = state.withLock({ state -> XMLElement? in
+            if let stanza = state.withLockedValue({ state -> XMLElement? in
                 guard var queue = state.queues[jid], !queue.isEmpty else { return nil }
                 let first = queue.removeFirst()
                 state.queues[jid] = queue
@@ -54,7 +56,7 @@ final class RecordingRouter: StanzaRouter {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask {
                     await withCheckedContinuation { continuation in
-                        let queued = self.state.withLock { state -> Bool in
+                        let queued = self.state.withLockedValue { state -> Bool in
                             if !(state.queues[jid]?.isEmpty ?? true) { return true }
                             state.waiters.append(Waiter(jid: jid, continuation: continuation))
                             return false
@@ -65,7 +67,7 @@ final class RecordingRouter: StanzaRouter {
                 group.addTask { try? await Task.sleep(for: .milliseconds(200)) }
                 await group.next()
                 group.cancelAll()
-                let stale = self.state.withLock { state -> [Waiter] in
+                let stale = self.state.withLockedValue { state -> [Waiter] in
                     let mine = state.waiters.filter { $0.jid == jid }
                     state.waiters.removeAll { $0.jid == jid }
                     return mine
@@ -77,7 +79,7 @@ final class RecordingRouter: StanzaRouter {
 
     /// Whatever is queued for `jid` now.
     func pending(for jid: String) -> [XMLElement] {
-        state.withLock { $0.queues[jid] ?? [] }
+        state.withLockedValue { $0.queues[jid] ?? [] }
     }
 }
 

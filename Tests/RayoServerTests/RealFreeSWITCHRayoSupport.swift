@@ -1,6 +1,7 @@
 import EventSocket
 import Foundation
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import Rayo
@@ -8,7 +9,6 @@ import RayoServer
 import ServiceLifecycle
 import Switchboard
 import SwitchboardTesting
-import Synchronization
 import Testing
 import XMPP
 import XMPPTesting
@@ -288,11 +288,11 @@ struct RealRayo: Sendable {
 
 /// The UUIDs a test created, for the cleanup after it.
 final class CallList: Sendable {
-    private let list = Mutex<[String]>([])
+    private let list = NIOLockedValueBox<[String]>([])
 
-    func add(_ uuid: String) { list.withLock { $0.append(uuid) } }
+    func add(_ uuid: String) { list.withLockedValue { $0.append(uuid) } }
 
-    var uuids: [String] { list.withLock { $0 } }
+    var uuids: [String] { list.withLockedValue { $0 } }
 }
 
 extension RealSwitch {

@@ -1,10 +1,10 @@
 import EventSocket
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import ServiceLifecycle
 import Switchboard
 import SwitchboardTesting
-import Synchronization
 
 /// A logger for tests: warnings and above, to standard error.
 let testLogger: Logger = {
@@ -15,11 +15,11 @@ let testLogger: Logger = {
 
 /// Collects values from concurrent hooks, and waits for them.
 final class Collector<Value: Sendable>: Sendable {
-    private let values = Mutex<[Value]>([])
+    private let values = NIOLockedValueBox<[Value]>([])
 
-    func append(_ value: Value) { values.withLock { $0.append(value) } }
+    func append(_ value: Value) { values.withLockedValue { $0.append(value) } }
 
-    var all: [Value] { values.withLock { $0 } }
+    var all: [Value] { values.withLockedValue { $0 } }
 
     /// Waits until at least `count` values arrived; returns them.
     @discardableResult

@@ -1,9 +1,9 @@
 import Foundation
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import ServiceLifecycle
 import SwitchboardTesting
-import Synchronization
 import Testing
 import XMPP
 import XMPPServer
@@ -12,7 +12,7 @@ import XMPPTesting
 /// A local service that records every event and can answer the iqs it is given.
 final class RecordingService: XMPPLocalService {
     let discoFeatures = ["urn:xmpp:rayo:1"]
-    private let state = Mutex(State())
+    private let state = NIOLockedValueBox(State())
     private let answersIQs: Bool
     private let greetsOnOnline: Bool
 
@@ -37,13 +37,13 @@ final class RecordingService: XMPPLocalService {
     }
 
     func attach(router: any StanzaRouter) {
-        state.withLock { $0.router = router }
+        state.withLockedValue { $0.router = router }
     }
 
-    var router: (any StanzaRouter)? { state.withLock { $0.router } }
+    var router: (any StanzaRouter)? { state.withLockedValue { $0.router } }
 
     func receive(_ event: ClientEvent) {
-        let ready = state.withLock { state in
+        let ready = state.withLockedValue { state in
             state.events.append(event)
             let events = state.events
             let done = state.waiters.filter { $0.value.predicate(events) }
@@ -61,27 +61,27 @@ final class RecordingService: XMPPLocalService {
         }
     }
 
-    var events: [ClientEvent] { state.withLock { $0.events } }
+    var events: [ClientEvent] { state.withLockedValue { $0.events } }
 
     /// Waits until the recorded events satisfy `predicate`; fails after `timeout` listing what was recorded.
     func waitUntil(
         timeout: Duration = .seconds(5),
         _ predicate: @escaping @Sendable ([ClientEvent]) -> Bool
     ) async throws {
-        let id = state.withLock { state in
+        let id = state.withLockedValue { state in
             state.nextWaiter += 1
             return state.nextWaiter
         }
         let timer = Task {
             try await Task.sleep(for: timeout)
-            let waiter = self.state.withLock { $0.waiters.removeValue(forKey: id) }
+            let waiter = self.state.withLockedValue { $0.waiters.removeValue(forKey: id) }
             waiter?.continuation.resume(
                 throwing: TestFailure("timed out waiting for service events; got \(self.events)")
             )
         }
         defer { timer.cancel() }
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-            let done = state.withLock { state in
+            let done = state.withLockedValue { state in
                 if predicate(state.events) { return true }
                 state.waiters[id] = Waiter(predicate: predicate, continuation: continuation)
                 return false
