@@ -109,7 +109,7 @@ final class EventSocketChannelHandler: ChannelInboundHandler {
     /// ``EventSocketConnection/close()`` waiting, after `exit`, for FreeSWITCH to close the socket; at the deadline
     /// this handler closes it instead.
     private var closeWaiter: (closed: AwaitedResult<SocketClosed>, deadline: NIODeadline)?
-    private let sink: Sink
+    private var sink: Sink
     private var pending: [HandlerDelivery] = []
     /// Events in `pending`, and events refused at the backlog limit, since the last flush: counted in the metrics
     /// once per read, not once per event.
@@ -473,7 +473,14 @@ final class EventSocketChannelHandler: ChannelInboundHandler {
             for waiter in waiters.applications { waiter.fail(applicationError) }
         }
         flush()
-        if case .readTask(let stream) = sink { stream.finish() }
+        switch sink {
+        case .readTask(let stream):
+            stream.finish()
+        case .inline:
+            // The closure holds the call's session, which holds the connection, which holds this handler: let go
+            // of it, or every call without a read task would stay in memory.
+            sink = .inline { _ in }
+        }
     }
 
     private func disconnectedError(waitingFor command: String?) -> SwitchboardError {

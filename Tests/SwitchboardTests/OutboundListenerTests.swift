@@ -207,6 +207,30 @@ struct OutboundListenerTests {
         await fake.stop()
     }
 
+    @Test("a finished call's session and connection are freed", arguments: [true, false])
+    func finishedCallsAreFreed(handlesEvents: Bool) async throws {
+        let fake = try await FakeFreeSWITCH.start()
+        let sessions = WeakReferences()
+        var handler = ClosureOutboundHandler { session in
+            sessions.add(session)
+            sessions.add(session.connection)
+            try await session.answer()
+            try await session.hangup()
+        }
+        handler.handlesEvents = handlesEvents
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            let (listener, port) = try await startOutboundListener(handler, in: &group)
+            for _ in 0..<3 { _ = try await fake.placeCall(to: port, script: CallScript()) }
+            try await eventually("the sessions to end") { listener.activeSessions == 0 }
+            // Found by the load test: a call without a read task kept its session, connection and channel handler
+            // alive through a cycle, about 57 KiB per call.
+            try await eventually("every session and connection to be freed") { sessions.living == 0 }
+            #expect(sessions.count == 6)
+            group.cancelAll()
+        }
+        await fake.stop()
+    }
+
     @Test("a socket that is not 'async full' still runs what it allows: no linger, apps complete")
     func staticSocket() async throws {
         let fake = try await FakeFreeSWITCH.start()

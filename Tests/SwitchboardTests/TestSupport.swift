@@ -112,3 +112,21 @@ func startOutboundListener(
     let port = try await bound.wait(for: 1)[0]
     return (listener, port)
 }
+
+/// Weak references to objects, to check that they are freed.
+final class WeakReferences: Sendable {
+    private final class Box: @unchecked Sendable {
+        weak var object: AnyObject?
+        init(_ object: AnyObject) { self.object = object }
+    }
+
+    private let boxes = NIOLockedValueBox<[Box]>([])
+
+    func add(_ object: AnyObject) { boxes.withLockedValue { $0.append(Box(object)) } }
+
+    /// How many were added.
+    var count: Int { boxes.withLockedValue { $0.count } }
+
+    /// How many are still alive.
+    var living: Int { boxes.withLockedValue { $0.filter { $0.object != nil }.count } }
+}
