@@ -96,6 +96,9 @@ final class XMPPStreamHandler: ChannelInboundHandler {
     func handlerRemoved(context: ChannelHandlerContext) {
         shutDownSession()
         self.context = nil
+        // The connection holds this handler: let go of it, or every closed stream would stay in memory (found by
+        // the address sanitizer's leak check).
+        self.connection = nil
     }
 
     // MARK: Inbound
