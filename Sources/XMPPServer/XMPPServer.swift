@@ -60,6 +60,9 @@ public final class XMPPServer: Service, Sendable {
     /// The number of open client connections.
     public var connectionCount: Int { state.withLockedValue { $0.connections.count } }
 
+    /// The open client connections, for tests that check they are freed once closed.
+    var openConnections: [XMPPConnection] { state.withLockedValue { Array($0.connections.values) } }
+
     /// The number of bound resources.
     public var sessionCount: Int { registry.count }
 
