@@ -28,7 +28,7 @@ import Darwin
 /// try await freeswitch.restart()
 /// ```
 public final class PrivateFreeSWITCH: Sendable {
-    /// The binary `/work/shared/freeswitch/install` (and a source build's `make install`) puts in place.
+    /// Where FreeSWITCH's `make install` (and the packages built from it) puts the binary.
     public static let installedBinary = "/usr/local/freeswitch/bin/freeswitch"
 
     /// Whether ``installedBinary`` exists and is executable: tests skip with one line when it does not.

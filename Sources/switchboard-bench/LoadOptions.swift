@@ -35,7 +35,8 @@ struct LoadOptions: Sendable {
           demo-ivr, and places calls through FreeSWITCH into it: originate loopback/outbound_<port>/peertest,
           DTMF (--digits) to leg A when demo-ivr prompts, check switchboard_result on the socket leg's hangup.
           --concurrency calls at once, --calls in all after --warm-up calls. FreeSWITCH needs the dialplan
-          context peertest of ../shared/freeswitch (a --private switch has it) and must run on this host.
+          context peertest of Tests/Fixtures/freeswitch/peertest.xml (a --private switch has it) and must run on
+          this host.
 
           --private  start a FreeSWITCH of its own from /usr/local/freeswitch/bin/freeswitch (own port and
                      directory, sessions-per-second and max-sessions raised), so a shared one is not loaded
