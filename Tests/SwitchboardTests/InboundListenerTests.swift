@@ -111,6 +111,8 @@ struct InboundListenerTests {
         )
         #expect(try await socket.api("status").contains("is ready"))
         await socket.close()
+        // close() sends exit and closes; the switch reads the exit in its own time.
+        try await fake.waitForCommand("exit")
         #expect(fake.commands.map(\.line) == ["userauth esl@example:pw", "api status", "exit"])
         await fake.stop()
     }

@@ -1,4 +1,5 @@
 import EventSocket
+import Foundation
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
@@ -6,10 +7,13 @@ import ServiceLifecycle
 import Switchboard
 import SwitchboardTesting
 
-/// A logger for tests: warnings and above, to standard error.
+/// The tests' logger: warnings and above, or the level named by `SWITCHBOARD_TEST_LOG_LEVEL` (`debug`, `trace`, ...)
+/// when a failure needs the whole story.
 let testLogger: Logger = {
     var logger = Logger(label: "switchboard.tests")
-    logger.logLevel = .warning
+    logger.logLevel =
+        ProcessInfo.processInfo.environment["SWITCHBOARD_TEST_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:))
+        ?? .warning
     return logger
 }()
 
