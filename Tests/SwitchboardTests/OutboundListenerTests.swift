@@ -1,6 +1,8 @@
 import EventSocket
 import Handlers
+import NIOConcurrencyHelpers
 import NIOCore
+import NIOPosix
 import Switchboard
 import SwitchboardTesting
 import Testing
@@ -387,5 +389,50 @@ struct OutboundListenerTests {
         #expect(logs.all.filter { $0.hasPrefix("warning") } == ["warning cancelled: closed 1 calls still running"])
         #expect(!logs.all.contains { $0.hasPrefix("error") || $0.contains("draining") })
         await fake.stop()
+    }
+
+    @Test(
+        "cancelling the listener while calls arrive closes every accepted socket, queued or running",
+        arguments: [true, false]
+    )
+    func cancellationClosesQueuedCalls(onEventLoop: Bool) async throws {
+        // Callers that never answer `connect`: every session waits on its first command until it is cancelled.
+        let handler = ClosureOutboundHandler { _ in Issue.record("a call that never connected reached the handler") }
+        let configuration = OutboundConfiguration(port: 0, runsCallsOnEventLoop: onEventLoop)
+        let callers = NIOLockedValueBox<[any Channel]>([])
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            let (_, port) = try await startOutboundListener(handler, configuration: configuration, in: &group)
+            // 64 callers at once; the listener is cancelled as soon as the first one is connected, so that some
+            // calls are still queued for their session task, and some still in the accept backlog.
+            let connecting = (0..<64).map { _ in
+                ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton).connect(host: "127.0.0.1", port: port)
+            }
+            let first = try await connecting[0].get()
+            callers.withLockedValue { $0.append(first) }
+            group.cancelAll()
+            for future in connecting.dropFirst() {
+                // A caller still in the backlog when the listening socket closed may be refused or reset instead.
+                if let channel = try? await future.get() { callers.withLockedValue { $0.append(channel) } }
+            }
+            try await group.waitForAll()
+        }
+        // The listener has returned: every socket it accepted is closed, so every connected caller sees the close.
+        let connected = callers.withLockedValue { $0 }
+        for (index, caller) in connected.enumerated() {
+            let closed = try await withThrowingTaskGroup(of: Bool.self) { race in
+                race.addTask {
+                    try await caller.closeFuture.get()
+                    return true
+                }
+                race.addTask {
+                    try await Task.sleep(for: .seconds(10))
+                    return false
+                }
+                defer { race.cancelAll() }
+                return try await race.next() ?? false
+            }
+            #expect(closed, "caller \(index) of \(connected.count) is still connected after the listener returned")
+            if !closed { try await caller.close() }
+        }
     }
 }
