@@ -30,6 +30,8 @@ public final class XMPPServer: Service, Sendable {
         var connections: [ObjectIdentifier: XMPPConnection] = [:]
         var listening: [SocketAddress] = []
         var stopping = false
+        /// Sees every connection as it is created, admitted or not (tests that check they are freed).
+        var connectionCreated: (@Sendable (XMPPConnection) -> Void)?
     }
 
     /// Creates a server; it binds when ``run()`` is called. The local service is attached to the server's router
@@ -62,6 +64,11 @@ public final class XMPPServer: Service, Sendable {
 
     /// The open client connections, for tests that check they are freed once closed.
     var openConnections: [XMPPConnection] { state.withLockedValue { Array($0.connections.values) } }
+
+    /// Calls `observer` with every connection from now on as it is created, before it is admitted or refused.
+    func observeConnections(_ observer: @escaping @Sendable (XMPPConnection) -> Void) {
+        state.withLockedValue { $0.connectionCreated = observer }
+    }
 
     /// The number of bound resources.
     public var sessionCount: Int { registry.count }
@@ -170,7 +177,7 @@ public final class XMPPServer: Service, Sendable {
                             channel: channel,
                             handler: NIOLoopBound(handler, eventLoop: channel.eventLoop)
                         )
-                        handler.attach(connection)
+                        self.state.withLockedValue { $0.connectionCreated }?(connection)
                         // Counted before the handler reads a byte.
                         guard self.register(connection) else {
                             return Accepted.refused(
@@ -181,6 +188,9 @@ public final class XMPPServer: Service, Sendable {
                             )
                         }
                         try channel.pipeline.syncOperations.addHandler(handler)
+                        // Only a handler in the pipeline holds its connection: `handlerRemoved` lets go of it. A
+                        // refused connection's handler never joins, and attached it would keep both in memory.
+                        handler.attach(connection)
                         return Accepted.connection(connection)
                     }
                 }

@@ -82,7 +82,7 @@ final class XMPPStreamHandler: ChannelInboundHandler {
         self.output = ByteBuffer()
     }
 
-    /// Set once by the server, right after the handler is created: the handle routed stanzas arrive through.
+    /// Set once by the server, right after the handler joined the pipeline: the handle routed stanzas arrive through.
     func attach(_ connection: XMPPConnection) {
         self.connection = connection
     }

@@ -27,6 +27,31 @@ struct ConnectionLifetimeTests {
         }
     }
 
+    @Test("a connection refused at maxConnections is freed with its handler")
+    func refusedConnectionsAreFreed() async throws {
+        // Found by the address sanitizer's leak check: the refused connection's handler, never added to a pipeline,
+        // held its connection (and the connection the handler) for good.
+        var limits = XMPPServerConfiguration.Limits()
+        limits.maxConnections = 1
+        let connections = NIOLockedValueBox<[WeakConnection]>([])
+        try await withServer(limits: limits) { harness in
+            harness.server.observeConnections { connection in
+                connections.withLockedValue { $0.append(WeakConnection(connection)) }
+            }
+            let first = try await harness.loggedInClient()
+            for _ in 0..<3 {
+                let refused = try await harness.client()
+                try await refused.waitUntilClosed()
+            }
+            await first.close()
+            try await poll("the connection to close") { harness.server.connectionCount == 0 }
+        }
+        #expect(connections.withLockedValue { $0.count } == 4)
+        try await poll("every refused and closed connection to be freed") {
+            connections.withLockedValue { $0.allSatisfy { $0.connection == nil } }
+        }
+    }
+
     /// Checks `condition` every 20 ms for up to 10 s.
     private func poll(_ what: String, _ condition: () -> Bool) async throws {
         let deadline = ContinuousClock.now + .seconds(10)
