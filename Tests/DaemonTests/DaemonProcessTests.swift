@@ -93,18 +93,8 @@ final class DaemonProcess: @unchecked Sendable {
 
     /// Waits for the process to exit (killing it after `timeout`); returns its status and standard error.
     func wait(timeout: Duration = .seconds(20)) async -> (status: Int32, standardError: String) {
-        let deadline = ContinuousClock.now + timeout
-        while process.isRunning && ContinuousClock.now < deadline {
-            do { try await Task.sleep(for: .milliseconds(20)) } catch { break }
-        }
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        let (process, errorPipe) = (process, errorPipe)
-        let output =
-            (try? await offCooperativePool {
-                process.waitUntilExit()
-                return String(decoding: errorPipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            }) ?? ""
-        return (process.terminationStatus, output)
+        let (status, output) = await finish(process, within: timeout, output: errorPipe)
+        return (status, output)
     }
 
     deinit {
@@ -308,10 +298,8 @@ struct DaemonProcessTests {
         let log = (try? String(contentsOfFile: directory.file("switchboard.log"), encoding: .utf8)) ?? ""
         #expect(log.contains("using the socket systemd passed"))
         kill(activator.processIdentifier, SIGTERM)
-        let stopDeadline = ContinuousClock.now + .seconds(10)
-        while activator.isRunning && ContinuousClock.now < stopDeadline { try await Task.sleep(for: .milliseconds(20)) }
-        #expect(!activator.isRunning)
-        #expect(activator.terminationStatus == 0)
+        let (status, _) = await finish(activator, within: .seconds(10))
+        #expect(status == 0, "systemd-socket-activate and the daemon did not stop on SIGTERM within 10 s")
         await fake.stop()
     }
 

@@ -279,6 +279,7 @@ struct DaemonErrorMessageTests {
         }
         let lines = try await waitForLogLine(log) { $0.contains("socket activation") }
         kill(activator.processIdentifier, SIGTERM)
+        _ = await finish(activator, within: .seconds(10))
         #expect(
             lines.map(withoutTime).contains(
                 "warning socket activation: systemd passed a socket named 'calls' (descriptor 3), but no outbound "
@@ -317,14 +318,8 @@ struct DaemonPermissionTests {
         process.standardError = errors
         process.standardOutput = FileHandle.nullDevice
         try ChildProcesses.run(process)
-        let deadline = ContinuousClock.now + .seconds(20)
-        while process.isRunning && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        let text = try await offCooperativePool {
-            process.waitUntilExit()
-            return String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        }
-        return (process.terminationStatus, text)
+        let (status, text) = await finish(process, within: .seconds(20), output: errors)
+        return (status, text)
     }
 
     @Test("a log file in a directory the daemon's user may not write: permission denied, with the path")

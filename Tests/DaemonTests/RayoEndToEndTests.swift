@@ -96,18 +96,8 @@ final class LineReadingProcess: @unchecked Sendable {
 
     /// Waits for the exit (killing the process after `timeout`); returns the status and standard error.
     func wait(timeout: Duration) async -> (status: Int32, standardError: String) {
-        let deadline = ContinuousClock.now + timeout
-        while process.isRunning && ContinuousClock.now < deadline {
-            try? await Task.sleep(for: .milliseconds(50))
-        }
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        let (process, errorPipe) = (process, errorPipe)
-        let standardError =
-            (try? await offCooperativePool {
-                process.waitUntilExit()
-                return String(decoding: errorPipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            }) ?? ""
-        return (process.terminationStatus, standardError)
+        let (status, output) = await finish(process, within: timeout, output: errorPipe)
+        return (status, output)
     }
 
     deinit {

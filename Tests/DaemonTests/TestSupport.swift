@@ -119,6 +119,27 @@ enum Tool {
     }
 }
 
+/// Waits up to `timeout` for `process` to exit, kills it if it has not, and reaps it; returns its status and what it
+/// wrote to `output`. Reaping matters beyond the status: Foundation keeps a `Process` that nobody waited for in memory
+/// for good (the address sanitizer's leak check lists it).
+func finish(
+    _ process: Process,
+    within timeout: Duration,
+    output: Pipe? = nil
+) async -> (status: Int32, output: String) {
+    let deadline = ContinuousClock.now + timeout
+    while process.isRunning && ContinuousClock.now < deadline {
+        do { try await Task.sleep(for: .milliseconds(20)) } catch { break }
+    }
+    if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    let text =
+        (try? await offCooperativePool {
+            process.waitUntilExit()
+            return output.map { String(decoding: $0.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self) } ?? ""
+        }) ?? ""
+    return (process.terminationStatus, text)
+}
+
 /// Runs blocking work (waiting on a child process or a socket) on a thread of its own.
 ///
 /// Swift's cooperative pool has one thread per core, two on the CI machine: a test that blocks one of them for

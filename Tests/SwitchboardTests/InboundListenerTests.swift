@@ -199,13 +199,15 @@ struct InboundListenerTests {
         let beating = try await FakeFreeSWITCH.start(options: .init(heartbeatInterval: .milliseconds(50)))
         var liveConfiguration = configuration
         liveConfiguration.port = beating.port
-        // Generous against a loaded machine: 30 heartbeats per watchdog interval.
-        liveConfiguration.heartbeatTimeout = .milliseconds(1500)
+        // Generous against a loaded machine (the whole suite under the thread sanitizer stalls a loop for seconds):
+        // 100 heartbeats per watchdog interval. The sleep outlasts the interval, so a watchdog that ignored the
+        // heartbeats would fire.
+        liveConfiguration.heartbeatTimeout = .seconds(5)
         let liveHandler = RecordingInboundHandler()
         let live = InboundListener(configuration: liveConfiguration, handler: liveHandler, logger: testLogger)
         try await withRunning(live) {
             try await liveHandler.connects.wait(for: 1)
-            try await Task.sleep(for: .milliseconds(2000))
+            try await Task.sleep(for: .milliseconds(6000))
             #expect(beating.connectionsAccepted == 1)
         }
         await beating.stop()

@@ -109,12 +109,28 @@ func startOutboundListener(
     in group: inout ThrowingTaskGroup<Void, any Error>
 ) async throws -> (OutboundListener, Int) {
     let bound = Collector<Int>()
+    let failure = Collector<String>()
     let listener = OutboundListener(configuration: configuration, handler: handler, logger: logger) { address in
         bound.append(address.port ?? 0)
     }
-    group.addTask { try await listener.run() }
-    let port = try await bound.wait(for: 1)[0]
-    return (listener, port)
+    let started = ContinuousClock.now
+    group.addTask {
+        do {
+            try await listener.run()
+        } catch {
+            failure.append("\(error)")
+            throw error
+        }
+    }
+    // A listener that fails to start says why at once, instead of a wait that runs out.
+    while bound.all.isEmpty {
+        if let error = failure.all.first { throw TestTimeout("the listener failed before it was bound: \(error)") }
+        guard ContinuousClock.now - started < .seconds(30) else {
+            throw TestTimeout("the listener was not bound within 30 s (run() has not returned)")
+        }
+        try await Task.sleep(for: .milliseconds(5))
+    }
+    return (listener, bound.all[0])
 }
 
 /// Weak references to objects, to check that they are freed.
