@@ -169,8 +169,8 @@ let package = Package(
             dependencies: [
                 nioLocks,
                 "Switchboard", "SwitchboardTesting", "SwitchboardDiagnostics", "EventSocket", "Handlers", nioCore,
-                nioPosix, logging, .product(name: "InMemoryLogging", package: "swift-log"),
-                coreMetrics, metricsTestKit,
+                nioPosix, .product(name: "NIOEmbedded", package: "swift-nio"), logging,
+                .product(name: "InMemoryLogging", package: "swift-log"), coreMetrics, metricsTestKit,
             ],
             swiftSettings: swiftSettings
         ),

@@ -41,9 +41,17 @@ public struct EventHooks: Sendable {
     public var isEmpty: Bool { byName.isEmpty && bySubclass.isEmpty && forAll.isEmpty }
 
     /// The hooks for an event, in registration order: by name, by subclass, then for all.
+    /// Looks into the event only for what some hook is registered by: a header that an event lacks costs a look at
+    /// every one of its lines, and only CUSTOM events carry a subclass.
     func hooks(for event: EventSocketEvent) -> [Hook] {
-        var hooks = byName[event.name] ?? []
-        if let subclass = event.subclass, let forSubclass = bySubclass[subclass] { hooks += forSubclass }
+        if byName.isEmpty && bySubclass.isEmpty { return forAll }
+        let name = event.name
+        var hooks = byName[name] ?? []
+        if !bySubclass.isEmpty, name == "CUSTOM", let subclass = event.subclass,
+            let forSubclass = bySubclass[subclass]
+        {
+            hooks += forSubclass
+        }
         return hooks + forAll
     }
 }

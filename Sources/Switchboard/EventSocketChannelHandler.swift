@@ -248,15 +248,48 @@ final class EventSocketChannelHandler: ChannelInboundHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !framingFailed, !isInactive else { return }
         var bytes = unwrapInboundIn(data)
-        if var earlier = unframed {
-            unframed = nil  // `earlier` alone holds the bytes now: appending to them need not copy them.
-            // Compact only once more was consumed than is left, so that a long body arriving in many reads is not
-            // moved again with each of them.
-            if earlier.readerIndex > earlier.readableBytes { earlier.discardReadBytes() }
-            earlier.writeBuffer(&bytes)
-            bytes = earlier
+        if var partial = unframed {
+            unframed = nil  // `partial` alone holds the bytes now: appending to them need not copy them.
+            guard complete(&partial, from: &bytes, context: context) else { return }
         }
         frames(in: &bytes, atEnd: false, context: context)
+    }
+
+    /// Completes the frame an earlier read began (`partial`) with the start of this read, and hands it on. Only what
+    /// the frame needs is copied, in pieces of 4 KiB and then twice as much each time: the rest of the read is framed
+    /// where it lies, not copied behind the partial frame (at a hundred thousand events a second, that copy was a
+    /// twentieth of the listener's time). Returns `false` when this read ended inside the frame too (kept for the
+    /// next one) or framing failed.
+    private func complete(
+        _ partial: inout ByteBuffer,
+        from bytes: inout ByteBuffer,
+        context: ChannelHandlerContext
+    ) -> Bool {
+        framing = true
+        defer { framing = false }
+        // Compact only once more was consumed than is left, so that a long body arriving in many reads is not moved
+        // again with each of them.
+        if partial.readerIndex > partial.readableBytes { partial.discardReadBytes() }
+        var pieceLength = 4_096
+        do {
+            while var piece = bytes.readSlice(length: min(pieceLength, bytes.readableBytes)), piece.readableBytes > 0 {
+                partial.writeBuffer(&piece)
+                if let frame = try decoder.decode(buffer: &partial) {
+                    // The frame needed part of the last piece; what it left of `partial` is the end of that piece,
+                    // still in `bytes`: frame it there.
+                    bytes.moveReaderIndex(to: bytes.readerIndex - partial.readableBytes)
+                    received(frame, context: context)
+                    return !isInactive
+                }
+                pieceLength *= 2
+            }
+        } catch {
+            framingFailed = true
+            errorCaught(context: context, error: error)
+            return false
+        }
+        unframed = partial
+        return false
     }
 
     /// Hands every whole frame in `bytes` on, in order, and keeps the rest for the next read. At the end of the

@@ -187,9 +187,8 @@ public final class InboundListener: Service, Sendable {
                         break
                     }
                 } handle: { event in
-                    if (event.name == "HEARTBEAT" || event.name == "BACKGROUND_JOB")
-                        && !configuration.subscribes(to: event.name)
-                    {
+                    let name = event.name
+                    if (name == "HEARTBEAT" || name == "BACKGROUND_JOB") && !configuration.subscribes(to: name) {
                         return
                     }
                     await Self.dispatch(event, hooks: hooks, handler: handler, connection: connection, metrics: metrics)
