@@ -19,6 +19,14 @@ import XMPP
 /// let pong = try await client.iq(XMLElement("iq", ["type": "get"], children: [.element(ping)]))
 /// ```
 public final class XMPPTestClient: Sendable {
+    /// How long a wait of the client lasts when the caller names no timeout: 5 seconds, multiplied by the number in
+    /// the environment variable `SWITCHBOARD_TEST_TIME_SCALE` when it is set (`scripts/sanitize` sets it: the
+    /// sanitizers slow every login and stanza several times over).
+    public static let defaultTimeout: Duration = {
+        let scale = ProcessInfo.processInfo.environment["SWITCHBOARD_TEST_TIME_SCALE"].flatMap(Int.init) ?? 1
+        return .seconds(5) * max(1, scale)
+    }()
+
     /// The SASL mechanism a login uses.
     public enum Mechanism: String, Sendable, Hashable, CaseIterable {
         /// PLAIN (RFC 4616): the password in the clear (base64).
@@ -78,7 +86,7 @@ public final class XMPPTestClient: Sendable {
 
     /// Sends the client's stream header and returns the server's `<stream:features>`.
     @discardableResult
-    public func openStream(timeout: Duration = .seconds(5)) async throws -> XMLElement {
+    public func openStream(timeout: Duration = XMPPTestClient.defaultTimeout) async throws -> XMLElement {
         send(raw: StreamHeader.client(to: domain))
         return try await waitFor(timeout: timeout) { $0.name == "features" && $0.namespace == XMPPNamespace.stream }
     }
@@ -87,7 +95,7 @@ public final class XMPPTestClient: Sendable {
     @discardableResult
     public func startTLS(
         _ trust: TLSTrust = .noVerification,
-        timeout: Duration = .seconds(5)
+        timeout: Duration = XMPPTestClient.defaultTimeout
     ) async throws
         -> XMLElement
     {
@@ -123,7 +131,7 @@ public final class XMPPTestClient: Sendable {
         password: String,
         mechanism: Mechanism = .scramSHA256,
         authzid: String? = nil,
-        timeout: Duration = .seconds(5)
+        timeout: Duration = XMPPTestClient.defaultTimeout
     ) async throws -> XMLElement {
         let isSASL: @Sendable (XMLElement) -> Bool = { $0.namespace == XMPPNamespace.sasl }
         switch mechanism {
@@ -168,7 +176,7 @@ public final class XMPPTestClient: Sendable {
 
     /// Binds a resource (the server picks one when `resource` is `nil`) and returns the full JID.
     @discardableResult
-    public func bind(resource: String? = nil, timeout: Duration = .seconds(5)) async throws -> JID {
+    public func bind(resource: String? = nil, timeout: Duration = XMPPTestClient.defaultTimeout) async throws -> JID {
         var bind = XMLElement("bind", namespace: XMPPNamespace.bind)
         if let resource { bind.append(XMLElement("resource", children: [.text(resource)])) }
         let reply = try await iq(XMLElement("iq", ["type": "set"], children: [.element(bind)]), timeout: timeout)
@@ -194,7 +202,7 @@ public final class XMPPTestClient: Sendable {
         authzid: String? = nil,
         resource: String? = nil,
         tls: TLSTrust? = nil,
-        timeout: Duration = .seconds(5)
+        timeout: Duration = XMPPTestClient.defaultTimeout
     ) async throws -> JID {
         try await openStream(timeout: timeout)
         if let tls { try await startTLS(tls, timeout: timeout) }
@@ -247,20 +255,21 @@ public final class XMPPTestClient: Sendable {
     public func takeUnclaimedStanzas() -> [XMLElement] { inbox.takeUnclaimed() }
 
     /// The oldest stanza not yet taken.
-    public func nextStanza(timeout: Duration = .seconds(5)) async throws -> XMLElement {
+    public func nextStanza(timeout: Duration = XMPPTestClient.defaultTimeout) async throws -> XMLElement {
         try await waitFor(timeout: timeout) { _ in true }
     }
 
     /// The oldest stanza that matches; stanzas that do not match stay in the inbox.
     public func waitFor(
-        timeout: Duration = .seconds(5),
+        timeout: Duration = XMPPTestClient.defaultTimeout,
         where predicate: @escaping @Sendable (XMLElement) -> Bool
     ) async throws -> XMLElement {
         try await inbox.value(of: inbox.expect(where: predicate, timeout: timeout, on: channel.eventLoop))
     }
 
     /// Sends an iq with a fresh `id` (any `id` in `request` is replaced) and returns the reply with that id.
-    public func iq(_ request: XMLElement, timeout: Duration = .seconds(5)) async throws -> XMLElement {
+    public func iq(_ request: XMLElement, timeout: Duration = XMPPTestClient.defaultTimeout) async throws -> XMLElement
+    {
         let id = nextID()
         var request = request
         request[attribute: "id"] = id
@@ -303,7 +312,7 @@ public final class XMPPTestClient: Sendable {
     public var isStreamClosed: Bool { inbox.isClosed }
 
     /// Waits until the server ends its stream or closes the connection.
-    public func waitUntilClosed(timeout: Duration = .seconds(5)) async throws {
+    public func waitUntilClosed(timeout: Duration = XMPPTestClient.defaultTimeout) async throws {
         try await inbox.waitUntilClosed(timeout: timeout, on: channel.eventLoop)
     }
 

@@ -65,7 +65,7 @@ final class RecordingService: XMPPLocalService {
 
     /// Waits until the recorded events satisfy `predicate`; fails after `timeout` listing what was recorded.
     func waitUntil(
-        timeout: Duration = .seconds(5),
+        timeout: Duration = XMPPTestClient.defaultTimeout,
         _ predicate: @escaping @Sendable ([ClientEvent]) -> Bool
     ) async throws {
         let id = state.withLockedValue { state in
@@ -91,7 +91,7 @@ final class RecordingService: XMPPLocalService {
     }
 
     /// Waits until `event` has been recorded.
-    func waitFor(_ event: ClientEvent, timeout: Duration = .seconds(5)) async throws {
+    func waitFor(_ event: ClientEvent, timeout: Duration = XMPPTestClient.defaultTimeout) async throws {
         try await waitUntil(timeout: timeout) { $0.contains(event) }
     }
 }
