@@ -134,7 +134,7 @@ struct MetricsTests {
             // Round trips are timed, in nanoseconds, for the api commands that got their answer: each one within the
             // time the test took for all of them (a loaded machine can stall any single round trip for seconds).
             let timings = metrics.timings(.apiDuration)
-            let limit = elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000
+            let limit = TimeAmount(elapsed).nanoseconds
             #expect(timings.count == 3)
             #expect(timings.allSatisfy { $0 >= 1_000 && $0 <= limit }, "\(timings) within \(elapsed)")
 

@@ -113,7 +113,6 @@ func startOutboundListener(
     let listener = OutboundListener(configuration: configuration, handler: handler, logger: logger) { address in
         bound.append(address.port ?? 0)
     }
-    let started = ContinuousClock.now
     group.addTask {
         do {
             try await listener.run()
@@ -123,30 +122,9 @@ func startOutboundListener(
         }
     }
     // A listener that fails to start says why at once, instead of a wait that runs out.
-    while bound.all.isEmpty {
-        if let error = failure.all.first { throw TestTimeout("the listener failed before it was bound: \(error)") }
-        guard ContinuousClock.now - started < .seconds(30) else {
-            throw TestTimeout("the listener was not bound within 30 s (run() has not returned)")
-        }
-        try await Task.sleep(for: .milliseconds(5))
+    try await eventually("the listener to be bound (run() has not returned)") {
+        !bound.all.isEmpty || !failure.all.isEmpty
     }
+    if let error = failure.all.first { throw TestTimeout("the listener failed before it was bound: \(error)") }
     return (listener, bound.all[0])
-}
-
-/// Weak references to objects, to check that they are freed.
-final class WeakReferences: Sendable {
-    private final class Box: @unchecked Sendable {
-        weak var object: AnyObject?
-        init(_ object: AnyObject) { self.object = object }
-    }
-
-    private let boxes = NIOLockedValueBox<[Box]>([])
-
-    func add(_ object: AnyObject) { boxes.withLockedValue { $0.append(Box(object)) } }
-
-    /// How many were added.
-    var count: Int { boxes.withLockedValue { $0.count } }
-
-    /// How many are still alive.
-    var living: Int { boxes.withLockedValue { $0.filter { $0.object != nil }.count } }
 }

@@ -1,4 +1,4 @@
-import NIOConcurrencyHelpers
+import SwitchboardTesting
 import Testing
 import XMPPTesting
 
@@ -10,21 +10,17 @@ struct ConnectionLifetimeTests {
     func closedStreamsAreFreed() async throws {
         // Found by the address sanitizer's leak check: the stream handler and its connection held each other, so
         // every XMPP connection stayed in memory after it closed.
-        let connections = NIOLockedValueBox<[WeakConnection]>([])
+        let connections = WeakReferences()
         try await withServer { harness in
             for _ in 0..<3 {
                 let client = try await harness.loggedInClient()
-                for connection in harness.server.openConnections {
-                    connections.withLockedValue { $0.append(WeakConnection(connection)) }
-                }
+                for connection in harness.server.openConnections { connections.add(connection) }
                 await client.close()
                 try await poll("the connection to close") { harness.server.connectionCount == 0 }
             }
         }
-        #expect(connections.withLockedValue { $0.count } == 3)
-        try await poll("every closed connection to be freed") {
-            connections.withLockedValue { $0.allSatisfy { $0.connection == nil } }
-        }
+        #expect(connections.count == 3)
+        try await poll("every closed connection to be freed") { connections.living == 0 }
     }
 
     @Test("a connection refused at maxConnections is freed with its handler")
@@ -33,11 +29,9 @@ struct ConnectionLifetimeTests {
         // held its connection (and the connection the handler) for good.
         var limits = XMPPServerConfiguration.Limits()
         limits.maxConnections = 1
-        let connections = NIOLockedValueBox<[WeakConnection]>([])
+        let connections = WeakReferences()
         try await withServer(limits: limits) { harness in
-            harness.server.observeConnections { connection in
-                connections.withLockedValue { $0.append(WeakConnection(connection)) }
-            }
+            harness.server.observeConnections { connection in connections.add(connection) }
             let first = try await harness.loggedInClient()
             for _ in 0..<3 {
                 let refused = try await harness.client()
@@ -46,10 +40,8 @@ struct ConnectionLifetimeTests {
             await first.close()
             try await poll("the connection to close") { harness.server.connectionCount == 0 }
         }
-        #expect(connections.withLockedValue { $0.count } == 4)
-        try await poll("every refused and closed connection to be freed") {
-            connections.withLockedValue { $0.allSatisfy { $0.connection == nil } }
-        }
+        #expect(connections.count == 4)
+        try await poll("every refused and closed connection to be freed") { connections.living == 0 }
     }
 
     /// Checks `condition` every 20 ms for up to 10 s.
@@ -60,10 +52,4 @@ struct ConnectionLifetimeTests {
             try await Task.sleep(for: .milliseconds(20))
         }
     }
-}
-
-/// A connection, not kept alive.
-private final class WeakConnection: @unchecked Sendable {
-    weak var connection: XMPPConnection?
-    init(_ connection: XMPPConnection) { self.connection = connection }
 }
