@@ -152,9 +152,21 @@ public final class PrivateFreeSWITCH: Sendable {
     }
 
     /// Stops the process with SIGSTOP: its sockets stay open and the kernel still accepts connections, but nothing
-    /// answers: a hung switch.
+    /// answers: a hung switch. Returns once the process is stopped (up to 2 s): `kill` returns before the signal
+    /// has stopped every thread, and a command sent in between may still be answered.
     public func freeze() {
-        if let pid = processID { _ = kill(pid, SIGSTOP) }
+        guard let pid = processID else { return }
+        _ = kill(pid, SIGSTOP)
+        let deadline = ContinuousClock.now + .seconds(2)
+        while !Self.isStopped(pid), ContinuousClock.now < deadline { usleep(1_000) }
+    }
+
+    /// Whether `/proc` shows `pid` stopped by a signal (state `T`); `true` where there is no `/proc` to ask.
+    private static func isStopped(_ pid: pid_t) -> Bool {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8) else { return true }
+        // After "pid (command) ": the state.
+        guard let end = stat.lastIndex(of: ")") else { return true }
+        return stat[stat.index(after: end)...].trimmingCharacters(in: .whitespaces).first == "T"
     }
 
     /// Lets a frozen process run again (SIGCONT).
