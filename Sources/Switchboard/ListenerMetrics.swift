@@ -205,25 +205,28 @@ final class ListenerMetrics: Sendable {
 
     // MARK: Events
 
+    // The backlog gauge moves first: whoever sees an event counted as handled or dropped also sees it gone from the
+    // backlog. (The metrics cannot change together; this order keeps a scrape from seeing an event in both.)
+
     /// Counts the events of one socket read: `queued` go to the handler, `dropped` never will.
     /// `inline`: events a connection without a read task took on its event loop (received, never queued).
     func eventsArrived(queued: Int, dropped: Int, inline: Int = 0) {
-        eventsReceived.increment(by: queued + dropped + inline)
         if queued > 0 { eventBacklog.increment(by: Double(queued)) }
         if dropped > 0 { eventsDropped.increment(by: dropped) }
+        eventsReceived.increment(by: queued + dropped + inline)
     }
 
     /// Counts events that a lane worker handled.
     func eventsHandled(_ count: Int) {
         guard count > 0 else { return }
-        eventsHandled.increment(by: count)
         eventBacklog.decrement(by: Double(count))
+        eventsHandled.increment(by: count)
     }
 
     /// Counts events that were received but will never be handled (their body did not parse).
     func eventsUnreadable(_ count: Int) {
         guard count > 0 else { return }
-        eventsDropped.increment(by: count)
         eventBacklog.decrement(by: Double(count))
+        eventsDropped.increment(by: count)
     }
 }
