@@ -156,10 +156,13 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // What our own test targets share: the executor that keeps CPU-bound tests off the cooperative pool.
+        .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: swiftSettings),
+
         .testTarget(
             name: "EventSocketTests",
             dependencies: [
-                "EventSocket", nioCore,
+                "EventSocket", "TestSupport", nioCore,
                 .product(name: "NIOTestUtils", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
@@ -168,7 +171,8 @@ let package = Package(
             name: "SwitchboardTests",
             dependencies: [
                 nioLocks,
-                "Switchboard", "SwitchboardTesting", "SwitchboardDiagnostics", "EventSocket", "Handlers", nioCore,
+                "Switchboard", "SwitchboardTesting", "SwitchboardDiagnostics", "EventSocket", "Handlers", "TestSupport",
+                nioCore,
                 nioPosix, .product(name: "NIOEmbedded", package: "swift-nio"), logging,
                 .product(name: "InMemoryLogging", package: "swift-log"), coreMetrics, metricsTestKit,
             ],
@@ -191,7 +195,7 @@ let package = Package(
         ),
         .testTarget(
             name: "XMPPTests",
-            dependencies: ["XMPP", nioCore],
+            dependencies: ["XMPP", "TestSupport", nioCore],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -203,7 +207,11 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "RayoTests", dependencies: ["Rayo", "XMPP", "EventSocket"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "RayoTests",
+            dependencies: ["Rayo", "XMPP", "EventSocket", "TestSupport"],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "RayoServerTests",
             dependencies: [

@@ -1,7 +1,8 @@
 import EventSocket
+import TestSupport
 import Testing
 
-@Suite("Typed call identity from real captures")
+@Suite("Typed call identity from real captures", .cpuBound)
 struct ChannelFieldsTests {
     @Test("the connect reply of an outbound socket: caller, destination, direction, context, channel, answer state")
     func connectReply() throws {

@@ -1,9 +1,10 @@
 import EventSocket
 import NIOCore
+import TestSupport
 import Testing
 
 /// The command factories reproduce, byte for byte, what the capture clients sent to FreeSWITCH.
-@Suite
+@Suite(.cpuBound)
 struct CommandCaptureTests {
     @Test(arguments: Fixtures.eslCaptureNames)
     func factoriesReproduceToFreeSWITCH(_ name: String) throws {

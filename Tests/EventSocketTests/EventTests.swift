@@ -1,9 +1,10 @@
 import EventSocket
 import NIOCore
+import TestSupport
 import Testing
 
 /// Events from the real captures: every event frame parses, and chosen values read back exactly.
-@Suite
+@Suite(.cpuBound)
 struct EventCaptureTests {
     @Test(arguments: Fixtures.eslCaptureNames)
     func everyEventFrameParses(_ name: String) throws {

@@ -1,10 +1,11 @@
 import EventSocket
 import NIOCore
 import NIOTestUtils
+import TestSupport
 import Testing
 
 /// The frame decoder against every real Event Socket capture, under every chunking of its input.
-@Suite
+@Suite(.cpuBound)
 struct FrameDecoderCaptureTests {
     @Test func indexListsTheKnownCaptures() {
         let names = Set(Fixtures.eslCaptureNames)

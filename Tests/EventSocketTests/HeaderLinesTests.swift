@@ -1,3 +1,4 @@
+import TestSupport
 import Testing
 
 @testable import EventSocket
@@ -60,7 +61,7 @@ import Testing
         }
     }
 
-    @Test func agreesWithTheByteAtATimeReference() {
+    @Test(.cpuBound) func agreesWithTheByteAtATimeReference() {
         var generator = SplitMix64(seed: 0x5EED)
         let alphabet = Array("abcXYZ-_:: \r\n\n%0".utf8)
         for round in 0..<20_000 {

@@ -45,7 +45,8 @@ struct ScriptConnectionTests {
 
     @Test func wrongPasswordFailsAtOnceWithFreeSWITCHsReply() async throws {
         let testSwitch = TestSwitch.current
-        let start = ContinuousClock.now
+        // FreeSWITCH's reply in the error shows that the reply ended the attempt, not a timeout. (The simulated
+        // switch's test of the same case also counts the attempts: one.)
         let error = await #expect(throws: SwitchboardError.self) {
             _ = try await CommandSocket.connect(
                 host: testSwitch.host,
@@ -57,7 +58,6 @@ struct ScriptConnectionTests {
         }
         #expect(error?.code == .authenticationFailed)
         #expect(error?.message == "FreeSWITCH at \(testSwitch.address) refused the password: -ERR invalid")
-        #expect(ContinuousClock.now - start < .seconds(5))
     }
 
     @Test(

@@ -1,4 +1,5 @@
 import Rayo
+import TestSupport
 import Testing
 import XMPP
 
@@ -117,7 +118,7 @@ struct ComponentFaxTests {
     }
 }
 
-@Suite("Hostile component input never crashes")
+@Suite("Hostile component input never crashes", .cpuBound)
 struct ComponentHostileInputTests {
     static let hostileValues = [
         "", " ", "-", "+", "-1", "-0", "0", "1", "1.5", ".", "..", "1e309", "nan", "inf", "-inf", "0x10",

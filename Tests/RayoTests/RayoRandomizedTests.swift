@@ -1,4 +1,5 @@
 import EventSocket
+import TestSupport
 import Testing
 import XMPP
 
@@ -6,7 +7,7 @@ import XMPP
 
 /// Random interleavings of commands, switch events, replies, timers and event socket loss: the machine never traps,
 /// and once every call is gone each IQ has had exactly one answer.
-@Suite("Randomized interleavings")
+@Suite("Randomized interleavings", .cpuBound)
 struct RayoRandomizedTests {
     static let calls = (0..<4).map { "6f3c2f7a-6666-4a3c-9b1e-00000000000\($0)" }
 

@@ -2,13 +2,14 @@ import EventSocket
 import Foundation
 import NIOCore
 import NIOEmbedded
+import TestSupport
 import Testing
 
 @testable import Switchboard
 
 /// The channel handler frames what FreeSWITCH sends whatever the reads cut it into: a frame begun in one read is
 /// completed from the next (copying only what it needs) and the rest of that read is framed in place.
-@Suite("Frames cut across reads")
+@Suite("Frames cut across reads", .cpuBound)
 struct ReadBoundaryTests {
     /// How a capture is cut into reads.
     enum Cut: Sendable, CustomTestStringConvertible {

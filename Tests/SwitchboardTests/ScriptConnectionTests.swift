@@ -34,7 +34,9 @@ struct ScriptConnectionTests {
     @Test("wrong password: a typed error at once, with FreeSWITCH's reply; no second attempt")
     func wrongPassword() async throws {
         let fake = try await FakeFreeSWITCH.start()
-        let start = ContinuousClock.now
+        // "At once" is checked by what happened, not by the clock (a loaded machine can stall any test for seconds):
+        // the error carries FreeSWITCH's reply, so the reply ended the attempt (not a timeout), and only one `auth`
+        // reached the switch, so there was no second attempt.
         let error = await #expect(throws: SwitchboardError.self) {
             _ = try await CommandSocket.connect(
                 port: fake.port,
@@ -45,7 +47,6 @@ struct ScriptConnectionTests {
         }
         #expect(error?.code == .authenticationFailed)
         #expect(error?.message == "FreeSWITCH at 127.0.0.1:\(fake.port) refused the password: -ERR invalid")
-        #expect(ContinuousClock.now - start < .seconds(5))
         #expect(fake.commands.map(\.line) == ["auth wrong"])
         await fake.stop()
     }

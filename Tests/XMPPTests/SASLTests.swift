@@ -1,8 +1,9 @@
 import Foundation
+import TestSupport
 import Testing
 import XMPP
 
-@Suite("SASL")
+@Suite("SASL", .cpuBound)
 struct SASLTests {
     static func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }
     static func text(_ bytes: [UInt8]) -> String { String(decoding: bytes, as: UTF8.self) }
