@@ -156,7 +156,8 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
-        // What our own test targets share: the executor that keeps CPU-bound tests off the cooperative pool.
+        // What our own test targets share: the executor that keeps CPU-bound tests off the cooperative pool, and the
+        // scale of their waits under the sanitizers.
         .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: swiftSettings),
 
         .testTarget(
@@ -217,7 +218,7 @@ let package = Package(
             dependencies: [
                 nioLocks,
                 "RayoServer", "Rayo", "XMPP", "XMPPServer", "XMPPTesting", "Switchboard", "SwitchboardTesting",
-                "EventSocket", nioCore, nioPosix, logging, serviceLifecycle,
+                "EventSocket", "TestSupport", nioCore, nioPosix, logging, serviceLifecycle,
             ],
             swiftSettings: swiftSettings
         ),

@@ -88,7 +88,14 @@ struct OutboundTests {
                 // DTMF sent before the application listens is lost: send again when none arrived.
                 for attempt in 1...3 {
                     try await Task.sleep(for: .seconds(1))
-                    _ = try await socket.api("uuid_send_dtmf", "\(legA) 42#")
+                    do {
+                        _ = try await socket.api("uuid_send_dtmf", "\(legA) 42#")
+                    } catch let error as EventSocketError where attempt > 1 {
+                        // The call is gone: the events were slow, but the first sending reached the application,
+                        // which returned, and the handler hung up. The checks below say whether it got the digits.
+                        Integration.logger.info("not sent again: \(error)")
+                        break
+                    }
                     do {
                         try await handler.events.wait(timeout: .seconds(3), for: "DTMF events") { events in
                             events.contains { $0.name == "DTMF" }

@@ -7,6 +7,7 @@ import Rayo
 import RayoServer
 import Switchboard
 import SwitchboardTesting
+import TestSupport
 import Testing
 import XMPP
 
@@ -38,7 +39,7 @@ final class RecordingRouter: StanzaRouter {
     }
 
     /// Takes the next stanza for `jid`, waiting up to `timeout`.
-    func next(for jid: String, timeout: Duration = .seconds(10)) async throws -> XMLElement {
+    func next(for jid: String, timeout: Duration = TestTime.scaled(.seconds(10))) async throws -> XMLElement {
         let deadline = ContinuousClock.now + timeout
         while true {
             if let stanza = state.withLockedValue({ state -> XMLElement? in
@@ -108,7 +109,7 @@ struct DirectClient: Sendable {
         service.receive(.stanza(iq, from: jid))
     }
 
-    func next(timeout: Duration = .seconds(10)) async throws -> XMLElement {
+    func next(timeout: Duration = TestTime.scaled(.seconds(10))) async throws -> XMLElement {
         try await router.next(for: address, timeout: timeout)
     }
 
@@ -230,8 +231,8 @@ struct RayoHarness: Sendable {
     }
 }
 
-/// Polls `condition` until it holds (a few seconds at most).
-func waitUntil(timeout: Duration = .seconds(10), _ condition: @Sendable () -> Bool) async throws {
+/// Polls `condition` until it holds (10 s at most, times ``TestTime/scale``).
+func waitUntil(timeout: Duration = TestTime.scaled(.seconds(10)), _ condition: @Sendable () -> Bool) async throws {
     let deadline = ContinuousClock.now + timeout
     while !condition() {
         guard ContinuousClock.now < deadline else { throw FakeSwitchError("condition not met within \(timeout)") }

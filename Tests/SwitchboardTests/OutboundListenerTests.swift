@@ -5,6 +5,7 @@ import NIOCore
 import NIOPosix
 import Switchboard
 import SwitchboardTesting
+import TestSupport
 import Testing
 
 @Suite("Outbound listener with simulated calls")
@@ -197,12 +198,14 @@ struct OutboundListenerTests {
             let record = try await fake.placeCall(
                 to: port,
                 script: CallScript(callerHangsUpDuring: "playback", applicationDuration: .milliseconds(20)),
-                timeout: .seconds(10)
+                timeout: TestTime.scaled(.seconds(10))
             )
             #expect(record.ending == .caller)
             #expect(record.commands.map(\.line).contains("linger 1"))
             #expect(!record.saidExit)
-            try await eventually(timeout: .seconds(10), "the session to end") { listener.activeSessions == 0 }
+            try await eventually(timeout: TestTime.scaled(.seconds(10)), "the session to end") {
+                listener.activeSessions == 0
+            }
             #expect(outcome.all == ["cancelled"])
             group.cancelAll()
         }
