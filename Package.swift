@@ -181,7 +181,9 @@ let package = Package(
         ),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: [nioLocks, "Switchboard", "SwitchboardTesting", "EventSocket", nioCore, nioPosix, logging],
+            dependencies: [
+                nioLocks, "Switchboard", "SwitchboardTesting", "EventSocket", "TestSupport", nioCore, nioPosix, logging,
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

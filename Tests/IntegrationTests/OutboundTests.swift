@@ -4,6 +4,7 @@ import NIOConcurrencyHelpers
 import NIOCore
 import Switchboard
 import SwitchboardTesting
+import TestSupport
 import Testing
 
 /// Calls that FreeSWITCH's `socket` application hands to an ``OutboundListener`` on a free port.
@@ -71,7 +72,8 @@ struct OutboundTests {
                 minDigits: 1,
                 maxDigits: 4,
                 tries: 1,
-                timeout: .seconds(8),
+                // Long enough for the test to see the application start and send the digits, also under a sanitizer.
+                timeout: TestTime.scaled(.seconds(8)),
                 terminators: "#",
                 prompt: "silence_stream://3000",
                 variable: "sbtest_digits"
