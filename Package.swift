@@ -191,7 +191,7 @@ let package = Package(
             dependencies: [
                 nioLocks,
                 "SwitchboardDaemon", "Switchboard", "SwitchboardTesting", "SwitchboardDiagnostics", "Handlers",
-                "EventSocket", "RayoServer", "Rayo", nioCore, nioPosix, logging, coreMetrics,
+                "EventSocket", "RayoServer", "Rayo", "TestSupport", nioCore, nioPosix, logging, coreMetrics,
                 serviceLifecycle,
             ],
             swiftSettings: swiftSettings

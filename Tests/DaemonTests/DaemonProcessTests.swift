@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import Switchboard
 import SwitchboardTesting
+import TestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -454,7 +455,8 @@ struct DaemonFreeSWITCHTests {
                   "events": ["CHANNEL_ANSWER", "CHANNEL_HANGUP_COMPLETE"],
                   "filters": { "variable_other_loopback_leg_uuid": ["\(legA)"] } },
                 { "name": "ivr", "kind": "outbound", "handler": "demo-ivr",
-                  "bind": "\(TestSwitch.current.listenHost)", "port": \(port) }
+                  "bind": "\(TestSwitch.current.listenHost)", "port": \(port),
+                  "settings": { "timeoutSeconds": \(5 * TestTime.scale) } }
               ],
               "metrics": { "port": 0 }
             }

@@ -2,6 +2,7 @@ import EventSocket
 import NIOCore
 import Switchboard
 import SwitchboardTesting
+import TestSupport
 import Testing
 
 @Suite("Commands, api and bgapi over a real socket")
@@ -70,7 +71,9 @@ struct CommandTests {
     @Test("a short timeout behind a long one fires on its own deadline, not the earlier command's")
     func shortTimeoutBehindLongOne() async throws {
         let fake = try await FakeFreeSWITCH.start()
-        fake.answer(api: "slow", with: .delayed("slow result\n", .seconds(2)))
+        // The slow reply holds the status reply back; longer under a sanitizer, whose stalls of the event loop could
+        // otherwise bring both replies in one read before the 150 ms timer runs.
+        fake.answer(api: "slow", with: .delayed("slow result\n", TestTime.scaled(.seconds(2))))
         let socket = try await CommandSocket.connect(port: fake.port, logger: testLogger)
         let slow = Task { try await socket.api("slow", timeout: .seconds(30)) }
         try await fake.waitForCommand("api slow")
@@ -81,7 +84,7 @@ struct CommandTests {
             let failure = error as? SwitchboardError
             return failure?.code == .commandTimedOut && failure?.message.contains("api status") == true
         }
-        // Had the timer stayed on the 30 s deadline, the status reply (held back behind the slow one, 2 s) would have
+        // Had the timer stayed on the 30 s deadline, the status reply (held back behind the slow one) would have
         // arrived in time and the call above would have succeeded. The slow reply still goes to its own command; the
         // late status reply after it is dropped.
         #expect(try await slow.value == "slow result\n")
