@@ -205,8 +205,8 @@ let package = Package(
             name: "XMPPServerTests",
             dependencies: [
                 nioLocks,
-                "XMPPServer", "XMPPTesting", "XMPP", "SwitchboardTesting", nioCore, nioPosix, nioSSL, logging, crypto,
-                serviceLifecycle,
+                "XMPPServer", "XMPPTesting", "XMPP", "SwitchboardTesting", "TestSupport", nioCore, nioPosix, nioSSL,
+                logging, crypto, serviceLifecycle,
             ],
             swiftSettings: swiftSettings
         ),

@@ -108,8 +108,9 @@ struct CommandTests {
         // A job that completes in time is not failed later by its own (cancelled) timer. The timeout leaves a
         // loaded machine (the whole suite under the thread sanitizer stalls event loops for seconds) room for the
         // 10 ms job; the sleep outlasts it, so a timer left armed would fire.
-        #expect(try await socket.backgroundAPI("quick", timeout: .seconds(5)) == "+OK quick\n")
-        try await Task.sleep(for: .milliseconds(5200))
+        let timeout = TestTime.scaled(.seconds(5))
+        #expect(try await socket.backgroundAPI("quick", timeout: timeout) == "+OK quick\n")
+        try await Task.sleep(for: timeout + .milliseconds(200))
         #expect(try await socket.api("status").contains("is ready"))
         await socket.close()
         await fake.stop()

@@ -1,5 +1,6 @@
 import Foundation
 import NIOCore
+import TestSupport
 import Testing
 import XMPP
 import XMPPServer
@@ -107,14 +108,14 @@ struct StanzaTests {
     func idlePingUnanswered() async throws {
         var limits = XMPPServerConfiguration.Limits()
         // Long enough for the login (bind, then the session IQ) to finish on a loaded machine before the drop.
-        limits.pingInterval = .seconds(1)
+        limits.pingInterval = TestTime.scaled(.seconds(1))
         limits.pingTimeout = .seconds(1)
         try await withServer(limits: limits) { harness in
             let client = try await harness.loggedInClient()
             let jid = try #require(client.jid)
             // The ping itself is checked by the test above; on a loaded machine the whole exchange (ping, 200 ms,
             // drop) can be over before this task looks, so only the outcome is awaited here.
-            try await client.waitUntilClosed(timeout: .seconds(10))
+            try await client.waitUntilClosed(timeout: TestTime.scaled(.seconds(10)))
             #expect(client.streamErrorCondition == "connection-timeout")
             try await harness.service.waitFor(.offline(jid))
         }
